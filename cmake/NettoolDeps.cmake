@@ -1,0 +1,18 @@
+# Every dependency comes from a Debian 12 package; scripts/install-deps.sh installs them.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(fmt REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+
+# Standalone Asio (libasio-dev) is header-only and ships no CMake package.
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+if(NOT TARGET nettool_asio)
+  add_library(nettool_asio INTERFACE)
+  target_include_directories(nettool_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+  target_compile_definitions(nettool_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+  target_link_libraries(nettool_asio INTERFACE Threads::Threads)
+endif()
+
+pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
+pkg_check_modules(LDNS REQUIRED IMPORTED_TARGET ldns)

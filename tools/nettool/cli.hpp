@@ -1,0 +1,42 @@
+#pragma once
+// What every subcommand shares: the global flags, the exit-code rule and the output helpers.
+
+#include <nettool/error.hpp>
+#include <nettool/report.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <string_view>
+#include <system_error>
+
+namespace nettool::cli {
+
+/// Exit codes, documented in --help and README.
+enum exit_code : int {
+    exit_ok = 0,        ///< the measurement ran and succeeded
+    exit_failed = 1,    ///< the measured thing failed: unreachable, timed out, nothing received
+    exit_usage = 2,     ///< bad command line: syntax, range, unknown option or subcommand
+};
+
+struct global_options {
+    bool json = false;   ///< one JSON document on stdout, nothing else
+    bool quiet = false;  ///< no progress or interval lines, only the final result
+};
+
+/// Handed to every setup_<name>: the global flags and where the chosen command leaves its exit code.
+struct context {
+    global_options global;
+    int exit_status = exit_ok;
+};
+
+/// Prints "nettool: <what>: <detail>" as one line on stderr and returns the exit code for ec.
+int fail(std::string_view what, const std::error_code& ec);
+int fail(std::string_view message, int code);
+
+/// Renders a report as JSON or text on stdout, following --json.
+void emit(const context& ctx, const report& r);
+
+/// True when stderr is a terminal and --quiet/--json are off: progress lines are wanted.
+bool want_progress(const context& ctx);
+
+}  // namespace nettool::cli
