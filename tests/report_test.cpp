@@ -39,17 +39,17 @@ TEST(Report, JsonHasSchemaVersionAndCommandFirstClass) {
     EXPECT_EQ(j["readings"][0], "TCP and UDP agree.");
 }
 
-TEST(Report, TableAlignsColumnsAndNumbersRight) {
+TEST(Report, TableAlignsNamesLeftAndValuesRight) {
     nettool::table t{"RTT", {"metric", "TCP", "UDP"}, {}};
     t.add_row({"p50", "41.0 us", "7.5 us"});
     t.add_row({"loss", "-", "2.10%"});
     const std::string text = t.render();
     EXPECT_EQ(text,
               "RTT\n"
-              "metric  TCP      UDP\n"
+              "metric      TCP     UDP\n"
               "-----------------------\n"
               "p50     41.0 us  7.5 us\n"
-              "loss    -         2.10%\n");
+              "loss          -   2.10%\n");
 }
 
 TEST(Report, TextHasTablesThenReadings) {

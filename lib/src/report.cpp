@@ -44,12 +44,6 @@ void from_json(const nlohmann::json& j, latency_summary& s) {
 }
 
 namespace {
-bool looks_numeric(const std::string& s) {
-    if (s.empty()) return false;
-    const char c = s.front();
-    return (c >= '0' && c <= '9') || ((c == '-' || c == '+' || c == '.') && s.size() > 1);
-}
-
 // Display width in terminal columns: count UTF-8 lead bytes only.
 std::size_t width(const std::string& s) {
     return static_cast<std::size_t>(
@@ -68,12 +62,13 @@ std::string table::render() const {
     for (const auto& r : rows) measure(r);
 
     fmt::memory_buffer out;
-    auto line = [&](const std::vector<std::string>& r, bool is_header) {
+    auto line = [&](const std::vector<std::string>& r) {
         for (std::size_t i = 0; i < ncol; ++i) {
             const std::string empty;
             const std::string& cell = i < r.size() ? r[i] : empty;
             const std::size_t pad = w[i] - width(cell);
-            const bool right = !is_header && i > 0 && looks_numeric(cell);
+            // The first column names the row; the others hold values and align right.
+            const bool right = i > 0;
             if (i > 0) fmt::format_to(std::back_inserter(out), "  ");
             if (right) fmt::format_to(std::back_inserter(out), "{:{}}{}", "", pad, cell);
             else if (i + 1 < ncol) fmt::format_to(std::back_inserter(out), "{}{:{}}", cell, "", pad);
@@ -85,12 +80,12 @@ std::string table::render() const {
     };
     if (!title.empty()) fmt::format_to(std::back_inserter(out), "{}\n", title);
     if (!header.empty()) {
-        line(header, true);
+        line(header);
         std::size_t total = 0;
         for (std::size_t i = 0; i < ncol; ++i) total += w[i] + (i > 0 ? 2 : 0);
         fmt::format_to(std::back_inserter(out), "{:-<{}}\n", "", total);
     }
-    for (const auto& r : rows) line(r, false);
+    for (const auto& r : rows) line(r);
     return fmt::to_string(out);
 }
 

@@ -27,7 +27,39 @@ void emit(const context& ctx, const report& r) {
 }
 
 bool want_progress(const context& ctx) {
-    return !ctx.global.json && !ctx.global.quiet && ::isatty(STDERR_FILENO) == 1;
+    return !ctx.global.json && !ctx.global.quiet && ::isatty(STDOUT_FILENO) == 1;
+}
+
+socket_address resolve_target(const std::string& text, std::uint16_t default_port) {
+    std::error_code ec;
+    const auto hp = parse_host_port(text, default_port, ec);
+    if (ec) throw usage_error(static_cast<errc>(ec.value()), fmt::format("'{}': {}", text, ec.message()));
+    auto addrs = resolve(hp, ec);
+    if (ec || addrs.empty()) {
+        throw std::system_error(make_error_code(errc::resolve_failed),
+                                fmt::format("'{}' did not resolve to an address", hp.host));
+    }
+    return addrs.front();
+}
+
+void print_interval(const stream_interval& iv) {
+    fmt::print("[{:6.1f}-{:6.1f} s]  {:>10}  {:>14}\n", iv.start_s, iv.end_s, format_bytes(static_cast<double>(iv.bytes)),
+               format_bits_per_second(iv.bits_per_second));
+    std::fflush(stdout);
+}
+
+CLI::Validator positive_seconds() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            try {
+                const double v = std::stod(s);
+                if (!(v > 0) || v > 86400) return "must be a number of seconds above 0 and at most 86400";
+            } catch (const std::exception&) {
+                return "must be a number of seconds";
+            }
+            return {};
+        },
+        "SECONDS");
 }
 
 }  // namespace nettool::cli

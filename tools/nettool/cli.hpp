@@ -1,8 +1,10 @@
 #pragma once
 // What every subcommand shares: the global flags, the exit-code rule and the output helpers.
 
+#include <nettool/endpoint.hpp>
 #include <nettool/error.hpp>
 #include <nettool/report.hpp>
+#include <nettool/tcp_probe.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -36,7 +38,17 @@ int fail(std::string_view message, int code);
 /// Renders a report as JSON or text on stdout, following --json.
 void emit(const context& ctx, const report& r);
 
-/// True when stderr is a terminal and --quiet/--json are off: progress lines are wanted.
+/// True when stdout is a terminal and --quiet/--json are off: interval lines are wanted.
 bool want_progress(const context& ctx);
+
+/// Parses HOST[:PORT] and resolves it to the first address. Throws nettool::usage_error for
+/// bad syntax (exit 2); a name that does not resolve throws std::system_error (exit 1).
+socket_address resolve_target(const std::string& text, std::uint16_t default_port);
+
+/// Prints one iperf3-style interval line on stdout: "[  1.0-  2.0 s]  1.18 GB  9.41 Gbit/s".
+void print_interval(const stream_interval& iv);
+
+/// A CLI11 validator for durations in seconds: positive and finite.
+CLI::Validator positive_seconds();
 
 }  // namespace nettool::cli

@@ -33,7 +33,8 @@ struct latency_summary {
 void to_json(nlohmann::json& j, const latency_summary& s);
 void from_json(const nlohmann::json& j, latency_summary& s);
 
-/// A table for people: a title, a header row and string cells; numeric-looking cells align right.
+/// A table for people: a title, a header row and string cells. The first column (row names)
+/// aligns left, the value columns align right.
 struct table {
     std::string title;
     std::vector<std::string> header;

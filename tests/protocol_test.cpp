@@ -1,0 +1,88 @@
+#include <nettool/protocol.hpp>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <vector>
+
+namespace {
+
+using namespace nettool::proto;
+
+template <typename Decode>
+void expect_every_prefix_truncated(std::span<const std::byte> full, Decode decode) {
+    for (std::size_t n = 0; n < full.size(); ++n) {
+        const auto d = decode(full.first(n));
+        EXPECT_EQ(d.status, decode_status::truncated) << "prefix " << n;
+    }
+}
+
+TEST(Protocol, HelloRoundTripsAndRejectsEveryPrefix) {
+    std::array<std::byte, hello_size> buf{};
+    const hello h{mode::source, 0, 2500};
+    ASSERT_EQ(encode(h, buf), hello_size);
+    const auto d = decode_hello(buf);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d.value, h);
+    expect_every_prefix_truncated(buf, decode_hello);
+}
+
+TEST(Protocol, HelloWireLayoutIsDocumented) {
+    std::array<std::byte, hello_size> buf{};
+    encode(hello{mode::echo, 0x01020304, 0x0a0b0c0d}, buf);
+    const std::array<unsigned, hello_size> want{0x4E, 0x54, 0x4C, 0x31, 1, 1, 0, 0, 1, 2, 3, 4, 0x0a, 0x0b, 0x0c, 0x0d};
+    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(static_cast<unsigned>(buf[i]), want[i]) << "byte " << i;
+}
+
+TEST(Protocol, HelloWithOtherVersionOrModeIsFlagged) {
+    std::array<std::byte, hello_size> buf{};
+    encode(hello{mode::echo, 64, 0}, buf);
+    buf[4] = std::byte{2};
+    EXPECT_EQ(decode_hello(buf).status, decode_status::bad_version);
+    buf[4] = std::byte{1};
+    buf[5] = std::byte{0};
+    EXPECT_EQ(decode_hello(buf).status, decode_status::bad_value);
+    buf[5] = std::byte{7};
+    EXPECT_EQ(decode_hello(buf).status, decode_status::bad_value);
+    buf[0] = std::byte{'G'};  // an HTTP client, say
+    EXPECT_EQ(decode_hello(buf).status, decode_status::bad_magic);
+}
+
+TEST(Protocol, ReplyAndUdpHeaderRoundTrip) {
+    std::array<std::byte, 64> buf{};
+    const hello_reply r{status::busy, 0xdeadbeefcafef00dull};
+    ASSERT_EQ(encode(r, buf), hello_reply_size);
+    EXPECT_EQ(decode_hello_reply(buf).value, r);
+    expect_every_prefix_truncated(std::span<const std::byte>(buf).first(hello_reply_size), decode_hello_reply);
+
+    const udp_header h{udp_kind::stream, 42, 1ull << 40, 123456789};
+    ASSERT_EQ(encode(h, buf), udp_header_size);
+    EXPECT_EQ(decode_udp_header(buf).value, h);
+    expect_every_prefix_truncated(std::span<const std::byte>(buf).first(udp_header_size), decode_udp_header);
+    buf[5] = std::byte{9};
+    EXPECT_EQ(decode_udp_header(buf).status, decode_status::bad_value);
+}
+
+TEST(Protocol, ReportsRoundTripAndInconsistentCountsAreRejected) {
+    std::array<std::byte, udp_report_size> buf{};
+    const udp_report r{100, 2, 3, 7, 101, 140000, 5000, 999999};
+    ASSERT_EQ(encode(r, buf), udp_report_size);
+    EXPECT_EQ(decode_udp_report(buf).value, r);
+    expect_every_prefix_truncated(buf, decode_udp_report);
+    encode(udp_report{1, 5, 0, 0, 1, 0, 0, 0}, buf);  // more duplicates than datagrams
+    EXPECT_EQ(decode_udp_report(buf).status, decode_status::bad_value);
+
+    std::array<std::byte, sink_report_size> sink{};
+    ASSERT_EQ(encode_sink_report(1234567, sink), sink_report_size);
+    EXPECT_EQ(decode_sink_report(sink).value, 1234567u);
+    expect_every_prefix_truncated(sink, decode_sink_report);
+}
+
+TEST(Protocol, EncodersRefuseShortBuffers) {
+    std::array<std::byte, 8> small{};
+    EXPECT_EQ(encode(hello{}, small), 0u);
+    EXPECT_EQ(encode(udp_header{}, small), 0u);
+    EXPECT_EQ(encode(udp_report{}, small), 0u);
+}
+
+}  // namespace

@@ -1,0 +1,199 @@
+#include <nettool/responder.hpp>
+
+#include <nettool/protocol.hpp>
+
+#include "detail/session.hpp"
+#include "detail/socket.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <thread>
+#include <vector>
+
+#include <sys/socket.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace nettool;
+
+std::unique_ptr<responder> start_loopback(responder_config cfg = {}) {
+    cfg.bind_address = cfg.bind_address.empty() ? "127.0.0.1" : cfg.bind_address;
+    cfg.port = 0;
+    std::error_code ec;
+    auto r = responder::start(cfg, ec);
+    EXPECT_TRUE(r) << ec.message();
+    return r;
+}
+
+proto::hello_reply exchange(const socket_address& to, std::span<const std::byte> hello_bytes, detail::unique_fd& keep) {
+    std::error_code ec;
+    const auto deadline = mono_clock::now() + 3s;
+    keep = detail::tcp_connect(to, deadline, ec);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_TRUE(detail::write_all(keep.get(), hello_bytes, deadline, ec));
+    std::array<std::byte, proto::hello_reply_size> in{};
+    EXPECT_TRUE(detail::read_exact(keep.get(), in, deadline, ec)) << ec.message();
+    const auto d = proto::decode_hello_reply(in);
+    EXPECT_TRUE(d);
+    return d.value;
+}
+
+proto::hello_reply exchange(const socket_address& to, const proto::hello& h, detail::unique_fd& keep) {
+    std::array<std::byte, proto::hello_size> out{};
+    proto::encode(h, out);
+    return exchange(to, out, keep);
+}
+
+TEST(Responder, BindsOnePortForTcpAndUdp) {
+    auto r = start_loopback();
+    ASSERT_TRUE(r);
+    EXPECT_NE(r->port(), 0);
+    EXPECT_EQ(r->local_endpoint().to_string(), "127.0.0.1:" + std::to_string(r->port()));
+}
+
+TEST(Responder, RefusesOtherVersionsBadModesAndBadSizes) {
+    auto r = start_loopback();
+    detail::unique_fd fd;
+    std::array<std::byte, proto::hello_size> raw{};
+    proto::encode(proto::hello{proto::mode::echo, 64, 0}, raw);
+    raw[4] = std::byte{9};
+    EXPECT_EQ(exchange(r->local_endpoint(), raw, fd).st, proto::status::bad_version);
+    raw[4] = std::byte{1};
+    raw[5] = std::byte{42};
+    EXPECT_EQ(exchange(r->local_endpoint(), raw, fd).st, proto::status::bad_mode);
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 0, 0}, fd).st, proto::status::bad_param);
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, proto::max_tcp_message + 1, 0}, fd).st,
+              proto::status::bad_param);
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::source, 0, proto::max_duration_ms + 1}, fd).st,
+              proto::status::bad_param);
+    EXPECT_EQ(r->stats().rejected, 5u);
+}
+
+TEST(Responder, CapsSessions) {
+    responder_config cfg;
+    cfg.max_sessions = 2;
+    auto r = start_loopback(cfg);
+    detail::unique_fd a, b, c;
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 8, 0}, a).st, proto::status::ok);
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 8, 0}, b).st, proto::status::ok);
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 8, 0}, c).st, proto::status::busy);
+    a.reset();
+    // The slot frees once the responder sees the close.
+    proto::status st = proto::status::busy;
+    for (int i = 0; i < 50 && st == proto::status::busy; ++i) {
+        std::this_thread::sleep_for(20ms);
+        st = exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 8, 0}, c).st;
+    }
+    EXPECT_EQ(st, proto::status::ok);
+}
+
+TEST(Responder, DropsAPeerThatSendsNoHello) {
+    responder_config cfg;
+    cfg.handshake_timeout = 300ms;
+    auto r = start_loopback(cfg);
+    std::error_code ec;
+    auto fd = detail::tcp_connect(r->local_endpoint(), mono_clock::now() + 2s, ec);
+    ASSERT_FALSE(ec);
+    std::array<std::byte, 1> one{};
+    const auto t0 = mono_clock::now();
+    // The responder closes: the read sees end of stream, well before our own 5 s limit.
+    EXPECT_FALSE(detail::read_exact(fd.get(), one, t0 + 5s, ec));
+    EXPECT_EQ(ec, std::errc::connection_aborted) << ec.message();
+    EXPECT_LT(mono_clock::now() - t0, 4s);
+    EXPECT_EQ(r->stats().dropped_idle, 1u);
+}
+
+// Sends raw UDP datagrams and collects whatever comes back within a short wait.
+std::vector<std::vector<std::byte>> udp_exchange(const socket_address& to, const std::vector<std::vector<std::byte>>& out) {
+    std::error_code ec;
+    auto fd = detail::udp_connect(to, ec);
+    EXPECT_FALSE(ec);
+    for (const auto& d : out) ::send(fd.get(), d.data(), d.size(), 0);
+    std::vector<std::vector<std::byte>> in;
+    std::array<std::byte, 65536> buf{};
+    const auto deadline = mono_clock::now() + 300ms;
+    while (detail::wait_readable(fd.get(), deadline, ec)) {
+        const auto n = ::recv(fd.get(), buf.data(), buf.size(), 0);
+        if (n < 0) break;
+        in.emplace_back(buf.begin(), buf.begin() + n);
+    }
+    return in;
+}
+
+std::vector<std::byte> datagram(proto::udp_kind kind, std::uint64_t cookie, std::uint64_t seq, std::size_t size) {
+    std::vector<std::byte> d(size, std::byte{0x77});
+    proto::encode(proto::udp_header{kind, cookie, seq, mono_now_ns()}, d);
+    return d;
+}
+
+TEST(Responder, EchoesOnlyLiveCookiesAndNeverAmplifies) {
+    auto r = start_loopback();
+    detail::unique_fd control;
+    const auto reply = exchange(r->local_endpoint(), proto::hello{proto::mode::udp_echo, 100, 0}, control);
+    ASSERT_EQ(reply.st, proto::status::ok);
+    ASSERT_NE(reply.cookie, 0u);
+
+    // A wrong cookie, garbage and a truncated header get silence.
+    auto silent = udp_exchange(r->local_endpoint(), {datagram(proto::udp_kind::echo_request, reply.cookie + 1, 0, 100),
+                                                     std::vector<std::byte>(40, std::byte{1}),
+                                                     std::vector<std::byte>(10, std::byte{0})});
+    EXPECT_TRUE(silent.empty());
+    EXPECT_EQ(r->stats().udp_dropped, 3u);
+
+    // The live cookie gets an answer exactly as long as the request, at every size.
+    for (std::size_t size : {32u, 100u, 1400u, 9000u}) {
+        auto got = udp_exchange(r->local_endpoint(), {datagram(proto::udp_kind::echo_request, reply.cookie, 5, size)});
+        ASSERT_EQ(got.size(), 1u) << size;
+        EXPECT_EQ(got[0].size(), size);
+        const auto h = proto::decode_udp_header(got[0]);
+        ASSERT_TRUE(h);
+        EXPECT_EQ(h.value.kind, proto::udp_kind::echo_reply);
+        EXPECT_EQ(h.value.seq, 5u);
+    }
+
+    // Once the control connection closes, the cookie is dead.
+    control.reset();
+    std::this_thread::sleep_for(100ms);
+    EXPECT_TRUE(udp_exchange(r->local_endpoint(), {datagram(proto::udp_kind::echo_request, reply.cookie, 6, 64)}).empty());
+}
+
+TEST(Responder, CountsDuplicatesAndReorderingInAStream) {
+    auto r = start_loopback();
+    detail::unique_fd control;
+    const auto reply = exchange(r->local_endpoint(), proto::hello{proto::mode::udp_sink, 0, 0}, control);
+    ASSERT_EQ(reply.st, proto::status::ok);
+    std::vector<std::vector<std::byte>> out;
+    for (std::uint64_t seq : {0, 1, 3, 2, 2, 5}) out.push_back(datagram(proto::udp_kind::stream, reply.cookie, seq, 64));
+    EXPECT_TRUE(udp_exchange(r->local_endpoint(), out).empty());  // a sink never answers over UDP
+
+    std::array<std::byte, proto::report_request_size> req{};
+    proto::encode_report_request(req);
+    std::error_code ec;
+    ASSERT_TRUE(detail::write_all(control.get(), req, mono_clock::now() + 2s, ec));
+    std::array<std::byte, proto::udp_report_size> rep{};
+    ASSERT_TRUE(detail::read_exact(control.get(), rep, mono_clock::now() + 2s, ec)) << ec.message();
+    const auto d = proto::decode_udp_report(rep);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d.value.received, 6u);
+    EXPECT_EQ(d.value.duplicates, 1u);
+    EXPECT_EQ(d.value.out_of_order, 1u);   // 2 arrived after 3
+    EXPECT_EQ(d.value.max_displacement, 1u);
+    EXPECT_EQ(d.value.highest_seq, 6u);    // 4 never came: the client counts it lost
+    EXPECT_EQ(d.value.bytes, 6u * 64u);
+}
+
+TEST(Responder, ServesIpv6) {
+    responder_config cfg;
+    cfg.bind_address = "::1";
+    cfg.port = 0;
+    std::error_code ec;
+    auto r = responder::start(cfg, ec);
+    if (!r) GTEST_SKIP() << "no IPv6 loopback on this host: " << ec.message();
+    EXPECT_TRUE(r->local_endpoint().is_v6());
+    detail::unique_fd fd;
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 16, 0}, fd).st, proto::status::ok);
+}
+
+}  // namespace

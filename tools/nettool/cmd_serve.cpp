@@ -1,0 +1,71 @@
+#include "cmd_serve.hpp"
+
+#include <nettool/responder.hpp>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <ctime>
+#include <thread>
+
+namespace nettool::cli {
+
+void setup_serve(CLI::App& app, context& ctx) {
+    auto opt = std::make_shared<serve_options>();
+    auto* sub = app.add_subcommand("serve", "Run the responder that tcp, udp and tcp-vs-udp probe (TCP and UDP, one port)");
+    sub->add_option("-p,--port", opt->port, "TCP and UDP port to listen on")->capture_default_str()->check(CLI::Range(1, 65535));
+    sub->add_option("-b,--bind", opt->bind, "Address to bind (default: every IPv4 and IPv6 address)");
+    sub->add_option("--max-sessions", opt->max_sessions, "Sessions served at once; more are refused")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000));
+    sub->callback([opt, &ctx] { ctx.exit_status = run_serve(*opt, ctx); });
+}
+
+int run_serve(const serve_options& opt, const context& ctx) {
+    // Block SIGINT/SIGTERM here so a dedicated thread can take them and stop the responder cleanly.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+    responder_config cfg;
+    cfg.port = opt.port;
+    cfg.bind_address = opt.bind;
+    cfg.max_sessions = opt.max_sessions;
+    if (!ctx.global.quiet) {
+        cfg.log = [](std::string_view line) {
+            const auto now = std::time(nullptr);
+            fmt::print(stderr, "{:%Y-%m-%d %H:%M:%S} {}\n", fmt::localtime(now), line);
+        };
+    }
+    std::error_code ec;
+    if (!opt.bind.empty()) {
+        std::error_code aec;
+        socket_address::from_numeric(opt.bind, opt.port, aec);
+        if (aec) return fail(fmt::format("--bind '{}': not a numeric IPv4 or IPv6 address", opt.bind), exit_usage);
+    }
+    auto r = responder::start(cfg, ec);
+    if (!r) {
+        return fail(fmt::format("cannot listen on {} port {}: {}", opt.bind.empty() ? "every address" : opt.bind,
+                                opt.port, ec.message()),
+                    exit_failed);
+    }
+    if (!ctx.global.quiet) {
+        fmt::print(stderr, "nettool responder listening on {} port {} (TCP and UDP); Ctrl-C to stop\n",
+                   opt.bind.empty() ? "every address" : opt.bind, r->port());
+    }
+    int sig = 0;
+    sigwait(&set, &sig);
+    const auto s = r->stats();
+    r->stop();
+    if (!ctx.global.quiet) {
+        fmt::print(stderr, "stopped by {}: {} sessions, {} rejected, {} dropped idle, {} UDP datagrams ({} dropped)\n",
+                   sig == SIGINT ? "SIGINT" : "SIGTERM", s.sessions, s.rejected, s.dropped_idle, s.udp_datagrams,
+                   s.udp_dropped);
+    }
+    return exit_ok;
+}
+
+}  // namespace nettool::cli

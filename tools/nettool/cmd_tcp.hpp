@@ -1,0 +1,22 @@
+#pragma once
+#include "cli.hpp"
+
+namespace nettool::cli {
+
+struct tcp_options {
+    std::string target;
+    std::string mode = "rr";
+    std::uint64_t count = 0;      // 0: the mode's default
+    double duration_s = 0;        // 0: the mode's default
+    std::uint32_t size = 0;       // 0: the mode's default
+    double interval_s = 0;
+    double timeout_s = 3;
+    unsigned parallel = 1;
+    bool reverse = false;
+    bool bidir = false;
+};
+
+void setup_tcp(CLI::App& app, context& ctx);
+int run_tcp(const tcp_options& opt, const context& ctx);
+
+}  // namespace nettool::cli

@@ -1,0 +1,79 @@
+#include "cmd_tcp_vs_udp.hpp"
+
+#include <nettool/clock.hpp>
+#include <nettool/protocol.hpp>
+#include <nettool/responder.hpp>
+#include <nettool/tcp_vs_udp.hpp>
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+namespace nettool::cli {
+
+void setup_tcp_vs_udp(CLI::App& app, context& ctx) {
+    auto opt = std::make_shared<tcp_vs_udp_cli_options>();
+    auto* sub = app.add_subcommand(
+        "tcp-vs-udp",
+        "Compare TCP and UDP on one path: setup cost, round trips, throughput, loss, retransmissions.\n"
+        "With no HOST it starts a responder on loopback, so it runs anywhere as is.");
+    sub->add_option("target", opt->target, "HOST[:PORT] of a running 'nettool serve' (default: in-process on 127.0.0.1)");
+    sub->add_option("-s,--size", opt->size, "Request/response message and datagram size, bytes")
+        ->capture_default_str()
+        ->check(CLI::Range(static_cast<std::uint32_t>(proto::udp_header_size), 65507u));
+    sub->add_option("-c,--count", opt->count, "Request/response rounds per protocol")
+        ->capture_default_str()
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
+    sub->add_option("-d,--duration", opt->duration_s, "Seconds for each stream test (TCP, then UDP)")
+        ->capture_default_str()
+        ->check(positive_seconds());
+    sub->callback([opt, &ctx] { ctx.exit_status = run_tcp_vs_udp(*opt, ctx); });
+}
+
+int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
+    std::unique_ptr<responder> local;
+    socket_address target;
+    if (opt.target.empty()) {
+        responder_config cfg;
+        cfg.bind_address = "127.0.0.1";
+        cfg.port = 0;
+        std::error_code ec;
+        local = responder::start(cfg, ec);
+        if (!local) return fail(fmt::format("cannot start the loopback responder: {}", ec.message()), exit_failed);
+        target = local->local_endpoint();
+    } else {
+        target = resolve_target(opt.target, proto::default_port);
+    }
+
+    tcp_vs_udp_options o;
+    o.size = opt.size;
+    o.count = opt.count;
+    o.duration = seconds_to_ns(opt.duration_s);
+    const bool progress = want_progress(ctx);
+    const bool steps = !ctx.global.json && !ctx.global.quiet && ::isatty(STDERR_FILENO) == 1;
+    step_callback on_step;
+    if (steps) on_step = [](std::string_view s) { fmt::print(stderr, "-- {}\n", s); };
+    interval_callback on_iv;
+    if (progress) on_iv = print_interval;
+    if (steps) {
+        fmt::print(stderr, "nettool tcp-vs-udp: {} {}\n", target.to_string(),
+                   local ? "(responder started in-process on loopback)" : "");
+    }
+    const auto r = run_tcp_vs_udp(target, o, on_step, on_iv);
+    if (steps) fmt::print(stderr, "\n");
+    auto rep = make_report(r);
+    rep.data()["in_process_responder"] = local != nullptr;
+    emit(ctx, rep);
+    if (local) local->stop();
+    if (!succeeded(r)) {
+        std::string why = r.tcp_rr.error;
+        if (why.empty()) why = r.udp_rr.error;
+        if (why.empty()) why = r.tcp_stream.error;
+        if (why.empty()) why = r.udp_stream.error;
+        if (why.empty()) why = fmt::format("no answer from {}", target.to_string());
+        return fail(why, exit_failed);
+    }
+    return exit_ok;
+}
+
+}  // namespace nettool::cli

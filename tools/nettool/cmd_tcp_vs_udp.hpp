@@ -1,0 +1,16 @@
+#pragma once
+#include "cli.hpp"
+
+namespace nettool::cli {
+
+struct tcp_vs_udp_cli_options {
+    std::string target;            // empty: start a responder in-process on loopback
+    std::uint32_t size = 64;
+    std::uint64_t count = 1000;
+    double duration_s = 2;
+};
+
+void setup_tcp_vs_udp(CLI::App& app, context& ctx);
+int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx);
+
+}  // namespace nettool::cli

@@ -1,0 +1,90 @@
+#include "cmd_udp.hpp"
+
+#include <nettool/clock.hpp>
+#include <nettool/protocol.hpp>
+#include <nettool/udp_probe.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace nettool::cli {
+
+void setup_udp(CLI::App& app, context& ctx) {
+    auto opt = std::make_shared<udp_options>();
+    auto* sub = app.add_subcommand("udp", "UDP probes against a nettool responder: rr (request/response), stream");
+    sub->add_option("target", opt->target, "HOST[:PORT] of a running 'nettool serve' (default port 51423)")->required();
+    sub->add_option("-m,--mode", opt->mode, "rr: round trips, loss, duplicates, reordering; stream: rate, loss, jitter")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"rr", "stream"}));
+    sub->add_option("-c,--count", opt->count, "Requests (rr, default 1000)")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+    sub->add_option("-d,--duration", opt->duration_s, "Seconds to run (stream default 3)")->check(positive_seconds());
+    sub->add_option("-s,--size", opt->size, "Datagram size in bytes, nettool's 32-byte header included (rr 64, stream 1400)")
+        ->check(CLI::Range(static_cast<std::uint32_t>(proto::udp_header_size), proto::max_udp_datagram));
+    sub->add_option("-r,--rate", opt->rate, "Stream datagrams per second; 0 sends as fast as possible")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1e8));
+    sub->add_option("-i,--interval", opt->interval_s, "Seconds between requests (rr)")->check(CLI::Range(0.0, 3600.0));
+    sub->add_option("-t,--timeout", opt->timeout_s, "Seconds to wait for each answer (rr)")
+        ->capture_default_str()
+        ->check(positive_seconds());
+    sub->callback([opt, &ctx] { ctx.exit_status = run_udp(*opt, ctx); });
+}
+
+int run_udp(const udp_options& opt, const context& ctx) {
+    const auto target = resolve_target(opt.target, proto::default_port);
+    report rep{"udp"};
+    rep.data()["mode"] = opt.mode;
+
+    if (opt.mode == "rr") {
+        udp_rr_options o;
+        o.size = opt.size ? opt.size : 64;
+        o.count = opt.count ? opt.count : (opt.duration_s > 0 ? 0 : 1000);
+        o.duration = seconds_to_ns(opt.duration_s);
+        o.interval = seconds_to_ns(opt.interval_s);
+        o.timeout = seconds_to_ns(opt.timeout_s);
+        const auto r = udp_rr_probe(target, o);
+        rep.data()["result"] = r;
+        const auto s = latency_summary::from(r.rtt);
+        table t{fmt::format("UDP request/response with {}, {} B", target.to_string(), o.size),
+                {"sent", "answered", "lost", "dup", "reordered", "late", "p50", "p90", "p99", "max"},
+                {}};
+        t.add_row({std::to_string(r.sent), std::to_string(r.received), std::to_string(r.lost),
+                   std::to_string(r.duplicates), std::to_string(r.reordered), std::to_string(r.late),
+                   format_duration_us(s.p50_us), format_duration_us(s.p90_us), format_duration_us(s.p99_us),
+                   format_duration_us(s.max_us)});
+        rep.add_table(std::move(t));
+        rep.add_reading(fmt::format("UDP lost {} of its requests or answers; nothing resent them.",
+                                    format_percent(r.loss_fraction())));
+        emit(ctx, rep);
+        if (!r.error.empty()) return fail(r.error, exit_failed);
+        if (r.received == 0) return fail(fmt::format("no answer from {} to {} datagrams", target.to_string(), r.sent), exit_failed);
+        return exit_ok;
+    }
+
+    udp_stream_options o;
+    o.size = opt.size ? opt.size : 1400;
+    o.rate = opt.rate;
+    o.duration = seconds_to_ns(opt.duration_s > 0 ? opt.duration_s : 3.0);
+    interval_callback cb;
+    if (want_progress(ctx)) cb = print_interval;
+    const auto r = udp_stream_probe(target, o, cb);
+    rep.data()["result"] = r;
+    rep.data()["bits_per_second"] = r.bits_per_second;
+    rep.data()["packets_per_second"] = r.packets_per_second;
+    table t{fmt::format("UDP stream to {}, {} B datagrams, {}", target.to_string(), o.size,
+                        o.rate > 0 ? format_rate(o.rate, "pkt") : std::string{"as fast as possible"}),
+            {"sent", "received", "lost", "dup", "out of order", "max displacement", "jitter", "received rate", "throughput"},
+            {}};
+    t.add_row({std::to_string(r.sent), std::to_string(r.received),
+               fmt::format("{} ({})", r.lost, format_percent(r.loss_fraction())), std::to_string(r.duplicates),
+               std::to_string(r.out_of_order), std::to_string(r.max_displacement), format_duration_us(r.jitter_us),
+               format_rate(r.packets_per_second, "pkt"), format_bits_per_second(r.bits_per_second)});
+    rep.add_table(std::move(t));
+    emit(ctx, rep);
+    if (!r.error.empty()) return fail(r.error, exit_failed);
+    if (r.received == 0) return fail(fmt::format("the responder at {} received nothing", target.to_string()), exit_failed);
+    return exit_ok;
+}
+
+}  // namespace nettool::cli
