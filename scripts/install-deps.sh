@@ -9,7 +9,7 @@ build_pkgs="build-essential cmake ninja-build pkg-config git
 libasio-dev libcli11-dev libfmt-dev libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev
 nlohmann-json3-dev libldns-dev"
 # Tools the tests drive as real peers and oracles, and the sanitizer/fuzzer toolchain.
-test_pkgs="clang libclang-rt-14-dev clang-format iproute2 procps dnsmasq-base unbound tshark tcpdump
+test_pkgs="clang libclang-rt-14-dev clang-format iproute2 nftables procps dnsmasq-base unbound tshark tcpdump
 python3"
 
 want="$build_pkgs"

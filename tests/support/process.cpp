@@ -72,3 +72,86 @@ process_result run_nettool(const std::vector<std::string>& args, std::chrono::se
 bool is_root() { return ::geteuid() == 0; }
 
 }  // namespace nettool::test
+
+#include <cstdlib>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+namespace nettool::test {
+
+background_process::background_process(const std::vector<std::string>& argv) {
+    int out_pipe[2];
+    int err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const int devnull = ::open("/dev/null", O_RDONLY);
+        ::dup2(devnull, STDIN_FILENO);
+        ::dup2(out_pipe[1], STDOUT_FILENO);
+        ::dup2(err_pipe[1], STDERR_FILENO);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+    }
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    pid_ = pid;
+    out_fd_ = out_pipe[0];
+    err_fd_ = err_pipe[0];
+}
+
+background_process::~background_process() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_fd_ >= 0) ::close(out_fd_);
+    if (err_fd_ >= 0) ::close(err_fd_);
+}
+
+process_result background_process::stop(int sig, std::chrono::seconds timeout) {
+    process_result r;
+    if (pid_ <= 0) return r;
+    ::kill(pid_, sig);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &status, 0);
+            r.timed_out = true;
+            break;
+        }
+        ::usleep(10'000);
+    }
+    pid_ = -1;
+    if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
+    char buf[65536];
+    for (auto [fd, dst] : {std::pair{out_fd_, &r.out}, std::pair{err_fd_, &r.err}}) {
+        ::fcntl(fd, F_SETFL, O_NONBLOCK);
+        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) dst->append(buf, static_cast<std::size_t>(n));
+    }
+    return r;
+}
+
+int sh(const std::string& command) {
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::uint16_t free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+}  // namespace nettool::test

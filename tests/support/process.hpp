@@ -26,3 +26,32 @@ process_result run_nettool(const std::vector<std::string>& args,
 bool is_root();
 
 }  // namespace nettool::test
+
+namespace nettool::test {
+
+/// A program running in the background for the length of a test; killed (SIGKILL) if still
+/// running when destroyed, so nothing outlives the test.
+class background_process {
+public:
+    explicit background_process(const std::vector<std::string>& argv);
+    ~background_process();
+    background_process(const background_process&) = delete;
+    background_process& operator=(const background_process&) = delete;
+
+    bool running() const noexcept { return pid_ > 0; }
+    /// Sends sig, waits up to timeout, and returns the exit status and what it printed.
+    process_result stop(int sig, std::chrono::seconds timeout = std::chrono::seconds{10});
+
+private:
+    int pid_ = -1;
+    int out_fd_ = -1;
+    int err_fd_ = -1;
+};
+
+/// Runs a shell command line (for ip/nft set-up in tests); returns its exit status.
+int sh(const std::string& command);
+
+/// A free TCP port on 127.0.0.1 (bound, read, closed: free unless someone races us).
+std::uint16_t free_port();
+
+}  // namespace nettool::test
