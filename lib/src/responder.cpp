@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cstring>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -20,6 +21,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
@@ -134,6 +137,9 @@ struct responder::impl {
     std::array<mmsghdr, batch> rx_msgs{};
     std::array<iovec, batch> rx_iov{};
     std::array<sockaddr_storage, batch> rx_from{};
+    // Room for the UDP_GRO segment size the kernel reports when it hands over coalesced datagrams.
+    static constexpr std::size_t control_space = CMSG_SPACE(sizeof(int));
+    std::vector<char> rx_control = std::vector<char>(batch * control_space);
     std::array<mmsghdr, batch> tx_msgs{};
     std::array<iovec, batch> tx_iov{};
 
@@ -462,48 +468,68 @@ void responder::impl::on_udp_readable() {
             rx_msgs[i].msg_hdr.msg_iovlen = 1;
             rx_msgs[i].msg_hdr.msg_name = &rx_from[i];
             rx_msgs[i].msg_hdr.msg_namelen = sizeof rx_from[i];
+            rx_msgs[i].msg_hdr.msg_control = rx_control.data() + i * control_space;
+            rx_msgs[i].msg_hdr.msg_controllen = control_space;
             rx_msgs[i].msg_len = 0;
         }
         const int n = ::recvmmsg(fd, rx_msgs.data(), batch, MSG_DONTWAIT, nullptr);
         if (n <= 0) return;
         std::size_t replies = 0;
         for (int i = 0; i < n; ++i) {
-            const auto len = static_cast<std::size_t>(rx_msgs[static_cast<std::size_t>(i)].msg_len);
-            std::span<std::byte> dgram{rx_buf.data() + static_cast<std::size_t>(i) * slot, len};
-            const auto h = proto::decode_udp_header(dgram);
-            if (!h) {
-                ++udp_dropped;
-                continue;
+            const auto idx = static_cast<std::size_t>(i);
+            const auto total = static_cast<std::size_t>(rx_msgs[idx].msg_len);
+            // With UDP GRO one buffer holds several datagrams of gso_size bytes (the last may be
+            // shorter); split them back.
+            std::size_t seg = total;
+            for (cmsghdr* cm = CMSG_FIRSTHDR(&rx_msgs[idx].msg_hdr); cm != nullptr;
+                 cm = CMSG_NXTHDR(&rx_msgs[idx].msg_hdr, cm)) {
+                if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+                    int v = 0;
+                    std::memcpy(&v, CMSG_DATA(cm), sizeof v);
+                    if (v > 0) seg = static_cast<std::size_t>(v);
+                }
             }
-            if (h.value.cookie != last_cookie || last == nullptr) {
-                const auto it = udp_sessions.find(h.value.cookie);
-                if (it == udp_sessions.end()) {
+            if (seg == 0) seg = 1;
+            const auto now = mono_now_ns();
+            for (std::size_t off = 0; off < total || (total == 0 && off == 0); off += seg) {
+                const std::size_t len = std::min(seg, total - off);
+                std::span<std::byte> dgram{rx_buf.data() + idx * slot + off, len};
+                const auto h = proto::decode_udp_header(dgram);
+                if (!h) {
                     ++udp_dropped;
+                    if (total == 0) break;
                     continue;
                 }
-                last_cookie = h.value.cookie;
-                last = it->second.get();
-            }
-            const auto now = mono_now_ns();
-            last->last_activity_ns = now;
-            ++udp_datagrams;
-            if (h.value.kind == proto::udp_kind::stream && last->mode == proto::mode::udp_sink) {
-                last->on_stream(h.value.seq, h.value.send_ns, len, now);
-            } else if (h.value.kind == proto::udp_kind::echo_request && last->mode == proto::mode::udp_echo) {
-                // The reply is the request with its kind changed: never more bytes than came in.
-                auto reply = h.value;
-                reply.kind = proto::udp_kind::echo_reply;
-                proto::encode(reply, dgram);
-                tx_iov[replies] = {dgram.data(), len};
-                tx_msgs[replies].msg_hdr = {};
-                tx_msgs[replies].msg_hdr.msg_iov = &tx_iov[replies];
-                tx_msgs[replies].msg_hdr.msg_iovlen = 1;
-                tx_msgs[replies].msg_hdr.msg_name = &rx_from[static_cast<std::size_t>(i)];
-                tx_msgs[replies].msg_hdr.msg_namelen = rx_msgs[static_cast<std::size_t>(i)].msg_hdr.msg_namelen;
-                ++replies;
-                ++last->echoes;
-            } else {
-                ++udp_dropped;
+                if (h.value.cookie != last_cookie || last == nullptr) {
+                    const auto it = udp_sessions.find(h.value.cookie);
+                    if (it == udp_sessions.end()) {
+                        ++udp_dropped;
+                        continue;
+                    }
+                    last_cookie = h.value.cookie;
+                    last = it->second.get();
+                }
+                last->last_activity_ns = now;
+                ++udp_datagrams;
+                if (h.value.kind == proto::udp_kind::stream && last->mode == proto::mode::udp_sink) {
+                    last->on_stream(h.value.seq, h.value.send_ns, len, now);
+                } else if (h.value.kind == proto::udp_kind::echo_request && last->mode == proto::mode::udp_echo &&
+                           replies < batch) {
+                    // The reply is the request with its kind changed: never more bytes than came in.
+                    auto reply = h.value;
+                    reply.kind = proto::udp_kind::echo_reply;
+                    proto::encode(reply, dgram);
+                    tx_iov[replies] = {dgram.data(), len};
+                    tx_msgs[replies].msg_hdr = {};
+                    tx_msgs[replies].msg_hdr.msg_iov = &tx_iov[replies];
+                    tx_msgs[replies].msg_hdr.msg_iovlen = 1;
+                    tx_msgs[replies].msg_hdr.msg_name = &rx_from[idx];
+                    tx_msgs[replies].msg_hdr.msg_namelen = rx_msgs[idx].msg_hdr.msg_namelen;
+                    ++replies;
+                    ++last->echoes;
+                } else {
+                    ++udp_dropped;
+                }
             }
         }
         std::size_t sent = 0;
@@ -550,6 +576,9 @@ std::error_code bind_pair(responder::impl& r, const asio::ip::address& addr, std
         if (dual) r.udp_socket.set_option(asio::ip::v6_only(false), ec);
         r.udp_socket.set_option(asio::socket_base::receive_buffer_size(8 << 20), ec);
         r.udp_socket.set_option(asio::socket_base::send_buffer_size(8 << 20), ec);
+        // Let the kernel hand over coalesced datagrams (UDP GRO) where it can; split on receipt.
+        const int on = 1;
+        (void)::setsockopt(r.udp_socket.native_handle(), SOL_UDP, UDP_GRO, &on, sizeof on);
         ec = {};
         r.udp_socket.bind(uep, ec);
     }
