@@ -1,6 +1,7 @@
-// The responder, on Asio. One io_context on one thread: every session and the UDP path run
-// there, so the session table needs no lock. UDP is read with recvmmsg in batches and echoes
-// go back with sendmmsg, so the responder is not the bottleneck of a UDP test.
+// The responder. TCP sessions run on Asio, one io_context on one thread. UDP has a thread of its
+// own that blocks in recvmmsg (MSG_WAITFORONE) and answers with sendmmsg: two system calls per
+// batch, so the responder is not the bottleneck of a UDP test. The UDP session table is shared
+// between the two threads under udp_mu, taken once per batch.
 
 #include <nettool/responder.hpp>
 
@@ -8,13 +9,13 @@
 #include <nettool/error.hpp>
 #include <nettool/protocol.hpp>
 
-#include <asio.hpp>
 #include <fmt/format.h>
+#include <asio.hpp>
 
 #include <array>
-#include <cstring>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -120,7 +121,9 @@ struct responder::impl {
     std::atomic<std::uint64_t> udp_datagrams{0}, udp_dropped{0}, udp_replies{0};
     std::size_t active = 0;  // io thread only
     std::uint64_t next_session_id = 1;
-    std::unordered_map<std::uint64_t, std::shared_ptr<udp_session>> udp_sessions;  // io thread only
+    std::mutex udp_mu;  // guards udp_sessions and every udp_session's state
+    std::unordered_map<std::uint64_t, std::shared_ptr<udp_session>> udp_sessions;
+    std::atomic<bool> udp_stop{false};
     std::vector<std::weak_ptr<tcp_session>> live;  // for the watchdog; io thread only
     std::uint16_t bound_port = 0;
     bool any_address = false;
@@ -150,14 +153,15 @@ struct responder::impl {
     udp::socket udp_socket{io};
     asio::steady_timer watchdog{io};
     std::thread thread;
+    std::thread udp_thread;
 
     void log(std::string_view line) {
         if (cfg.log) cfg.log(line);
     }
 
     void accept();
-    void arm_udp();
-    void on_udp_readable();
+    void udp_loop();
+    void on_udp_batch(int n, std::size_t& replies);
     void tick();
 };
 
@@ -170,8 +174,10 @@ public:
         const auto ep = socket_.remote_endpoint(ec);
         if (!ec) {
             auto a = ep.address();
-            if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-            peer_ = a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), ep.port()) : fmt::format("{}:{}", a.to_string(), ep.port());
+            if (a.is_v6() && a.to_v6().is_v4_mapped())
+                a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+            peer_ = a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), ep.port())
+                              : fmt::format("{}:{}", a.to_string(), ep.port());
         }
         socket_.set_option(tcp::no_delay(true), ec);
         started_ = mono_clock::now();
@@ -179,22 +185,27 @@ public:
     }
     ~tcp_session() {
         if (counted_) --r_.active;
+        std::unique_lock udp_lock{r_.udp_mu};
         if (cookie_ != 0) r_.udp_sessions.erase(cookie_);
         if (hello_ok_) {
             const double secs = std::chrono::duration<double>(mono_clock::now() - started_).count();
             std::string what;
             switch (hello_.m) {
-            case proto::mode::echo: what = fmt::format("{} messages of {} B", messages_, hello_.message_size); break;
-            case proto::mode::sink: what = fmt::format("{} B received", bytes_); break;
-            case proto::mode::source: what = fmt::format("{} B sent", bytes_); break;
-            case proto::mode::connect_only: what = "connect only"; break;
-            case proto::mode::udp_echo: what = fmt::format("{} datagrams echoed", udp_ ? udp_->echoes : 0); break;
-            case proto::mode::udp_sink:
-                what = fmt::format("{} datagrams received", udp_ ? udp_->report.received : 0);
-                break;
+                case proto::mode::echo:
+                    what = fmt::format("{} messages of {} B", messages_, hello_.message_size);
+                    break;
+                case proto::mode::sink: what = fmt::format("{} B received", bytes_); break;
+                case proto::mode::source: what = fmt::format("{} B sent", bytes_); break;
+                case proto::mode::connect_only: what = "connect only"; break;
+                case proto::mode::udp_echo:
+                    what = fmt::format("{} datagrams echoed", udp_ ? udp_->echoes : 0);
+                    break;
+                case proto::mode::udp_sink:
+                    what = fmt::format("{} datagrams received", udp_ ? udp_->report.received : 0);
+                    break;
             }
-            r_.log(fmt::format("session {} {} {}: {}, {:.3f} s{}", id_, peer_, proto::to_string(hello_.m), what,
-                               secs, end_reason_.empty() ? "" : ", " + end_reason_));
+            r_.log(fmt::format("session {} {} {}: {}, {:.3f} s{}", id_, peer_, proto::to_string(hello_.m),
+                               what, secs, end_reason_.empty() ? "" : ", " + end_reason_));
         }
     }
 
@@ -205,6 +216,7 @@ public:
         if (!hello_ok_) return now - started_ > r_.cfg.handshake_timeout;
         auto last = last_activity_;
         if (udp_) {
+            std::lock_guard lock{r_.udp_mu};
             const auto udp_last = mono_clock::time_point{std::chrono::nanoseconds{udp_->last_activity_ns}};
             if (udp_last > last) last = udp_last;
         }
@@ -239,10 +251,14 @@ private:
             return;
         }
         hello_ = d.value;
-        if (d.status == proto::decode_status::bad_version) reply.st = proto::status::bad_version;
-        else if (d.status != proto::decode_status::ok) reply.st = proto::status::bad_mode;
-        else if (r_.active >= r_.cfg.max_sessions) reply.st = proto::status::busy;
-        else if (!params_ok()) reply.st = proto::status::bad_param;
+        if (d.status == proto::decode_status::bad_version)
+            reply.st = proto::status::bad_version;
+        else if (d.status != proto::decode_status::ok)
+            reply.st = proto::status::bad_mode;
+        else if (r_.active >= r_.cfg.max_sessions)
+            reply.st = proto::status::busy;
+        else if (!params_ok())
+            reply.st = proto::status::bad_param;
         if (reply.st != proto::status::ok) {
             ++r_.rejected;
             r_.log(fmt::format("session {} {} rejected: {}", id_, peer_, proto::to_string(reply.st)));
@@ -254,11 +270,12 @@ private:
         ++r_.active;
         ++r_.sessions;
         if (hello_.m == proto::mode::udp_echo || hello_.m == proto::mode::udp_sink) {
-            cookie_ = random_cookie();
-            while (r_.udp_sessions.count(cookie_) != 0) cookie_ = random_cookie();
             udp_ = std::make_shared<udp_session>();
             udp_->mode = hello_.m;
             udp_->last_activity_ns = mono_now_ns();
+            std::lock_guard lock{r_.udp_mu};
+            cookie_ = random_cookie();
+            while (r_.udp_sessions.count(cookie_) != 0) cookie_ = random_cookie();
             r_.udp_sessions.emplace(cookie_, udp_);
             reply.cookie = cookie_;
         }
@@ -272,9 +289,11 @@ private:
 
     bool params_ok() const {
         switch (hello_.m) {
-        case proto::mode::echo: return hello_.message_size >= 1 && hello_.message_size <= proto::max_tcp_message;
-        case proto::mode::source: return hello_.duration_ms >= 1 && hello_.duration_ms <= proto::max_duration_ms;
-        default: return true;
+            case proto::mode::echo:
+                return hello_.message_size >= 1 && hello_.message_size <= proto::max_tcp_message;
+            case proto::mode::source:
+                return hello_.duration_ms >= 1 && hello_.duration_ms <= proto::max_duration_ms;
+            default: return true;
         }
     }
 
@@ -291,26 +310,26 @@ private:
     void run_mode() {
         asio::error_code ignored;
         switch (hello_.m) {
-        case proto::mode::echo:
-            socket_.set_option(tcp::no_delay(true), ignored);
-            buf_.resize(hello_.message_size);
-            echo_read();
-            break;
-        case proto::mode::sink:
-            buf_.resize(256 * 1024);
-            sink_read();
-            break;
-        case proto::mode::source:
-            buf_.assign(256 * 1024, std::byte{0x5a});
-            source_until_ = mono_clock::now() + std::chrono::milliseconds{hello_.duration_ms};
-            source_write();
-            break;
-        case proto::mode::connect_only:
-            socket_.shutdown(tcp::socket::shutdown_both, ignored);
-            socket_.close(ignored);
-            break;
-        case proto::mode::udp_echo:
-        case proto::mode::udp_sink: control_read(); break;
+            case proto::mode::echo:
+                socket_.set_option(tcp::no_delay(true), ignored);
+                buf_.resize(hello_.message_size);
+                echo_read();
+                break;
+            case proto::mode::sink:
+                buf_.resize(256 * 1024);
+                sink_read();
+                break;
+            case proto::mode::source:
+                buf_.assign(256 * 1024, std::byte{0x5a});
+                source_until_ = mono_clock::now() + std::chrono::milliseconds{hello_.duration_ms};
+                source_write();
+                break;
+            case proto::mode::connect_only:
+                socket_.shutdown(tcp::socket::shutdown_both, ignored);
+                socket_.close(ignored);
+                break;
+            case proto::mode::udp_echo:
+            case proto::mode::udp_sink: control_read(); break;
         }
     }
 
@@ -319,12 +338,13 @@ private:
         asio::async_read(socket_, asio::buffer(buf_), [self](asio::error_code ec, std::size_t) {
             if (ec) return;
             self->touch();
-            asio::async_write(self->socket_, asio::buffer(self->buf_), [self](asio::error_code wec, std::size_t) {
-                if (wec) return;
-                ++self->messages_;
-                self->bytes_ += self->buf_.size();
-                self->echo_read();
-            });
+            asio::async_write(self->socket_, asio::buffer(self->buf_),
+                              [self](asio::error_code wec, std::size_t) {
+                                  if (wec) return;
+                                  ++self->messages_;
+                                  self->bytes_ += self->buf_.size();
+                                  self->echo_read();
+                              });
         });
     }
 
@@ -387,7 +407,12 @@ private:
                 self->drop("bad control message");
                 return;
             }
-            const auto n = proto::encode(self->udp_->snapshot(), self->report_);
+            proto::udp_report snap;
+            {
+                std::lock_guard lock{self->r_.udp_mu};
+                snap = self->udp_->snapshot();
+            }
+            const auto n = proto::encode(snap, self->report_);
             asio::async_write(self->socket_, asio::buffer(self->report_.data(), n),
                               [self](asio::error_code wec, std::size_t) {
                                   if (!wec) self->control_read();
@@ -447,20 +472,9 @@ void responder::impl::tick() {
     });
 }
 
-void responder::impl::arm_udp() {
-    udp_socket.async_wait(udp::socket::wait_read, [this](asio::error_code ec) {
-        if (ec) return;
-        on_udp_readable();
-        arm_udp();
-    });
-}
-
-void responder::impl::on_udp_readable() {
+void responder::impl::udp_loop() {
     const int fd = udp_socket.native_handle();
-    std::uint64_t last_cookie = 0;
-    udp_session* last = nullptr;
-    // A bounded number of batches per wake-up keeps TCP sessions served under a UDP flood.
-    for (int round = 0; round < 16; ++round) {
+    while (!udp_stop.load(std::memory_order_relaxed)) {
         for (std::size_t i = 0; i < batch; ++i) {
             rx_iov[i] = {rx_buf.data() + i * slot, slot};
             rx_msgs[i].msg_hdr = {};
@@ -472,74 +486,85 @@ void responder::impl::on_udp_readable() {
             rx_msgs[i].msg_hdr.msg_controllen = control_space;
             rx_msgs[i].msg_len = 0;
         }
-        const int n = ::recvmmsg(fd, rx_msgs.data(), batch, MSG_DONTWAIT, nullptr);
-        if (n <= 0) return;
+        // Blocks until one datagram is there (or the 200 ms receive timeout lets us check the
+        // stop flag), then takes whatever else is queued, up to a batch.
+        const int n = ::recvmmsg(fd, rx_msgs.data(), batch, MSG_WAITFORONE, nullptr);
+        if (n <= 0) continue;
         std::size_t replies = 0;
-        for (int i = 0; i < n; ++i) {
-            const auto idx = static_cast<std::size_t>(i);
-            const auto total = static_cast<std::size_t>(rx_msgs[idx].msg_len);
-            // With UDP GRO one buffer holds several datagrams of gso_size bytes (the last may be
-            // shorter); split them back.
-            std::size_t seg = total;
-            for (cmsghdr* cm = CMSG_FIRSTHDR(&rx_msgs[idx].msg_hdr); cm != nullptr;
-                 cm = CMSG_NXTHDR(&rx_msgs[idx].msg_hdr, cm)) {
-                if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
-                    int v = 0;
-                    std::memcpy(&v, CMSG_DATA(cm), sizeof v);
-                    if (v > 0) seg = static_cast<std::size_t>(v);
-                }
-            }
-            if (seg == 0) seg = 1;
-            const auto now = mono_now_ns();
-            for (std::size_t off = 0; off < total || (total == 0 && off == 0); off += seg) {
-                const std::size_t len = std::min(seg, total - off);
-                std::span<std::byte> dgram{rx_buf.data() + idx * slot + off, len};
-                const auto h = proto::decode_udp_header(dgram);
-                if (!h) {
-                    ++udp_dropped;
-                    if (total == 0) break;
-                    continue;
-                }
-                if (h.value.cookie != last_cookie || last == nullptr) {
-                    const auto it = udp_sessions.find(h.value.cookie);
-                    if (it == udp_sessions.end()) {
-                        ++udp_dropped;
-                        continue;
-                    }
-                    last_cookie = h.value.cookie;
-                    last = it->second.get();
-                }
-                last->last_activity_ns = now;
-                ++udp_datagrams;
-                if (h.value.kind == proto::udp_kind::stream && last->mode == proto::mode::udp_sink) {
-                    last->on_stream(h.value.seq, h.value.send_ns, len, now);
-                } else if (h.value.kind == proto::udp_kind::echo_request && last->mode == proto::mode::udp_echo &&
-                           replies < batch) {
-                    // The reply is the request with its kind changed: never more bytes than came in.
-                    auto reply = h.value;
-                    reply.kind = proto::udp_kind::echo_reply;
-                    proto::encode(reply, dgram);
-                    tx_iov[replies] = {dgram.data(), len};
-                    tx_msgs[replies].msg_hdr = {};
-                    tx_msgs[replies].msg_hdr.msg_iov = &tx_iov[replies];
-                    tx_msgs[replies].msg_hdr.msg_iovlen = 1;
-                    tx_msgs[replies].msg_hdr.msg_name = &rx_from[idx];
-                    tx_msgs[replies].msg_hdr.msg_namelen = rx_msgs[idx].msg_hdr.msg_namelen;
-                    ++replies;
-                    ++last->echoes;
-                } else {
-                    ++udp_dropped;
-                }
-            }
+        {
+            std::lock_guard lock{udp_mu};
+            on_udp_batch(n, replies);
         }
         std::size_t sent = 0;
         while (sent < replies) {
-            const int m = ::sendmmsg(fd, tx_msgs.data() + sent, static_cast<unsigned>(replies - sent), MSG_DONTWAIT);
+            const int m =
+                ::sendmmsg(fd, tx_msgs.data() + sent, static_cast<unsigned>(replies - sent), MSG_DONTWAIT);
             if (m <= 0) break;  // a full socket buffer drops replies: UDP's way, the client counts loss
             sent += static_cast<std::size_t>(m);
         }
         udp_replies += sent;
-        if (static_cast<std::size_t>(n) < batch) return;
+    }
+}
+
+void responder::impl::on_udp_batch(int n, std::size_t& replies) {
+    std::uint64_t last_cookie = 0;
+    udp_session* last = nullptr;
+    for (int i = 0; i < n; ++i) {
+        const auto idx = static_cast<std::size_t>(i);
+        const auto total = static_cast<std::size_t>(rx_msgs[idx].msg_len);
+        // With UDP GRO one buffer holds several datagrams of gso_size bytes (the last may be
+        // shorter); split them back.
+        std::size_t seg = total;
+        for (cmsghdr* cm = CMSG_FIRSTHDR(&rx_msgs[idx].msg_hdr); cm != nullptr;
+             cm = CMSG_NXTHDR(&rx_msgs[idx].msg_hdr, cm)) {
+            if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+                int v = 0;
+                std::memcpy(&v, CMSG_DATA(cm), sizeof v);
+                if (v > 0) seg = static_cast<std::size_t>(v);
+            }
+        }
+        if (seg == 0) seg = 1;
+        const auto now = mono_now_ns();
+        for (std::size_t off = 0; off < total || (total == 0 && off == 0); off += seg) {
+            const std::size_t len = std::min(seg, total - off);
+            std::span<std::byte> dgram{rx_buf.data() + idx * slot + off, len};
+            const auto h = proto::decode_udp_header(dgram);
+            if (!h) {
+                ++udp_dropped;
+                if (total == 0) break;
+                continue;
+            }
+            if (h.value.cookie != last_cookie || last == nullptr) {
+                const auto it = udp_sessions.find(h.value.cookie);
+                if (it == udp_sessions.end()) {
+                    ++udp_dropped;
+                    continue;
+                }
+                last_cookie = h.value.cookie;
+                last = it->second.get();
+            }
+            last->last_activity_ns = now;
+            ++udp_datagrams;
+            if (h.value.kind == proto::udp_kind::stream && last->mode == proto::mode::udp_sink) {
+                last->on_stream(h.value.seq, h.value.send_ns, len, now);
+            } else if (h.value.kind == proto::udp_kind::echo_request && last->mode == proto::mode::udp_echo &&
+                       replies < batch) {
+                // The reply is the request with its kind changed: never more bytes than came in.
+                auto reply = h.value;
+                reply.kind = proto::udp_kind::echo_reply;
+                proto::encode(reply, dgram);
+                tx_iov[replies] = {dgram.data(), len};
+                tx_msgs[replies].msg_hdr = {};
+                tx_msgs[replies].msg_hdr.msg_iov = &tx_iov[replies];
+                tx_msgs[replies].msg_hdr.msg_iovlen = 1;
+                tx_msgs[replies].msg_hdr.msg_name = &rx_from[idx];
+                tx_msgs[replies].msg_hdr.msg_namelen = rx_msgs[idx].msg_hdr.msg_namelen;
+                ++replies;
+                ++last->echoes;
+            } else {
+                ++udp_dropped;
+            }
+        }
     }
 }
 
@@ -618,11 +643,14 @@ std::unique_ptr<responder> responder::start(const responder_config& cfg, std::er
         return nullptr;
     }
     p->v6 = addr.is_v6();
-    p->udp_socket.non_blocking(true);
+    p->udp_socket.non_blocking(false);
+    const timeval rcv_timeout{0, 200'000};
+    (void)::setsockopt(p->udp_socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &rcv_timeout,
+                       sizeof rcv_timeout);
     p->accept();
-    p->arm_udp();
     p->tick();
     auto* raw = p.get();
+    p->udp_thread = std::thread([raw] { raw->udp_loop(); });
     p->thread = std::thread([raw] {
         for (;;) {
             try {
@@ -638,9 +666,13 @@ std::unique_ptr<responder> responder::start(const responder_config& cfg, std::er
 
 responder::responder(std::unique_ptr<impl> p) noexcept : impl_(std::move(p)) {}
 
-responder::~responder() { stop(); }
+responder::~responder() {
+    stop();
+}
 
-std::uint16_t responder::port() const noexcept { return impl_->bound_port; }
+std::uint16_t responder::port() const noexcept {
+    return impl_->bound_port;
+}
 
 socket_address responder::local_endpoint() const {
     std::error_code ec;
@@ -650,12 +682,15 @@ socket_address responder::local_endpoint() const {
 }
 
 responder_stats responder::stats() const noexcept {
-    return {impl_->sessions.load(), impl_->rejected.load(),     impl_->dropped_idle.load(),
+    return {impl_->sessions.load(),      impl_->rejected.load(),    impl_->dropped_idle.load(),
             impl_->udp_datagrams.load(), impl_->udp_dropped.load(), impl_->udp_replies.load()};
 }
 
 void responder::stop() noexcept {
     if (!impl_ || !impl_->thread.joinable()) return;
+    impl_->udp_stop = true;
+    ::shutdown(impl_->udp_socket.native_handle(), SHUT_RDWR);  // wakes the blocked recvmmsg
+    impl_->udp_thread.join();
     asio::post(impl_->io, [p = impl_.get()] {
         asio::error_code ignored;
         p->acceptor.close(ignored);

@@ -66,7 +66,7 @@ tcp_connect_result tcp_connect_probe(const socket_address& target, const tcp_con
         ++r.attempts;
         std::error_code ec;
         const auto t0 = mono_clock::now();
-        auto fd = detail::tcp_connect(target, t0 + opt.timeout, ec);
+        auto fd = detail::tcp_connect_blocking(target, opt.timeout, ec);
         const auto t1 = mono_clock::now();
         if (ec) {
             r.failures.count(ec);
@@ -96,6 +96,7 @@ tcp_rr_result tcp_rr_probe(const socket_address& target, const tcp_rr_options& o
         return r;
     }
     r.connect_time = s.connect_time;
+    detail::make_blocking(s.fd.get(), opt.timeout);
     std::vector<std::byte> req(opt.size), resp(opt.size);
     for (std::size_t i = 0; i < req.size(); ++i) req[i] = static_cast<std::byte>(i * 7 + 1);
     const auto stop_at = opt.duration > 0ns ? mono_clock::now() + opt.duration : mono_clock::time_point::max();

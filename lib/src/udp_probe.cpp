@@ -53,6 +53,7 @@ udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& o
         r.error = fmt::format("UDP socket to {}: {}", target.to_string(), ec.message());
         return r;
     }
+    detail::make_blocking(fd.get(), opt.timeout);
     std::vector<std::byte> out(opt.size, std::byte{0}), in(proto::max_udp_datagram);
     const std::uint64_t limit = opt.count > 0 ? opt.count : UINT64_MAX;
     std::vector<std::uint8_t> answered;
@@ -87,10 +88,14 @@ udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& o
                 if (auto h = our_reply({in.data(), static_cast<std::size_t>(n)}, control.cookie)) {
                     if (take(*h, now, current)) return;
                 }
+                if (mono_clock::now() >= deadline) return;  // a stream of strays must not hold us
                 continue;
             }
             if (errno == EINTR) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) continue;  // ICMP errors: the probe counts as lost
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {  // ICMP errors: the probe counts as lost
+                if (mono_clock::now() >= deadline) return;
+                continue;
+            }
             std::error_code wec;
             if (!detail::wait_readable(fd.get(), deadline, wec)) return;
         }
@@ -107,7 +112,9 @@ udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& o
         receive_until(mono_clock::now() + opt.timeout, i);
     }
     // Stragglers: answers still on their way count as late, not lost.
-    receive_until(mono_clock::now() + std::min<std::chrono::nanoseconds>(opt.timeout, 200ms), UINT64_MAX);
+    const auto drain = std::min<std::chrono::nanoseconds>(opt.timeout, 200ms);
+    detail::make_blocking(fd.get(), drain);
+    receive_until(mono_clock::now() + drain, UINT64_MAX);
     r.lost = r.sent - r.received;
     r.elapsed = total.elapsed();
     return r;

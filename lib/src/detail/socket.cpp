@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -83,6 +84,40 @@ unique_fd tcp_connect(const socket_address& to, mono_clock::time_point deadline,
         return {};
     }
     return fd;
+}
+
+namespace {
+timeval to_timeval(std::chrono::nanoseconds d) noexcept {
+    if (d <= std::chrono::nanoseconds{0}) d = std::chrono::microseconds{1};
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+    return {static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
+}
+}  // namespace
+
+unique_fd tcp_connect_blocking(const socket_address& to, std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
+    ec.clear();
+    unique_fd fd{::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP)};
+    if (!fd) {
+        ec = last_error();
+        return {};
+    }
+    const timeval tv = to_timeval(timeout);
+    (void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    while (::connect(fd.get(), to.data(), to.size()) != 0) {
+        if (errno == EINTR) continue;
+        // A blocking connect cut short by SO_SNDTIMEO reports EINPROGRESS.
+        ec = (errno == EINPROGRESS || errno == EAGAIN) ? make_error_code(errc::timed_out) : last_error();
+        return {};
+    }
+    return fd;
+}
+
+void make_blocking(int fd, std::chrono::nanoseconds timeout) noexcept {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    const timeval tv = to_timeval(timeout);
+    (void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    (void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
 unique_fd udp_connect(const socket_address& to, std::error_code& ec) noexcept {

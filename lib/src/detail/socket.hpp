@@ -52,6 +52,14 @@ tcp_info_snapshot read_tcp_info(int fd) noexcept;
 /// (ECONNREFUSED, ENETUNREACH, ...) or errc::timed_out.
 unique_fd tcp_connect(const socket_address& to, mono_clock::time_point deadline, std::error_code& ec) noexcept;
 
+/// Blocking connect bounded by timeout (SO_SNDTIMEO): the fewest system calls, for connect-rate
+/// probes. The socket is left blocking. ec: the connect error or errc::timed_out.
+unique_fd tcp_connect_blocking(const socket_address& to, std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
+
+/// Makes fd blocking with kernel send/receive timeouts: a request/response loop then costs one
+/// system call per send and per receive. write_all/read_exact still enforce their deadlines.
+void make_blocking(int fd, std::chrono::nanoseconds timeout) noexcept;
+
 /// A non-blocking UDP socket connected to to.
 unique_fd udp_connect(const socket_address& to, std::error_code& ec) noexcept;
 
