@@ -111,3 +111,28 @@ TEST_F(LossyPath, TcpHidesTheLossByRetransmitting) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(LossyPath, ConnectFailuresAreToldApartByKind) {
+    // No route to 192.0.2.0/24 from the client: unreachable, at once.
+    auto r = client({"--json", "tcp", "192.0.2.1", "-m", "connect", "-c", "2", "-t", "1"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    auto j = nlohmann::json::parse(r.out)["result"]["failures"];
+    EXPECT_EQ(j["unreachable"], 2) << r.out;
+
+    // Every SYN dropped at the server: timed out, after the timeout and no sooner.
+    drop_one_in(1, "tcp");
+    r = client({"--json", "tcp", "198.51.100.1", "-m", "connect", "-c", "2", "-t", "0.3"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    j = nlohmann::json::parse(r.out)["result"];
+    EXPECT_EQ(j["failures"]["timed_out"], 2) << r.out;
+    EXPECT_GE(j["elapsed_s"].get<double>(), 0.6);
+
+    // Nothing listening on the server's address: refused.
+    r = client({"--json", "tcp", "198.51.100.1:9", "-m", "connect", "-c", "2"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["result"]["failures"]["refused"], 2) << r.out;
+}
+
+}  // namespace
