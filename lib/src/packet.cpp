@@ -423,8 +423,13 @@ private:
         if (ip->total_length() != 0 && ip->total_length() < ip->header_length())
             return stop(decode_stop::malformed, layer::ipv4);
         if (ip->is_fragment()) p_.ip_fragment = true;
-        if (ip->fragment_offset() != 0) return stop(decode_stop::not_first_fragment, layer::ipv4);
+        if (ip->fragment_offset() != 0) {
+            bool cut = !inner_ && ip->total_length() != 0 && ip->payload_truncated();
+            return stop(cut ? decode_stop::truncated : decode_stop::not_first_fragment, layer::ipv4);
+        }
         transport(ip->protocol(), ip->payload(), false);
+        // Every header decoded, but the capture holds less than the IP length says (snaplen).
+        if (!inner_ && ip->total_length() != 0 && ip->payload_truncated()) stop(decode_stop::truncated, layer::ipv4);
     }
 
     void ipv6(bytes_view b) noexcept {
@@ -468,6 +473,8 @@ private:
             nh = next;
         }
         transport(nh, rest, true);
+        if (!inner_ && ip->payload_length() != 0 && b.size() - ipv6_view::header_size < ip->payload_length())
+            stop(decode_stop::truncated, layer::ipv6);
     }
 
     bool is_dns_port(std::uint16_t port) const noexcept {
