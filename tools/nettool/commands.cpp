@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "cmd_capture.hpp"
 #include "cmd_inspect.hpp"
 
 // One include and one call per subcommand, in the order --help lists them.
@@ -7,6 +8,7 @@
 namespace nettool::cli {
 
 void setup_all(CLI::App& app, context& ctx) {
+    setup_capture(app, ctx);
     setup_inspect(app, ctx);
 }
 
