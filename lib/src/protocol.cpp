@@ -70,7 +70,7 @@ std::size_t encode_report_request(std::span<std::byte> out) noexcept {
 }
 
 decoded<hello> decode_hello(std::span<const std::byte> in) noexcept {
-    byte_cursor c{in};
+    cursor c{in};
     const auto magic = c.u32();
     const auto ver = c.u8();
     const auto m = c.u8();
@@ -88,7 +88,7 @@ decoded<hello> decode_hello(std::span<const std::byte> in) noexcept {
 }
 
 decoded<hello_reply> decode_hello_reply(std::span<const std::byte> in) noexcept {
-    byte_cursor c{in};
+    cursor c{in};
     const auto magic = c.u32();
     const auto ver = c.u8();
     const auto st = c.u8();
@@ -102,7 +102,7 @@ decoded<hello_reply> decode_hello_reply(std::span<const std::byte> in) noexcept 
 }
 
 decoded<udp_header> decode_udp_header(std::span<const std::byte> in) noexcept {
-    byte_cursor c{in};
+    cursor c{in};
     const auto magic = c.u32();
     const auto ver = c.u8();
     const auto kind = c.u8();
@@ -120,7 +120,7 @@ decoded<udp_header> decode_udp_header(std::span<const std::byte> in) noexcept {
 }
 
 decoded<udp_report> decode_udp_report(std::span<const std::byte> in) noexcept {
-    byte_cursor c{in};
+    cursor c{in};
     const auto magic = c.u32();
     c.skip(4);
     udp_report r;
@@ -139,7 +139,7 @@ decoded<udp_report> decode_udp_report(std::span<const std::byte> in) noexcept {
 }
 
 decoded<std::uint64_t> decode_sink_report(std::span<const std::byte> in) noexcept {
-    byte_cursor c{in};
+    cursor c{in};
     const auto magic = c.u32();
     const auto bytes = c.u64();
     if (!c.ok()) return {decode_status::truncated, 0};
@@ -148,7 +148,7 @@ decoded<std::uint64_t> decode_sink_report(std::span<const std::byte> in) noexcep
 }
 
 bool is_report_request(std::span<const std::byte> in) noexcept {
-    byte_cursor c{in};
+    cursor c{in};
     return c.u32() == report_request_magic && c.ok();
 }
 

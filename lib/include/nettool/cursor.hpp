@@ -1,86 +1,142 @@
 #pragma once
-// The one bounds-checked cursor every parser of outside bytes reads through.
+// The one bounds-checked reader every parser of outside bytes goes through.
 //
-// A cursor walks a span of bytes and decodes big-endian integers. A read past the end does not
-// happen: it fails, leaves the cursor marked truncated, and every later read fails too, so a
-// parser can read a whole header and check ok() once. Writing mirrors it for encoders.
+// A cursor walks a std::span<const std::byte>. Every read checks the remaining length first; a
+// read past the end returns 0 (or an empty span), does not move, and latches ok() to false, so
+// a parser can read a whole header and test ok() once (tcpdump's GET_ macros, made sticky).
+// Multi-byte reads are big-endian (network order) unless the name ends in _le.
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <optional>
 #include <span>
 
 namespace nettool {
 
-class byte_cursor {
+class cursor {
 public:
-    constexpr byte_cursor() noexcept = default;
-    constexpr explicit byte_cursor(std::span<const std::byte> data) noexcept : data_(data) {}
+    constexpr cursor() noexcept = default;
+    constexpr explicit cursor(std::span<const std::byte> data) noexcept : data_(data) {}
 
-    constexpr std::size_t position() const noexcept { return pos_; }
-    constexpr std::size_t remaining() const noexcept { return truncated_ ? 0 : data_.size() - pos_; }
-    /// False once any read ran past the end.
-    constexpr bool ok() const noexcept { return !truncated_; }
-    constexpr bool truncated() const noexcept { return truncated_; }
-    /// The bytes not read yet.
-    constexpr std::span<const std::byte> rest() const noexcept {
-        return truncated_ ? std::span<const std::byte>{} : data_.subspan(pos_);
+    /// False once any read or skip ran past the end.
+    constexpr bool ok() const noexcept { return ok_; }
+    constexpr std::size_t offset() const noexcept { return pos_; }
+    constexpr std::size_t size() const noexcept { return data_.size(); }
+    constexpr std::size_t remaining() const noexcept { return data_.size() - pos_; }
+    constexpr bool has(std::size_t n) const noexcept { return n <= remaining(); }
+    constexpr bool empty() const noexcept { return remaining() == 0; }
+
+    constexpr std::uint8_t u8() noexcept {
+        if (!need(1)) return 0;
+        return byte_at(pos_++);
+    }
+    constexpr std::uint16_t u16() noexcept {
+        if (!need(2)) return 0;
+        auto v = static_cast<std::uint16_t>((byte_at(pos_) << 8) | byte_at(pos_ + 1));
+        pos_ += 2;
+        return v;
+    }
+    constexpr std::uint32_t u24() noexcept {
+        if (!need(3)) return 0;
+        auto v = (std::uint32_t{byte_at(pos_)} << 16) | (std::uint32_t{byte_at(pos_ + 1)} << 8) |
+                 std::uint32_t{byte_at(pos_ + 2)};
+        pos_ += 3;
+        return v;
+    }
+    constexpr std::uint32_t u32() noexcept {
+        if (!need(4)) return 0;
+        auto v = (std::uint32_t{byte_at(pos_)} << 24) | (std::uint32_t{byte_at(pos_ + 1)} << 16) |
+                 (std::uint32_t{byte_at(pos_ + 2)} << 8) | std::uint32_t{byte_at(pos_ + 3)};
+        pos_ += 4;
+        return v;
+    }
+    constexpr std::uint64_t u64() noexcept {
+        if (!need(8)) return 0;
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | byte_at(pos_ + i);
+        pos_ += 8;
+        return v;
+    }
+    constexpr std::uint16_t u16_le() noexcept {
+        if (!need(2)) return 0;
+        auto v = static_cast<std::uint16_t>(byte_at(pos_) | (byte_at(pos_ + 1) << 8));
+        pos_ += 2;
+        return v;
+    }
+    constexpr std::uint32_t u32_le() noexcept {
+        if (!need(4)) return 0;
+        auto v = std::uint32_t{byte_at(pos_)} | (std::uint32_t{byte_at(pos_ + 1)} << 8) |
+                 (std::uint32_t{byte_at(pos_ + 2)} << 16) | (std::uint32_t{byte_at(pos_ + 3)} << 24);
+        pos_ += 4;
+        return v;
     }
 
-    /// Reads n bytes as a sub-span (zero copy), or an empty span and truncated when short.
-    constexpr std::span<const std::byte> bytes(std::size_t n) noexcept {
-        if (!need(n)) return {};
-        auto s = data_.subspan(pos_, n);
-        pos_ += n;
-        return s;
-    }
+    /// Advances n bytes; false (and not ok) when fewer remain.
     constexpr bool skip(std::size_t n) noexcept {
         if (!need(n)) return false;
         pos_ += n;
         return true;
     }
-    constexpr std::uint8_t u8() noexcept { return static_cast<std::uint8_t>(be(1)); }
-    constexpr std::uint16_t u16() noexcept { return static_cast<std::uint16_t>(be(2)); }
-    constexpr std::uint32_t u32() noexcept { return static_cast<std::uint32_t>(be(4)); }
-    constexpr std::uint64_t u64() noexcept { return be(8); }
-    /// Little-endian 32-bit read, for the few formats that use host order (DLT_NULL).
-    constexpr std::uint32_t u32_le() noexcept {
-        if (!need(4)) return 0;
-        std::uint32_t v = 0;
-        for (std::size_t i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(data_[pos_ + i]) << (8 * i);
-        pos_ += 4;
-        return v;
+    /// The next n bytes as a sub-span, advancing; empty (and not ok) when fewer remain.
+    constexpr std::span<const std::byte> take(std::size_t n) noexcept {
+        if (!need(n)) return {};
+        auto s = data_.subspan(pos_, n);
+        pos_ += n;
+        return s;
     }
-    /// Reads without moving; 0 and no truncation mark when short.
-    constexpr std::optional<std::uint8_t> peek_u8(std::size_t offset = 0) const noexcept {
-        if (truncated_ || data_.size() - pos_ <= offset) return std::nullopt;
-        return static_cast<std::uint8_t>(data_[pos_ + offset]);
+    /// Moves to an absolute offset inside the data (DNS compression pointers).
+    constexpr bool seek(std::size_t off) noexcept {
+        if (off > data_.size()) {
+            ok_ = false;
+            return false;
+        }
+        pos_ = off;
+        return true;
+    }
+    /// Everything not yet read; does not advance.
+    constexpr std::span<const std::byte> rest() const noexcept { return data_.subspan(pos_); }
+    constexpr std::span<const std::byte> data() const noexcept { return data_; }
+
+    // Checked random access for views whose accessors decode on each read: out-of-range reads
+    // return 0 (a view only calls these on offsets its parse() already proved present).
+    static constexpr std::uint8_t u8_at(std::span<const std::byte> d, std::size_t off) noexcept {
+        cursor c{d};
+        c.seek(off);
+        return c.u8();
+    }
+    static constexpr std::uint16_t u16_at(std::span<const std::byte> d, std::size_t off) noexcept {
+        cursor c{d};
+        c.seek(off);
+        return c.u16();
+    }
+    static constexpr std::uint32_t u32_at(std::span<const std::byte> d, std::size_t off) noexcept {
+        cursor c{d};
+        c.seek(off);
+        return c.u32();
+    }
+    /// Sub-span [off, off+n) or empty when it does not fit.
+    static constexpr std::span<const std::byte> slice(std::span<const std::byte> d, std::size_t off,
+                                                      std::size_t n) noexcept {
+        if (off > d.size() || n > d.size() - off) return {};
+        return d.subspan(off, n);
     }
 
 private:
     constexpr bool need(std::size_t n) noexcept {
-        if (truncated_ || data_.size() - pos_ < n) {
-            truncated_ = true;
+        if (n > remaining()) {
+            ok_ = false;
             return false;
         }
         return true;
     }
-    constexpr std::uint64_t be(std::size_t n) noexcept {
-        if (!need(n)) return 0;
-        std::uint64_t v = 0;
-        for (std::size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<std::uint64_t>(data_[pos_ + i]);
-        pos_ += n;
-        return v;
-    }
+    constexpr std::uint8_t byte_at(std::size_t i) const noexcept { return std::to_integer<std::uint8_t>(data_[i]); }
 
-    std::span<const std::byte> data_{};
+    std::span<const std::byte> data_;
     std::size_t pos_ = 0;
-    bool truncated_ = false;
+    bool ok_ = true;
 };
 
-/// Writes big-endian integers into a caller's buffer; ok() is false if it did not fit.
+/// The writing counterpart for encoders: big-endian integers into a caller's buffer; ok() is
+/// false once something did not fit (nothing is written past the end).
 class byte_writer {
 public:
     constexpr explicit byte_writer(std::span<std::byte> out) noexcept : out_(out) {}
@@ -90,14 +146,6 @@ public:
     constexpr void u16(std::uint16_t v) noexcept { put(v, 2); }
     constexpr void u32(std::uint32_t v) noexcept { put(v, 4); }
     constexpr void u64(std::uint64_t v) noexcept { put(v, 8); }
-    constexpr void zeros(std::size_t n) noexcept {
-        if (overflow_ || out_.size() - pos_ < n) {
-            overflow_ = true;
-            return;
-        }
-        for (std::size_t i = 0; i < n; ++i) out_[pos_ + i] = std::byte{0};
-        pos_ += n;
-    }
 
 private:
     constexpr void put(std::uint64_t v, std::size_t n) noexcept {

@@ -1,0 +1,125 @@
+#include "cmd_capture.hpp"
+
+#include <nettool/capture.hpp>
+#include <nettool/packet.hpp>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+namespace nettool::cli {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+
+}  // namespace
+
+void setup_capture(CLI::App& app, context& ctx) {
+    auto opts = std::make_shared<capture_cli_options>();
+    auto* cmd = app.add_subcommand(
+        "capture",
+        "Capture packets live with libpcap: one line per packet like `tcpdump -n`, or a pcap file with -w. "
+        "Ctrl-C or SIGTERM stops it and leaves the file complete. Needs root or CAP_NET_RAW.");
+    cmd->add_option("-i,--interface", opts->interface,
+                    "Interface to capture on (default: the default route's interface, else lo)");
+    cmd->add_option("-f,--filter", opts->filter, "BPF filter expression, tcpdump syntax (e.g. \"udp port 53\")");
+    cmd->add_option("-w,--write", opts->write, "Write packets to this pcap file instead of printing them");
+    cmd->add_option("-c,--count", opts->count, "Stop after this many packets (0: no limit)")->capture_default_str();
+    cmd->add_option("-d,--duration", opts->seconds, "Stop after this many seconds (0: until Ctrl-C)")
+        ->check(CLI::Range(0.0, 31'536'000.0))
+        ->capture_default_str();
+    cmd->add_option("-s,--snaplen", opts->snaplen, "Bytes kept per packet")
+        ->check(CLI::Range(64, 262144))
+        ->capture_default_str();
+    cmd->add_flag("-p,--promiscuous", opts->promiscuous, "Put the interface in promiscuous mode (off by default)");
+    cmd->add_option("-B,--buffer-size", opts->buffer_kib, "Kernel capture buffer, KiB")
+        ->check(CLI::Range(64, 1 << 20))
+        ->capture_default_str();
+    cmd->callback([opts, &ctx] { ctx.exit_status = run_capture(*opts, ctx); });
+}
+
+int run_capture(const capture_cli_options& o, const context& ctx) {
+    capture_options co;
+    co.interface = o.interface;
+    co.filter = o.filter;
+    co.output_file = o.write;
+    co.max_packets = o.count;
+    co.duration = std::chrono::milliseconds{static_cast<std::int64_t>(o.seconds * 1000.0)};
+    co.snaplen = o.snaplen;
+    co.promiscuous = o.promiscuous;
+    co.buffer_size = o.buffer_kib * 1024;
+
+    std::error_code ec;
+    std::string detail;
+    auto cap = capture_session::open(co, ec, detail);
+    if (!cap) {
+        std::string iface = co.interface.empty() ? default_capture_interface() : co.interface;
+        return fail(fmt::format("capture: {}: {}{}{}", iface, ec.message(), detail.empty() ? "" : ": ", detail), ec);
+    }
+
+    g_stop = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    struct sigaction old_int {}, old_term {};
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    bool lines = o.write.empty() && !ctx.global.json;
+    bool progress = !o.write.empty() && want_progress(ctx);
+    if (!ctx.global.json && !ctx.global.quiet)
+        fmt::print(stderr, "nettool: capturing on {}{}{}\n", cap->interface(),
+                   o.filter.empty() ? "" : ", filter: ", o.filter);
+    int lt = cap->link_type();
+    if (lines) {
+        cap->start([lt](const captured_packet& p) {
+            auto d = decode(lt, p.data);
+            fmt::print("{}\n", packet_line(p.time, d, p.wire_length));
+            std::fflush(stdout);
+        });
+    } else {
+        cap->start();
+    }
+    auto last = std::chrono::steady_clock::now();
+    while (cap->running() && g_stop == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{50});
+        if (progress && std::chrono::steady_clock::now() - last >= std::chrono::milliseconds{250}) {
+            last = std::chrono::steady_clock::now();
+            auto s = cap->stats();
+            fmt::print(stderr, "\rcaptured {} packets ({}), dropped by kernel {}   ", s.captured,
+                       format_bytes(static_cast<double>(s.bytes)), s.dropped_kernel);
+            std::fflush(stderr);
+        }
+    }
+    auto s = cap->stop();
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+    if (progress) fmt::print(stderr, "\r\033[K");
+
+    report r{"capture"};
+    r.data()["interface"] = cap->interface();
+    r.data()["filter"] = o.filter;
+    r.data()["file"] = o.write.empty() ? nlohmann::json() : nlohmann::json(o.write);
+    r.data()["link_type"] = lt;
+    r.data()["captured"] = s.captured;
+    r.data()["bytes"] = s.bytes;
+    r.data()["received_by_filter"] = s.received;
+    r.data()["dropped_by_kernel"] = s.dropped_kernel;
+    r.data()["dropped_by_interface"] = s.dropped_interface;
+    if (ctx.global.json) {
+        emit(ctx, r);
+    } else if (!ctx.global.quiet) {
+        // Like tcpdump: the counts go to stderr so stdout stays the packet lines.
+        fmt::print(stderr, "{} packets captured\n{} packets received by filter\n{} packets dropped by kernel\n",
+                   s.captured, s.received, s.dropped_kernel);
+    }
+    return exit_ok;
+}
+
+}  // namespace nettool::cli
