@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "cmd_classify.hpp"
 #include "cmd_netmask.hpp"
 
 // One include and one call per subcommand, in the order --help lists them.
@@ -7,6 +8,7 @@
 namespace nettool::cli {
 
 void setup_all(CLI::App& app, context& ctx) {
+    setup_classify(app, ctx);
     setup_netmask(app, ctx);
 }
 
