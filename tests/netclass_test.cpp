@@ -17,6 +17,9 @@
 #include <algorithm>
 #include <cstring>
 #include <sstream>
+#include <cstdio>
+#include <fstream>
+#include <random>
 
 namespace {
 
@@ -365,6 +368,30 @@ TEST(ClassifyNetns, AgreesWithIpRouteGet) {
     }
     EXPECT_EQ(compared, 29);
 
+    // Bulk mode (the DIR-24-8 path) gives the same answers in the namespace.
+    {
+        const std::string list = ::testing::TempDir() + "/nt_classify_bulk_" + a + ".txt";
+        {
+            std::ofstream f(list);
+            for (const auto& d : probes[0].dsts) f << d << "\n";
+        }
+        auto bulk = lab.exec(a, {NETTOOL_BIN, "classify", "--json", "--file", list});
+        auto one = lab.exec(a, [&] {
+            std::vector<std::string> v{NETTOOL_BIN, "classify", "--json"};
+            v.insert(v.end(), probes[0].dsts.begin(), probes[0].dsts.end());
+            return v;
+        }());
+        std::remove(list.c_str());
+        const auto jb = nlohmann::json::parse(bulk.out);
+        const auto jo = nlohmann::json::parse(one.out);
+        ASSERT_EQ(jb["results"].size(), jo["results"].size());
+        for (std::size_t i = 0; i < jb["results"].size(); ++i) {
+            EXPECT_EQ(jb["results"][i]["kind"], jo["results"][i]["kind"]) << i;
+            EXPECT_EQ(jb["results"][i]["interface"], jo["results"][i]["interface"]) << i;
+            EXPECT_EQ(jb["results"][i].value("gateway", ""), jo["results"][i].value("gateway", "")) << i;
+        }
+    }
+
     // The more specific route beats the default one, and the text explains it.
     auto r = lab.exec(a, {NETTOOL_BIN, "classify", "203.0.113.5", "192.0.2.77"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -375,6 +402,114 @@ TEST(ClassifyNetns, AgreesWithIpRouteGet) {
     // An unreachable destination makes the exit status 1.
     r = lab.exec(b, {NETTOOL_BIN, "classify", "203.0.113.5"});
     EXPECT_EQ(r.exit_code, 1) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+// ---- prefix table and bulk classifier
+
+using nettool::ipv4_prefix_table;
+
+struct naive_prefix {
+    std::uint32_t network;
+    int length;
+    std::uint32_t value;
+};
+
+std::uint32_t naive_lookup(const std::vector<naive_prefix>& ps, std::uint32_t a) {
+    int best = -1;
+    std::uint32_t value = ipv4_prefix_table::no_match;
+    for (const auto& p : ps) {  // later equal prefixes replace earlier ones, like insert()
+        const std::uint32_t mask = p.length == 0 ? 0 : ~std::uint32_t{0} << (32 - p.length);
+        if ((a & mask) == (p.network & mask) && p.length >= best) {
+            best = p.length;
+            value = p.value;
+        }
+    }
+    return value;
+}
+
+TEST(PrefixTable, AgreesWithNaiveLinearLpm) {
+    std::mt19937 rng(1234);
+    for (int round = 0; round < 3; ++round) {
+        std::vector<naive_prefix> ps;
+        ipv4_prefix_table t;
+        EXPECT_EQ(t.lookup(0x01020304U), ipv4_prefix_table::no_match);  // before build()
+        // Clustered prefixes so that nesting, /25../32 groups and duplicates all happen.
+        const std::uint32_t base = static_cast<std::uint32_t>(rng()) & 0xFF000000U;
+        for (std::uint32_t i = 0; i < 3000; ++i) {
+            const int len = static_cast<int>(rng() % 33);
+            const std::uint32_t net = base | (static_cast<std::uint32_t>(rng()) & 0x0003FFFFU);
+            ps.push_back({net, len, i});
+            ASSERT_TRUE(t.insert(net, len, i));
+        }
+        t.build();
+        for (int k = 0; k < 20000; ++k) {
+            std::uint32_t a = static_cast<std::uint32_t>(rng());
+            if (k % 2 == 0) a = base | (a & 0x0003FFFFU);  // inside the cluster
+            ASSERT_EQ(t.lookup(a), naive_lookup(ps, a)) << std::hex << a;
+        }
+        for (const auto& p : ps) ASSERT_EQ(t.lookup(p.network), naive_lookup(ps, p.network));
+    }
+}
+
+TEST(PrefixTable, EdgesAndLimits) {
+    ipv4_prefix_table t;
+    EXPECT_FALSE(t.insert(0, 33, 1));
+    EXPECT_FALSE(t.insert(0, -1, 1));
+    EXPECT_FALSE(t.insert(0, 8, ipv4_prefix_table::max_value + 1));
+    EXPECT_TRUE(t.insert(0, 0, 7));
+    EXPECT_TRUE(t.insert(0xC0000201U, 32, 9));
+    EXPECT_TRUE(t.insert(0xC0000200U, 31, 8));
+    t.build();
+    EXPECT_EQ(t.lookup(0xC0000201U), 9u);
+    EXPECT_EQ(t.lookup(0xC0000200U), 8u);
+    EXPECT_EQ(t.lookup(0xC0000202U), 7u);
+    EXPECT_EQ(t.lookup(0xFFFFFFFFU), 7u);
+    EXPECT_EQ(t.size(), 3u);
+    EXPECT_EQ(t.group_count(), 1u);
+    t.clear();
+    EXPECT_EQ(t.lookup(0xC0000201U), ipv4_prefix_table::no_match);
+}
+
+TEST(BulkClassifier, SameAnswersAsClassify) {
+    const auto v = sample_view();
+    const nettool::bulk_classifier fast(v);
+    std::mt19937 rng(5);
+    std::vector<ip_address> probes;
+    for (const char* s : {"127.0.0.9", "192.0.2.10", "192.0.2.77", "192.0.2.255", "198.51.100.5", "203.0.113.5",
+                          "203.0.113.70", "203.0.113.200", "2001:db8:a::99", "224.0.0.1", "255.255.255.255"})
+        probes.push_back(A(s));
+    for (int i = 0; i < 5000; ++i) probes.push_back(ip_address::v4(0xC0000000U | (static_cast<std::uint32_t>(rng()) & 0x0FFFFFFFU)));
+    for (const auto& p : probes) EXPECT_EQ(fast.classify(p), classify(v, p)) << p.to_string();
+}
+
+TEST(ClassifyCli, FileModeReadsAddressesAndReportsBadLines) {
+    const std::string dir = ::testing::TempDir();
+    const std::string good = dir + "/nt_classify_good.txt";
+    const std::string bad = dir + "/nt_classify_bad.txt";
+    {
+        std::ofstream f(good);
+        f << "# comment\n127.0.0.1\n\n::1  # trailing comment\n127.9.9.9\n";
+        std::ofstream g(bad);
+        g << "127.0.0.1\nnot-an-address\n";
+    }
+    auto r = test::run_nettool({"classify", "--file", good, "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["results"].size(), 3u);
+    for (const auto& e : j["results"]) EXPECT_EQ(e["kind"], "loopback");
+    r = test::run_nettool({"classify", "--file", good});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_NE(r.out.find("3 address(es): 3 loopback"), std::string::npos) << r.out;
+    r = test::run_nettool({"classify", "--file", bad});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("line 2"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+    std::remove(good.c_str());
+    std::remove(bad.c_str());
 }
 
 }  // namespace

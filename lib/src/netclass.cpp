@@ -494,33 +494,16 @@ std::string name_of(const host_view& v, const route_entry& r) {
 
 }  // namespace
 
-classification classify(const host_view& view, const ip_address& dst) noexcept {
+namespace {
+
+// Everything after the lookups: local_hit is the longest local-table match, main_hit the main
+// table's (either may be null).
+classification classify_routed(const host_view& view, const ip_address& dst, const route_entry* local_hit,
+                               const route_entry* main_hit) noexcept {
     classification c;
     c.address = dst;
     try {
-        if (dst.is_loopback()) {
-            c.kind = destination_kind::loopback;
-            for (const auto& i : view.interfaces)
-                if (i.is_loopback()) c.interface = i.name;
-            if (c.interface.empty()) c.interface = "lo";
-            c.source = dst.is_v4() ? ip_address::v4(0x7f000001) : dst;
-            return c;
-        }
-        // This host's own addresses.
-        for (const auto& i : view.interfaces) {
-            for (const auto& a : i.addresses) {
-                if (a.prefix.address == dst) {
-                    c.kind = destination_kind::self;
-                    c.interface = i.name;
-                    c.source = dst;
-                    c.compared_prefix = a.prefix;
-                    if (const auto* r = longest_match(view.routes, RT_TABLE_LOCAL, dst)) c.route = *r;
-                    return c;
-                }
-            }
-        }
-        // The local table: local (self), broadcast, multicast routes, consulted before main.
-        if (const auto* r = longest_match(view.routes, RT_TABLE_LOCAL, dst)) {
+        if (const auto* r = local_hit) {
             if (r->type == route_type::local) {
                 c.kind = destination_kind::self;
                 c.interface = name_of(view, *r);
@@ -540,7 +523,7 @@ classification classify(const host_view& view, const ip_address& dst) noexcept {
                 return c;
             }
         }
-        const auto* r = longest_match(view.routes, RT_TABLE_MAIN, dst);
+        const auto* r = main_hit;
         if (r == nullptr) {
             c.kind = destination_kind::unreachable;
             return c;
@@ -580,7 +563,95 @@ classification classify(const host_view& view, const ip_address& dst) noexcept {
         }
         return c;
     } catch (...) {
-        c.kind = destination_kind::unreachable;
+        c = classification{};
+        c.address = dst;
+        return c;
+    }
+}
+
+// Loopback and this host's own addresses, decided before any route; true when c was filled.
+bool classify_host_itself(const host_view& view, const ip_address& dst, const std::vector<route_entry>& routes,
+                          classification& c) {
+    c.address = dst;
+    if (dst.is_loopback()) {
+        c.kind = destination_kind::loopback;
+        for (const auto& i : view.interfaces)
+            if (i.is_loopback()) c.interface = i.name;
+        if (c.interface.empty()) c.interface = "lo";
+        c.source = dst.is_v4() ? ip_address::v4(0x7f000001) : dst;
+        return true;
+    }
+    for (const auto& i : view.interfaces) {
+        for (const auto& a : i.addresses) {
+            if (a.prefix.address == dst) {
+                c.kind = destination_kind::self;
+                c.interface = i.name;
+                c.source = dst;
+                c.compared_prefix = a.prefix;
+                if (const auto* r = longest_match(routes, RT_TABLE_LOCAL, dst)) c.route = *r;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+classification classify(const host_view& view, const ip_address& dst) noexcept {
+    try {
+        classification c;
+        if (classify_host_itself(view, dst, view.routes, c)) return c;
+        return classify_routed(view, dst, longest_match(view.routes, RT_TABLE_LOCAL, dst),
+                               longest_match(view.routes, RT_TABLE_MAIN, dst));
+    } catch (...) {
+        classification c;
+        c.address = dst;
+        return c;
+    }
+}
+
+bulk_classifier::bulk_classifier(host_view view) : view_(std::move(view)) {
+    // Equal prefixes: the lowest metric wins, then the earlier route (as longest_match does), so
+    // insert the winners last.
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < view_.routes.size(); ++i) {
+        const auto& r = view_.routes[i];
+        if (!r.destination.address.is_v4()) continue;
+        if (r.table == RT_TABLE_LOCAL) local_v4_.push_back(i);
+        else if (r.table == RT_TABLE_MAIN) order.push_back(i);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        const auto ma = view_.routes[a].metric;
+        const auto mb = view_.routes[b].metric;
+        return ma != mb ? ma > mb : a > b;
+    });
+    for (const auto i : order) {
+        const auto& r = view_.routes[i];
+        main_v4_.insert(r.destination.address.to_v4(), r.destination.length, static_cast<std::uint32_t>(i));
+    }
+    main_v4_.build();
+}
+
+classification bulk_classifier::classify(const ip_address& dst) const noexcept {
+    if (!dst.is_v4()) return nettool::classify(view_, dst);
+    try {
+        classification c;
+        if (classify_host_itself(view_, dst, view_.routes, c)) return c;
+        const route_entry* local_hit = nullptr;
+        for (const auto i : local_v4_) {
+            const auto& r = view_.routes[i];
+            if (!r.destination.contains(dst)) continue;
+            if (local_hit == nullptr || r.destination.length > local_hit->destination.length ||
+                (r.destination.length == local_hit->destination.length && r.metric < local_hit->metric))
+                local_hit = &r;
+        }
+        const std::uint32_t v = main_v4_.lookup(dst.to_v4());
+        const route_entry* main_hit = v == ipv4_prefix_table::no_match ? nullptr : &view_.routes[v];
+        return classify_routed(view_, dst, local_hit, main_hit);
+    } catch (...) {
+        classification c;
+        c.address = dst;
         return c;
     }
 }

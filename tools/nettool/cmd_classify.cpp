@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <memory>
 
@@ -53,6 +55,29 @@ report host_report(const host_view& v) {
     r.add_table(std::move(rt));
     r.add_reading("Give addresses to classify them: nettool classify 192.0.2.7 198.51.100.1");
     return r;
+}
+
+// Bulk text: one line per address, streamed, then the totals.
+int run_bulk_text(const bulk_classifier& fast, const std::vector<ip_address>& targets) {
+    std::size_t counts[5] = {};
+    fmt::memory_buffer out;
+    fmt::format_to(std::back_inserter(out), "{:<39} {:<11} {:<15} {}\n", "address", "kind", "interface", "gateway");
+    for (const auto& t : targets) {
+        const auto c = fast.classify(t);
+        ++counts[static_cast<std::size_t>(c.kind)];
+        fmt::format_to(std::back_inserter(out), "{:<39} {:<11} {:<15} {}\n", t.to_string(), to_string(c.kind),
+                       c.interface.empty() ? "-" : c.interface, c.gateway ? c.gateway->to_string() : "-");
+        if (out.size() > (1U << 16)) {
+            std::fwrite(out.data(), 1, out.size(), stdout);
+            out.clear();
+        }
+    }
+    fmt::format_to(std::back_inserter(out),
+                   "\n{} address(es): {} loopback, {} self, {} local, {} remote, {} unreachable.\n", targets.size(),
+                   counts[0], counts[1], counts[2], counts[3], counts[4]);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+    return counts[4] > 0 ? exit_failed : exit_ok;
 }
 
 }  // namespace
@@ -106,6 +131,11 @@ int run_classify(const classify_options& opts, const context& ctx) {
         return exit_ok;
     }
 
+    const bool bulk = !opts.file.empty() || targets.size() > explain_limit;
+    if (bulk && !ctx.global.json && !opts.explain) return run_bulk_text(bulk_classifier(view), targets);
+
+    std::optional<bulk_classifier> fast;
+    if (bulk) fast.emplace(view);
     const bool explain_each = !opts.no_explain && (opts.explain || (opts.file.empty() && targets.size() <= explain_limit));
     report r{"classify"};
     auto& results = r.data()["results"] = nlohmann::json::array();
@@ -114,7 +144,7 @@ int run_classify(const classify_options& opts, const context& ctx) {
     std::size_t unreachable = 0;
     std::vector<table> whys;
     for (const auto& t : targets) {
-        const auto c = classify(view, t);
+        const auto c = fast ? fast->classify(t) : classify(view, t);
         ++counts[static_cast<std::size_t>(c.kind)];
         if (c.kind == destination_kind::unreachable) ++unreachable;
         nlohmann::json j = c;
