@@ -108,7 +108,7 @@ std::optional<wol_packet> parse_wol_payload(std::span<const std::byte> payload, 
     int run = 0;
     while (run < 6 && !scan.empty()) run = scan.u8() == 0xFF ? run + 1 : 0;
     if (run < 6) {
-        ec = make_error_code(scan.empty() && run > 0 ? errc::truncated : errc::malformed);
+        ec = make_error_code(payload.empty() || run > 0 ? errc::truncated : errc::malformed);
         return std::nullopt;
     }
     // More 0xFF may follow when the MAC itself starts with 0xFF; the 16 copies fill 96 bytes.
@@ -366,11 +366,20 @@ std::vector<received_message> listen_ether(const listen_options& o, clock_type::
         ::pcap_freecode(&prog);
     }
     ::pcap_setdirection(p, PCAP_D_IN);
+    // Immediate mode ignores the read timeout, so wait with poll() and read without blocking.
+    char err[PCAP_ERRBUF_SIZE] = {};
+    ::pcap_setnonblock(p, 1, err);
+    const int fd = ::pcap_get_selectable_fd(p);
     while ((o.count == 0 || got.size() < o.count) && time_left(o, deadline)) {
         pcap_pkthdr* hdr = nullptr;
         const u_char* data = nullptr;
         const int rc = ::pcap_next_ex(p, &hdr, &data);
-        if (rc == 0) continue;  // read timeout: check the deadline
+        if (rc == 0) {  // nothing buffered: wait up to 100 ms, then check the deadline
+            pollfd pfd{fd, POLLIN, 0};
+            if (fd >= 0) ::poll(&pfd, 1, 100);
+            else ::usleep(10000);
+            continue;
+        }
         if (rc < 0) {
             ec = std::make_error_code(std::errc::io_error);
             break;
