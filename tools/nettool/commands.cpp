@@ -1,12 +1,17 @@
 #include "commands.hpp"
 
 // One include and one call per subcommand, in the order --help lists them.
+#include "cmd_broadcast.hpp"
 #include "cmd_capture.hpp"
+#include "cmd_classify.hpp"
 #include "cmd_inspect.hpp"
+#include "cmd_listen.hpp"
+#include "cmd_netmask.hpp"
 #include "cmd_serve.hpp"
 #include "cmd_tcp.hpp"
 #include "cmd_tcp_vs_udp.hpp"
 #include "cmd_udp.hpp"
+#include "cmd_wol.hpp"
 
 namespace nettool::cli {
 
@@ -17,6 +22,11 @@ void setup_all(CLI::App& app, context& ctx) {
     setup_serve(app, ctx);
     setup_capture(app, ctx);
     setup_inspect(app, ctx);
+    setup_classify(app, ctx);
+    setup_netmask(app, ctx);
+    setup_broadcast(app, ctx);
+    setup_wol(app, ctx);
+    setup_listen(app, ctx);
 }
 
 }  // namespace nettool::cli

@@ -1,0 +1,59 @@
+#pragma once
+// Longest-prefix match for IPv4 at memory speed: a DIR-24-8 table (Gupta, Lin, McKeown 1998).
+// The first 24 bits of an address index a 2^24-entry table; entries for prefixes longer than /24
+// point to a 256-entry second-level group. A lookup is one load, two for addresses under a
+// prefix longer than /24. Memory: 64 MiB for the first level plus 1 KiB per /24 that holds a
+// longer prefix. Build is offline (insert all, then build()); lookups are lock-free reads.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace nettool {
+
+class ipv4_prefix_table {
+public:
+    /// What lookup returns when no prefix covers the address.
+    static constexpr std::uint32_t no_match = 0xFFFFFFFFU;
+    /// Largest storable value (values are 31 bits).
+    static constexpr std::uint32_t max_value = 0x7FFFFFFEU;
+
+    /// Adds network/length -> value (host-order network; host bits are ignored). A later insert
+    /// of the same prefix replaces the earlier one. Returns false when length > 32 or value >
+    /// max_value. Takes effect at the next build().
+    bool insert(std::uint32_t network, int length, std::uint32_t value);
+    /// Builds the lookup tables from everything inserted so far.
+    void build();
+    /// Forgets all prefixes and frees the tables.
+    void clear() noexcept;
+
+    /// The value of the longest prefix covering addr (host order), or no_match.
+    std::uint32_t lookup(std::uint32_t addr) const noexcept {
+        std::uint32_t e = tbl24_[(addr >> 8) & index_mask_];  // mask is 0 before build()
+        if ((e & extended_bit) != 0) e = tbl8_[((e & ~extended_bit) << 8) | (addr & 0xFFU)];
+        return e - 1;  // 0 (empty) wraps to no_match
+    }
+
+    /// Prefixes inserted (after deduplication at build()).
+    std::size_t size() const noexcept { return built_count_; }
+    /// Second-level 256-entry groups in use.
+    std::size_t group_count() const noexcept { return tbl8_.size() / 256; }
+    std::size_t memory_bytes() const noexcept { return (tbl24_.size() + tbl8_.size()) * sizeof(std::uint32_t); }
+    bool built() const noexcept { return index_mask_ != 0; }
+
+private:
+    static constexpr std::uint32_t extended_bit = 0x80000000U;
+    struct pending {
+        std::uint32_t network;
+        std::uint32_t value;
+        std::uint8_t length;
+        std::uint32_t order;
+    };
+    std::vector<pending> pending_;
+    std::vector<std::uint32_t> tbl24_ = std::vector<std::uint32_t>(1);  // one empty slot until build()
+    std::vector<std::uint32_t> tbl8_;
+    std::size_t built_count_ = 0;
+    std::uint32_t index_mask_ = 0;
+};
+
+}  // namespace nettool
