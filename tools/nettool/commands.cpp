@@ -1,12 +1,13 @@
 #include "commands.hpp"
 
+#include "cmd_dns.hpp"
+
 // One include and one call per subcommand, in the order --help lists them.
 
 namespace nettool::cli {
 
 void setup_all(CLI::App& app, context& ctx) {
-    (void)app;
-    (void)ctx;
+    setup_dns(app, ctx);
 }
 
 }  // namespace nettool::cli

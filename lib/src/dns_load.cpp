@@ -1,0 +1,342 @@
+// Load mode: replays a dnsperf-style query list against one server as fast as it answers (or at
+// a set rate), with a bounded number of queries outstanding.
+//
+// Hot path design: every wire query is built once by ldns before the run; sending patches the ID
+// in place; outstanding queries live in a fixed table indexed by ID; answers are matched by
+// peeking the header through the bounds-checked cursor and comparing the question section bytes
+// with the ones sent. Nothing is allocated or formatted per query.
+
+#include <nettool/dns_timer.hpp>
+
+#include "detail/dns_cursor.hpp"
+#include "detail/dns_message.hpp"
+
+#include <nettool/clock.hpp>
+#include <nettool/error.hpp>
+#include <nettool/report.hpp>
+
+#include <asio.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <random>
+#include <sstream>
+
+namespace nettool {
+
+std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::error_code& ec,
+                                                 std::string* error_line) {
+    ec.clear();
+    std::vector<dns_load_query> out;
+    std::size_t line_no = 0;
+    while (!text.empty()) {
+        const auto nl = text.find('\n');
+        std::string line{text.substr(0, nl)};
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        ++line_no;
+        if (const auto hash = line.find_first_of("#;"); hash != std::string::npos) line.erase(hash);
+        std::istringstream words{line};
+        std::string name, type, extra;
+        if (!(words >> name)) continue;
+        words >> type;
+        dns_load_query q;
+        q.name = name;
+        if (validate_dns_name(name)) {
+            ec = make_error_code(errc::bad_dns_name);
+            if (error_line) *error_line = "line " + std::to_string(line_no) + ": bad name '" + name + "'";
+            return {};
+        }
+        if (!type.empty()) {
+            const auto t = parse_dns_type(type);
+            if (!t || (words >> extra)) {
+                ec = make_error_code(errc::bad_argument);
+                if (error_line) *error_line = "line " + std::to_string(line_no) + ": bad type in '" + line + "'";
+                return {};
+            }
+            q.type = *t;
+        }
+        out.push_back(std::move(q));
+    }
+    return out;
+}
+
+void to_json(nlohmann::json& j, const dns_load_result& r) {
+    j = nlohmann::json{{"server", r.server.to_string()},
+                       {"sent", r.sent},
+                       {"answered", r.answered},
+                       {"lost", r.lost},
+                       {"late", r.late},
+                       {"send_errors", r.send_errors},
+                       {"elapsed_s", std::chrono::duration<double>(r.elapsed).count()},
+                       {"queries_per_second", r.queries_per_second},
+                       {"latency", latency_summary::from(r.latency)},
+                       {"rcodes", r.rcodes},
+                       {"ignored",
+                        {{"wrong_id", r.ignored.wrong_id},
+                         {"wrong_source", r.ignored.wrong_source},
+                         {"wrong_question", r.ignored.wrong_question},
+                         {"malformed", r.ignored.malformed}}}};
+}
+
+namespace {
+
+using asio::ip::udp;
+
+struct prebuilt {
+    std::vector<std::byte> wire;
+    std::size_t question_len = 0;  ///< bytes after the 12-byte header that form the question
+};
+
+enum class slot_state : std::uint8_t { free, outstanding, lost };
+
+struct slot {
+    std::uint64_t sent_ns = 0;
+    std::uint32_t query = 0;
+    slot_state state = slot_state::free;
+};
+
+struct sent_entry {
+    std::uint64_t sent_ns = 0;
+    std::uint16_t id = 0;
+};
+
+class load_runner {
+public:
+    load_runner(const udp::endpoint& server, const dns_load_options& o, dns_load_result& r)
+        : server_(server), opt_(o), r_(r), sock_(io_), timer_(io_), slots_(65536),
+          sent_ring_(ring_size), recv_buf_(65535) {}
+
+    std::error_code prepare() {
+        std::error_code ec;
+        for (const auto& q : opt_.queries) {
+            auto with = detail::build_dns_query(q.name, q.type, 0, opt_.recurse, opt_.edns, opt_.edns_size, ec);
+            if (ec) return ec;
+            auto without = detail::build_dns_query(q.name, q.type, 0, opt_.recurse, false, 0, ec);
+            if (ec) return ec;
+            prebuilt p;
+            p.wire = std::move(with.wire);
+            p.question_len = without.wire.size() - 12;
+            queries_.push_back(std::move(p));
+        }
+        // Free IDs in random order, reused first-in first-out so a lost query's ID rests as long
+        // as possible before it is used again (late answers stay recognisable).
+        free_ids_.resize(65536);
+        for (std::size_t i = 0; i < free_ids_.size(); ++i) free_ids_[i] = static_cast<std::uint16_t>(i);
+        std::shuffle(free_ids_.begin(), free_ids_.end(), std::mt19937{std::random_device{}()});
+        free_head_ = 0;
+        free_count_ = free_ids_.size();
+
+        sock_.open(server_.protocol(), ec);
+        if (ec) return ec;
+        sock_.non_blocking(true, ec);
+        if (ec) return ec;
+        std::error_code ignored;
+        sock_.set_option(asio::socket_base::receive_buffer_size{4 << 20}, ignored);
+        sock_.set_option(asio::socket_base::send_buffer_size{4 << 20}, ignored);
+        return {};
+    }
+
+    void run() {
+        start_ = mono_now_ns();
+        end_ = start_ + static_cast<std::uint64_t>(opt_.duration.count());
+        timeout_ns_ = static_cast<std::uint64_t>(opt_.timeout.count());
+        fill(start_);
+        arm_read();
+        arm_timer();
+        io_.run();
+        const std::uint64_t stop = std::max(end_, last_answer_ns_);
+        r_.elapsed = std::chrono::nanoseconds{stop - start_};
+        const double secs = static_cast<double>(stop - start_) / 1e9;
+        r_.queries_per_second = secs > 0 ? static_cast<double>(r_.answered) / secs : 0.0;
+        for (unsigned i = 0; i < rcodes_.size(); ++i) {
+            if (rcodes_[i]) r_.rcodes[dns_rcode_name(i)] = rcodes_[i];
+        }
+    }
+
+private:
+    static constexpr std::size_t ring_size = std::size_t{1} << 18;
+
+    void arm_read() {
+        sock_.async_wait(udp::socket::wait_read, [this](const std::error_code& ec) {
+            if (ec || done_) return;
+            drain();
+            fill(mono_now_ns());
+            arm_read();
+        });
+    }
+
+    void arm_timer() {
+        timer_.expires_after(std::chrono::milliseconds{1});
+        timer_.async_wait([this](const std::error_code& ec) {
+            if (ec) return;
+            const auto now = mono_now_ns();
+            expire(now);
+            fill(now);
+            if (now >= end_ && (outstanding_ == 0 || now >= end_ + timeout_ns_)) {
+                expire(~std::uint64_t{0} / 2);  // whatever is left is lost
+                done_ = true;
+                std::error_code ignored;
+                sock_.cancel(ignored);
+                return;
+            }
+            arm_timer();
+        });
+    }
+
+    void fill(std::uint64_t now) {
+        while (now < end_ && outstanding_ < opt_.concurrency && free_count_ > 0 && ring_count_ < ring_size) {
+            if (opt_.rate > 0) {
+                const double allowed = static_cast<double>(now - start_) / 1e9 * opt_.rate + 1.0;
+                if (static_cast<double>(r_.sent) >= allowed) return;
+            }
+            const std::uint16_t id = free_ids_[free_head_];
+            auto& q = queries_[next_query_];
+            detail::set_dns_query_id(q.wire, id);
+            std::error_code ec;
+            sock_.send_to(asio::buffer(q.wire), server_, 0, ec);
+            if (ec == asio::error::would_block || ec == asio::error::no_buffer_space) return;
+            if (ec) {
+                ++r_.send_errors;
+                return;
+            }
+            free_head_ = (free_head_ + 1) % free_ids_.size();
+            --free_count_;
+            auto& s = slots_[id];
+            s.sent_ns = mono_now_ns();
+            s.query = static_cast<std::uint32_t>(next_query_);
+            s.state = slot_state::outstanding;
+            sent_ring_[(ring_head_ + ring_count_) % ring_size] = sent_entry{s.sent_ns, id};
+            ++ring_count_;
+            ++outstanding_;
+            ++r_.sent;
+            next_query_ = (next_query_ + 1) % queries_.size();
+            now = s.sent_ns;
+        }
+    }
+
+    void release(std::uint16_t id) {
+        free_ids_[(free_head_ + free_count_) % free_ids_.size()] = id;
+        ++free_count_;
+    }
+
+    void expire(std::uint64_t now) {
+        while (ring_count_ > 0) {
+            const auto& e = sent_ring_[ring_head_];
+            auto& s = slots_[e.id];
+            const bool live = s.state == slot_state::outstanding && s.sent_ns == e.sent_ns;
+            if (live && now - e.sent_ns < timeout_ns_) break;
+            if (live) {
+                s.state = slot_state::lost;
+                ++r_.lost;
+                --outstanding_;
+                release(e.id);
+            }
+            ring_head_ = (ring_head_ + 1) % ring_size;
+            --ring_count_;
+        }
+    }
+
+    void drain() {
+        for (;;) {
+            udp::endpoint from;
+            std::error_code ec;
+            const std::size_t n = sock_.receive_from(asio::buffer(recv_buf_), from, 0, ec);
+            if (ec) return;  // would_block: drained
+            const auto now = mono_now_ns();
+            if (from != server_) {
+                ++r_.ignored.wrong_source;
+                continue;
+            }
+            const std::span<const std::byte> msg{recv_buf_.data(), n};
+            const auto h = detail::dns_header_peek::parse(msg);
+            if (!h) {
+                ++r_.ignored.malformed;
+                continue;
+            }
+            auto& s = slots_[h->id];
+            if (s.state == slot_state::free) {
+                ++r_.ignored.wrong_id;
+                continue;
+            }
+            const auto& q = queries_[s.query];
+            detail::dns_cursor c{msg};
+            const bool header_ok = c.bytes(12).has_value();
+            const auto question = c.bytes(q.question_len);
+            if (!header_ok || !question) {
+                ++r_.ignored.malformed;
+                continue;
+            }
+            if (!h->qr() || h->qdcount != 1 ||
+                std::memcmp(question->data(), q.wire.data() + 12, q.question_len) != 0) {
+                ++r_.ignored.wrong_question;
+                continue;
+            }
+            if (s.state == slot_state::lost) {
+                ++r_.late;
+                s.state = slot_state::free;  // its ID is already back in the free queue
+                continue;
+            }
+            r_.latency.record(now - s.sent_ns);
+            ++r_.answered;
+            ++rcodes_[h->rcode()];
+            last_answer_ns_ = now;
+            s.state = slot_state::free;
+            --outstanding_;
+            release(h->id);
+        }
+    }
+
+    udp::endpoint server_;
+    const dns_load_options& opt_;
+    dns_load_result& r_;
+    asio::io_context io_{1};
+    udp::socket sock_;
+    asio::steady_timer timer_;
+    std::vector<prebuilt> queries_;
+    std::vector<slot> slots_;
+    std::vector<std::uint16_t> free_ids_;
+    std::size_t free_head_ = 0, free_count_ = 0;
+    std::vector<sent_entry> sent_ring_;
+    std::size_t ring_head_ = 0, ring_count_ = 0;
+    std::vector<std::byte> recv_buf_;
+    std::array<std::uint64_t, 16> rcodes_{};
+    std::size_t next_query_ = 0;
+    std::uint64_t outstanding_ = 0;
+    std::uint64_t start_ = 0, end_ = 0, timeout_ns_ = 0, last_answer_ns_ = 0;
+    bool done_ = false;
+};
+
+}  // namespace
+
+dns_load_result run_dns_load(const dns_server& server, const dns_load_options& options,
+                             std::error_code& ec) noexcept {
+    ec.clear();
+    dns_load_result r;
+    try {
+        r.server = server;
+        if (options.queries.empty() || options.concurrency == 0) {
+            ec = make_error_code(errc::bad_argument);
+            return r;
+        }
+        asio::error_code aec;
+        const auto addr = asio::ip::make_address(server.address, aec);
+        if (aec) {
+            ec = make_error_code(errc::bad_address);
+            return r;
+        }
+        load_runner runner{udp::endpoint{addr, server.port}, options, r};
+        if ((ec = runner.prepare())) return r;
+        runner.run();
+    } catch (const std::bad_alloc&) {
+        ec = std::make_error_code(std::errc::not_enough_memory);
+    } catch (const std::system_error& e) {
+        ec = e.code();
+    } catch (...) {
+        ec = make_error_code(errc::protocol_error);
+    }
+    return r;
+}
+
+}  // namespace nettool
