@@ -153,8 +153,11 @@ void setup_dns(CLI::App& app, context& ctx) {
 int run_dns(const dns_options& o, const context& ctx) {
     if (!o.queries_file.empty()) return run_load(o, ctx);
     if (o.name.empty()) return fail("dns: a NAME to look up is required (or --queries FILE)", exit_usage);
-    if (auto ec = validate_dns_name(o.name)) {
-        return fail(fmt::format("invalid DNS name '{}' (labels of 1..63 octets, 255 in all)", o.name), ec);
+    if (validate_dns_name(o.name)) {
+        return fail(fmt::format("invalid DNS name '{}': every label must be 1..63 octets and the name at "
+                                "most 255 octets",
+                                o.name),
+                    exit_usage);
     }
     const auto type = parse_dns_type(o.type);
     if (!type) {
