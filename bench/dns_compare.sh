@@ -4,7 +4,8 @@
 # nettool/dnsperf (>= 1.0 means nettool keeps up). Installs dnsperf with apt when missing.
 #
 # usage: bench/dns_compare.sh [NETTOOL_BINARY] [SECONDS_PER_RUN] [ROUNDS]
-# env:   CONCURRENCY (default 100) queries outstanding for both tools.
+# env:   CONCURRENCY (default 100) queries outstanding for both tools. Both send plain queries
+#        without EDNS (dnsperf's default), RD set.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +49,7 @@ nettool_total=0
 dnsperf_total=0
 for i in $(seq "$rounds"); do
     n=$("$nettool" dns --queries "$work/queries" --server "127.0.0.1:$port" --duration "$seconds" \
-            --concurrency "$concurrency" --json |
+            --concurrency "$concurrency" --no-edns --json |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["load"]["queries_per_second"])')
     d=$(dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries" -l "$seconds" -q "$concurrency" 2>&1 |
         awk '/Queries per second:/ {print $4}')

@@ -24,6 +24,10 @@
 #include <random>
 #include <sstream>
 
+#include <cerrno>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 namespace nettool {
 
 std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::error_code& ec,
@@ -106,7 +110,9 @@ class load_runner {
 public:
     load_runner(const udp::endpoint& server, const dns_load_options& o, dns_load_result& r)
         : server_(server), opt_(o), r_(r), sock_(io_), timer_(io_), slots_(65536),
-          sent_ring_(ring_size), recv_buf_(65535) {}
+          sent_ring_(ring_size),
+          recv_slot_(std::max<std::size_t>(4096, std::size_t{o.edns_size} + 512)),
+          recv_bufs_(batch_size * recv_slot_), send_bufs_(batch_size * send_slot) {}
 
     std::error_code prepare() {
         std::error_code ec;
@@ -115,6 +121,7 @@ public:
             if (ec) return ec;
             auto without = detail::build_dns_query(q.name, q.type, 0, opt_.recurse, false, 0, ec);
             if (ec) return ec;
+            if (with.wire.size() > send_slot || without.wire.size() < 12) return make_error_code(errc::bad_dns_name);
             prebuilt p;
             p.wire = std::move(with.wire);
             p.question_len = without.wire.size() - 12;
@@ -157,6 +164,8 @@ public:
 
 private:
     static constexpr std::size_t ring_size = std::size_t{1} << 18;
+    static constexpr std::size_t batch_size = 64;
+    static constexpr std::size_t send_slot = 512;  ///< a query is at most 12 + 255 + 4 + 11 bytes
 
     void arm_read() {
         sock_.async_wait(udp::socket::wait_read, [this](const std::error_code& ec) {
@@ -185,34 +194,57 @@ private:
         });
     }
 
+    /// Sends as many queries as concurrency, free IDs and --rate allow, batch_size per sendmmsg.
     void fill(std::uint64_t now) {
-        while (now < end_ && outstanding_ < opt_.concurrency && free_count_ > 0 && ring_count_ < ring_size) {
+        const int fd = sock_.native_handle();
+        while (now < end_) {
+            std::size_t room = std::min<std::uint64_t>(
+                {batch_size, opt_.concurrency - std::min<std::uint64_t>(outstanding_, opt_.concurrency),
+                 free_count_, ring_size - ring_count_});
             if (opt_.rate > 0) {
                 const double allowed = static_cast<double>(now - start_) / 1e9 * opt_.rate + 1.0;
-                if (static_cast<double>(r_.sent) >= allowed) return;
+                const double left = allowed - static_cast<double>(r_.sent);
+                room = left < 1.0 ? 0 : std::min(room, static_cast<std::size_t>(left));
             }
-            const std::uint16_t id = free_ids_[free_head_];
-            auto& q = queries_[next_query_];
-            detail::set_dns_query_id(q.wire, id);
-            std::error_code ec;
-            sock_.send_to(asio::buffer(q.wire), server_, 0, ec);
-            if (ec == asio::error::would_block || ec == asio::error::no_buffer_space) return;
-            if (ec) {
-                ++r_.send_errors;
+            if (room == 0) return;
+            std::size_t n = 0;
+            for (; n < room; ++n) {
+                const auto& q = queries_[(next_query_ + n) % queries_.size()];
+                std::byte* buf = send_bufs_.data() + n * send_slot;
+                std::memcpy(buf, q.wire.data(), q.wire.size());
+                detail::set_dns_query_id(std::span<std::byte>{buf, q.wire.size()},
+                                         free_ids_[(free_head_ + n) % free_ids_.size()]);
+                send_iov_[n].iov_base = buf;
+                send_iov_[n].iov_len = q.wire.size();
+                send_msgs_[n] = mmsghdr{};
+                send_msgs_[n].msg_hdr.msg_name = server_.data();
+                send_msgs_[n].msg_hdr.msg_namelen = static_cast<socklen_t>(server_.size());
+                send_msgs_[n].msg_hdr.msg_iov = &send_iov_[n];
+                send_msgs_[n].msg_hdr.msg_iovlen = 1;
+            }
+            const int sent = ::sendmmsg(fd, send_msgs_.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+            if (sent <= 0) {
+                if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != EINTR) {
+                    ++r_.send_errors;
+                }
                 return;
             }
-            free_head_ = (free_head_ + 1) % free_ids_.size();
-            --free_count_;
-            auto& s = slots_[id];
-            s.sent_ns = mono_now_ns();
-            s.query = static_cast<std::uint32_t>(next_query_);
-            s.state = slot_state::outstanding;
-            sent_ring_[(ring_head_ + ring_count_) % ring_size] = sent_entry{s.sent_ns, id};
-            ++ring_count_;
-            ++outstanding_;
-            ++r_.sent;
-            next_query_ = (next_query_ + 1) % queries_.size();
-            now = s.sent_ns;
+            now = mono_now_ns();
+            for (int i = 0; i < sent; ++i) {
+                const std::uint16_t id = free_ids_[free_head_];
+                free_head_ = (free_head_ + 1) % free_ids_.size();
+                --free_count_;
+                auto& sl = slots_[id];
+                sl.sent_ns = now;
+                sl.query = static_cast<std::uint32_t>(next_query_);
+                sl.state = slot_state::outstanding;
+                sent_ring_[(ring_head_ + ring_count_) % ring_size] = sent_entry{now, id};
+                ++ring_count_;
+                next_query_ = (next_query_ + 1) % queries_.size();
+            }
+            outstanding_ += static_cast<std::uint64_t>(sent);
+            r_.sent += static_cast<std::uint64_t>(sent);
+            if (static_cast<std::size_t>(sent) < n) return;  // socket buffer full: wait for answers
         }
     }
 
@@ -238,54 +270,80 @@ private:
         }
     }
 
+    /// Receives every datagram waiting, batch_size per recvmmsg, and matches each to its query.
     void drain() {
+        const int fd = sock_.native_handle();
         for (;;) {
-            udp::endpoint from;
-            std::error_code ec;
-            const std::size_t n = sock_.receive_from(asio::buffer(recv_buf_), from, 0, ec);
-            if (ec) return;  // would_block: drained
+            for (std::size_t i = 0; i < batch_size; ++i) {
+                recv_iov_[i].iov_base = recv_bufs_.data() + i * recv_slot_;
+                recv_iov_[i].iov_len = recv_slot_;
+                recv_msgs_[i] = mmsghdr{};
+                recv_msgs_[i].msg_hdr.msg_name = &recv_addr_[i];
+                recv_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+                recv_msgs_[i].msg_hdr.msg_iov = &recv_iov_[i];
+                recv_msgs_[i].msg_hdr.msg_iovlen = 1;
+            }
+            const int got = ::recvmmsg(fd, recv_msgs_.data(), batch_size, MSG_DONTWAIT, nullptr);
+            if (got <= 0) return;  // EAGAIN: drained
             const auto now = mono_now_ns();
-            if (from != server_) {
-                ++r_.ignored.wrong_source;
-                continue;
+            for (int i = 0; i < got; ++i) {
+                const auto& m = recv_msgs_[static_cast<std::size_t>(i)];
+                udp::endpoint from;
+                const std::size_t alen = std::min<std::size_t>(m.msg_hdr.msg_namelen, from.capacity());
+                std::memcpy(from.data(), &recv_addr_[static_cast<std::size_t>(i)], alen);
+                from.resize(alen);
+                if (from != server_) {
+                    ++r_.ignored.wrong_source;
+                    continue;
+                }
+                if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+                    ++r_.ignored.malformed;  // larger than the buffer sized from --edns-size
+                    continue;
+                }
+                handle(std::span<const std::byte>{recv_bufs_.data() + static_cast<std::size_t>(i) * recv_slot_,
+                                                  m.msg_len},
+                       now);
             }
-            const std::span<const std::byte> msg{recv_buf_.data(), n};
-            const auto h = detail::dns_header_peek::parse(msg);
-            if (!h) {
-                ++r_.ignored.malformed;
-                continue;
-            }
-            auto& s = slots_[h->id];
-            if (s.state == slot_state::free) {
-                ++r_.ignored.wrong_id;
-                continue;
-            }
-            const auto& q = queries_[s.query];
-            detail::dns_cursor c{msg};
-            const bool header_ok = c.bytes(12).has_value();
-            const auto question = c.bytes(q.question_len);
-            if (!header_ok || !question) {
-                ++r_.ignored.malformed;
-                continue;
-            }
-            if (!h->qr() || h->qdcount != 1 ||
-                std::memcmp(question->data(), q.wire.data() + 12, q.question_len) != 0) {
-                ++r_.ignored.wrong_question;
-                continue;
-            }
-            if (s.state == slot_state::lost) {
-                ++r_.late;
-                s.state = slot_state::free;  // its ID is already back in the free queue
-                continue;
-            }
-            r_.latency.record(now - s.sent_ns);
-            ++r_.answered;
-            ++rcodes_[h->rcode()];
-            last_answer_ns_ = now;
-            s.state = slot_state::free;
-            --outstanding_;
-            release(h->id);
+            if (static_cast<std::size_t>(got) < batch_size) return;
         }
+    }
+
+    void handle(std::span<const std::byte> msg, std::uint64_t now) {
+        const auto h = detail::dns_header_peek::parse(msg);
+        if (!h) {
+            ++r_.ignored.malformed;
+            return;
+        }
+        auto& s = slots_[h->id];
+        if (s.state == slot_state::free) {
+            ++r_.ignored.wrong_id;
+            return;
+        }
+        const auto& q = queries_[s.query];
+        detail::dns_cursor c{msg};
+        const bool header_ok = c.bytes(12).has_value();
+        const auto question = c.bytes(q.question_len);
+        if (!header_ok || !question) {
+            ++r_.ignored.malformed;
+            return;
+        }
+        if (!h->qr() || h->qdcount != 1 ||
+            std::memcmp(question->data(), q.wire.data() + 12, q.question_len) != 0) {
+            ++r_.ignored.wrong_question;
+            return;
+        }
+        if (s.state == slot_state::lost) {
+            ++r_.late;
+            s.state = slot_state::free;  // its ID is already back in the free queue
+            return;
+        }
+        r_.latency.record(now - s.sent_ns);
+        ++r_.answered;
+        ++rcodes_[h->rcode()];
+        last_answer_ns_ = now;
+        s.state = slot_state::free;
+        --outstanding_;
+        release(h->id);
     }
 
     udp::endpoint server_;
@@ -300,7 +358,12 @@ private:
     std::size_t free_head_ = 0, free_count_ = 0;
     std::vector<sent_entry> sent_ring_;
     std::size_t ring_head_ = 0, ring_count_ = 0;
-    std::vector<std::byte> recv_buf_;
+    std::size_t recv_slot_;
+    std::vector<std::byte> recv_bufs_;
+    std::vector<std::byte> send_bufs_;
+    std::array<mmsghdr, batch_size> recv_msgs_{}, send_msgs_{};
+    std::array<iovec, batch_size> recv_iov_{}, send_iov_{};
+    std::array<sockaddr_storage, batch_size> recv_addr_{};
     std::array<std::uint64_t, 16> rcodes_{};
     std::size_t next_query_ = 0;
     std::uint64_t outstanding_ = 0;
