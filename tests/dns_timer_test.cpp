@@ -673,6 +673,159 @@ TEST(DnsMisbehaving, BadResponsesAreCountedAndTheGoodOneTimed) {
     EXPECT_EQ(r.last->answer, std::vector<std::string>{"www.test.example.\t42\tIN\tA\t192.0.2.99"});
 }
 
+/// Answers every query correctly after a delay, and keeps the queries it received.
+class delayed_server {
+public:
+    explicit delayed_server(std::chrono::milliseconds delay) : delay_(delay) {
+        fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+        timeval tv{0, 5000};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~delayed_server() {
+        stop_ = true;
+        thread_.join();
+        ::close(fd_);
+    }
+    std::uint16_t port() const { return port_; }
+    /// The queries received so far (call after the client is done).
+    const std::vector<std::vector<std::byte>>& queries() const { return queries_; }
+
+private:
+    struct pending {
+        std::chrono::steady_clock::time_point due;
+        sockaddr_in to;
+        std::vector<std::byte> answer;
+    };
+    void serve() {
+        std::vector<std::byte> buf(4096);
+        std::vector<pending> waiting;
+        while (!stop_) {
+            sockaddr_in from{};
+            socklen_t len = sizeof from;
+            const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+            if (n > 0) {
+                std::vector<std::byte> q(buf.begin(), buf.begin() + n);
+                auto answer = make_answer(q, {"www.test.example. 42 IN A 192.0.2.99"});
+                queries_.push_back(std::move(q));
+                waiting.push_back({std::chrono::steady_clock::now() + delay_, from, std::move(answer)});
+            }
+            const auto now = std::chrono::steady_clock::now();
+            for (auto it = waiting.begin(); it != waiting.end();) {
+                if (it->due > now) {
+                    ++it;
+                    continue;
+                }
+                ::sendto(fd_, it->answer.data(), it->answer.size(), 0, reinterpret_cast<const sockaddr*>(&it->to),
+                         sizeof it->to);
+                it = waiting.erase(it);
+            }
+        }
+    }
+    std::chrono::milliseconds delay_;
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+    std::vector<std::vector<std::byte>> queries_;
+};
+
+ldns_pkt* parse_query(const std::vector<std::byte>& wire) {
+    std::vector<std::uint8_t> q(wire.size());
+    std::transform(wire.begin(), wire.end(), q.begin(), [](std::byte b) { return std::to_integer<std::uint8_t>(b); });
+    ldns_pkt* pkt = nullptr;
+    EXPECT_EQ(ldns_wire2pkt(&pkt, q.data(), q.size()), LDNS_STATUS_OK);
+    return pkt;
+}
+
+TEST(DnsQueryOptions, RecursionAndEdnsReachTheWire) {
+    std::vector<std::vector<std::byte>> seen;
+    {
+        delayed_server srv{0ms};
+        const dns_server addr{"127.0.0.1", srv.port()};
+        nettool::dns_query_options o;
+        o.name = "www.test.example";
+        o.timeout = 2s;
+        std::error_code ec;
+        EXPECT_EQ(nettool::time_dns_queries(addr, o, ec).answered, 1u);  // defaults: RD, EDNS 1232
+        o.recurse = false;
+        o.edns_size = 4000;
+        EXPECT_EQ(nettool::time_dns_queries(addr, o, ec).answered, 1u);
+        o.edns = false;
+        EXPECT_EQ(nettool::time_dns_queries(addr, o, ec).answered, 1u);
+        std::this_thread::sleep_for(20ms);
+        seen = srv.queries();
+    }
+    ASSERT_EQ(seen.size(), 3u);
+    ldns_pkt* first = parse_query(seen[0]);
+    ldns_pkt* second = parse_query(seen[1]);
+    ldns_pkt* third = parse_query(seen[2]);
+    ASSERT_TRUE(first && second && third);
+    EXPECT_TRUE(ldns_pkt_rd(first));
+    EXPECT_TRUE(ldns_pkt_edns(first));
+    EXPECT_EQ(ldns_pkt_edns_udp_size(first), 1232);
+    EXPECT_FALSE(ldns_pkt_rd(second));
+    EXPECT_EQ(ldns_pkt_edns_udp_size(second), 4000);
+    EXPECT_FALSE(ldns_pkt_edns(third));
+    EXPECT_NE(ldns_pkt_id(first), ldns_pkt_id(second));  // random IDs
+    ldns_pkt_free(first);
+    ldns_pkt_free(second);
+    ldns_pkt_free(third);
+}
+
+TEST(DnsLoad, SilentServerLosesEveryQuery) {
+    silent_udp s;
+    nettool::dns_load_options o;
+    o.queries = {{"www.test.example", 1}};
+    o.duration = 200ms;
+    o.timeout = 100ms;
+    o.concurrency = 5;
+    std::error_code ec;
+    const auto r = nettool::run_dns_load(dns_server{"127.0.0.1", s.port}, o, ec);
+    ASSERT_FALSE(ec);
+    EXPECT_GT(r.sent, 0u);
+    // At most 5 outstanding: 5 at t=0, 5 more when those are lost at 100 ms, maybe 5 at 200 ms.
+    EXPECT_GE(r.sent, 10u);
+    EXPECT_LE(r.sent, 15u);
+    EXPECT_EQ(r.lost, r.sent);
+    EXPECT_EQ(r.answered, 0u);
+    EXPECT_EQ(r.queries_per_second, 0.0);
+}
+
+TEST(DnsLoad, AnswersAfterTheTimeoutAreLate) {
+    delayed_server srv{150ms};
+    nettool::dns_load_options o;
+    o.queries = {{"www.test.example", 1}};
+    o.duration = 600ms;
+    o.timeout = 50ms;
+    o.concurrency = 2;
+    std::error_code ec;
+    const auto r = nettool::run_dns_load(dns_server{"127.0.0.1", srv.port()}, o, ec);
+    ASSERT_FALSE(ec);
+    EXPECT_GT(r.lost, 0u);
+    EXPECT_GT(r.late, 0u);
+    EXPECT_LE(r.late, r.lost);
+    EXPECT_EQ(r.answered, 0u);
+    EXPECT_EQ(r.ignored.total(), 0u);
+}
+
+TEST(DnsLoad, CliSilentServerExitsOne) {
+    silent_udp s;
+    temp_dir dir;
+    const auto file = dir.path / "q.txt";
+    std::ofstream{file} << "www.test.example A\n";
+    auto r = run_nettool({"dns", "--queries", file.string(), "--server", "127.0.0.1:" + std::to_string(s.port),
+                          "--duration", "0.2", "--timeout", "0.1"});
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+}
+
 // ---------------------------------------------------------------------------------------------
 // getaddrinfo
 
@@ -735,6 +888,10 @@ TEST(DnsCli, UsageErrorsExitTwo) {
     EXPECT_EQ(no_name.exit_code, 2);
     auto load_no_server = run_nettool({"dns", "--queries", "/dev/null"});
     EXPECT_EQ(load_no_server.exit_code, 2);
+    auto both = run_nettool({"dns", "example", "--system", "--server", server});
+    EXPECT_EQ(both.exit_code, 2);
+    auto bad_count = run_nettool({"dns", "example", "--server", server, "--count", "0"});
+    EXPECT_EQ(bad_count.exit_code, 2);
     char buf[16];
     EXPECT_LT(::recv(s.fd, buf, sizeof buf, MSG_DONTWAIT), 0) << "a query was sent despite the usage error";
 }

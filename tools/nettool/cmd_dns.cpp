@@ -113,7 +113,7 @@ void setup_dns(CLI::App& app, context& ctx) {
         "Time DNS lookups: the system resolver (getaddrinfo) and direct queries to DNS servers, "
         "side by side; or load one server with a dnsperf-style query file (--queries)");
     sub->add_option("name", opts->name, "Domain name to look up (e.g. example.com)");
-    sub->add_option("-s,--server", opts->servers,
+    auto* server_opt = sub->add_option("-s,--server", opts->servers,
                     "DNS server ADDR[:PORT], IPv6 as [ADDR]:PORT; repeatable (default: the nameservers "
                     "of /etc/resolv.conf plus the system resolver)");
     sub->add_option("-t,--type", opts->type,
@@ -129,7 +129,8 @@ void setup_dns(CLI::App& app, context& ctx) {
         ->check(CLI::Range(0.001, 3600.0))
         ->capture_default_str();
     sub->add_flag("--tcp", opts->tcp, "Query over TCP only (default: UDP, retried over TCP when truncated)");
-    sub->add_flag("--system", opts->system_only, "Time only the system resolver (getaddrinfo, A and AAAA)");
+    sub->add_flag("--system", opts->system_only, "Time only the system resolver (getaddrinfo, A and AAAA)")
+        ->excludes(server_opt);
     auto* no_edns = sub->add_flag("--no-edns", opts->no_edns, "Send queries without an EDNS OPT record");
     sub->add_option("--edns-size", opts->edns_size, "EDNS UDP payload size to advertise, bytes")
         ->check(CLI::Range(512u, 65535u))
