@@ -137,6 +137,10 @@ public:
 
         sock_.open(server_.protocol(), ec);
         if (ec) return ec;
+        // Connected: the kernel keeps the route and drops datagrams from any other source, so
+        // wrong_source stays 0 in load mode (the timing mode counts them).
+        sock_.connect(server_, ec);
+        if (ec) return ec;
         sock_.non_blocking(true, ec);
         if (ec) return ec;
         std::error_code ignored;
@@ -217,8 +221,6 @@ private:
                 send_iov_[n].iov_base = buf;
                 send_iov_[n].iov_len = q.wire.size();
                 send_msgs_[n] = mmsghdr{};
-                send_msgs_[n].msg_hdr.msg_name = server_.data();
-                send_msgs_[n].msg_hdr.msg_namelen = static_cast<socklen_t>(server_.size());
                 send_msgs_[n].msg_hdr.msg_iov = &send_iov_[n];
                 send_msgs_[n].msg_hdr.msg_iovlen = 1;
             }
