@@ -462,6 +462,31 @@ TEST_F(DnsDnsmasq, LoadModeReportsQueriesPerSecond) {
     EXPECT_EQ(l["latency"]["count"], l["answered"]);
 }
 
+TEST(DnsSideBySide, SystemResolverAndConfiguredServer) {
+    if (!nettool::test::is_root()) GTEST_SKIP() << "needs root to bind port 53 on a loopback address";
+    // resolv.conf carries no port, so the configured server listens on port 53 of an otherwise
+    // unused 127/8 address.
+    const std::string addr = "127.53." + std::to_string(::getpid() % 250 + 1) + ".1";
+    temp_dir dir;
+    const auto conf = dir.path / "resolv.conf";
+    std::ofstream{conf} << "nameserver " << addr << "\n";
+    server_process dnsmasq{{"dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=53",
+                            "--listen-address=" + addr, "--bind-interfaces", "--no-resolv", "--no-hosts",
+                            "--host-record=localhost,127.0.0.1"}};
+    if (!wait_until_answering(dns_server{addr, 53}, "localhost")) GTEST_SKIP() << "cannot serve on " << addr << ":53";
+    auto r = run_nettool({"dns", "localhost", "--resolv-conf", conf.string(), "--count", "2", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["system"]["lookups"], 2);
+    ASSERT_EQ(j["servers"].size(), 1u);
+    EXPECT_EQ(j["servers"][0]["server"], addr + ":53");
+    EXPECT_EQ(j["servers"][0]["response"]["answer"][0], "localhost.\t0\tIN\tA\t127.0.0.1");
+    auto text = run_nettool({"dns", "localhost", "--resolv-conf", conf.string(), "--count", "2"});
+    EXPECT_EQ(text.exit_code, 0);
+    EXPECT_NE(text.out.find("system (getaddrinfo)"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find(addr + ":53"), std::string::npos) << text.out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // unbound serving a local zone
 

@@ -137,6 +137,9 @@ void setup_dns(CLI::App& app, context& ctx) {
         ->excludes(no_edns)
         ->capture_default_str();
     sub->add_flag("--no-recurse", opts->no_recurse, "Clear the RD (recursion desired) bit");
+    sub->add_option("--resolv-conf", opts->resolv_conf,
+                    "File whose nameserver lines are the default servers (port 53)")
+        ->capture_default_str();
     sub->add_option("--queries", opts->queries_file,
                     "Load mode: replay this dnsperf-format file ('name type' per line) against --server");
     sub->add_option("--duration", opts->duration_s, "Load mode: seconds to run")
@@ -175,7 +178,7 @@ int run_dns(const dns_options& o, const context& ctx) {
         servers.push_back(*parsed);
     }
     const bool run_system = o.system_only || o.servers.empty();
-    if (!o.system_only && o.servers.empty()) servers = resolv_conf_servers();
+    if (!o.system_only && o.servers.empty()) servers = resolv_conf_servers(o.resolv_conf);
 
     dns_query_options qo;
     qo.name = o.name;
@@ -257,8 +260,8 @@ int run_dns(const dns_options& o, const context& ctx) {
         if (r.last) record_tables.push_back(records_table(r));
     }
     rep.data()["servers"] = servers_json;
-    if (servers.empty() && !o.system_only && !run_system) {
-        rep.add_reading("No DNS server configured in /etc/resolv.conf.");
+    if (servers.empty() && !o.system_only) {
+        rep.add_reading(fmt::format("No nameserver found in {}; only the system resolver was timed.", o.resolv_conf));
     }
     rep.add_table(std::move(t));
     for (auto& rt : record_tables) rep.add_table(std::move(rt));

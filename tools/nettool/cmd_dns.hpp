@@ -21,6 +21,7 @@ struct dns_options {
     bool no_edns = false;
     unsigned edns_size = 1232;
     bool no_recurse = false;
+    std::string resolv_conf = "/etc/resolv.conf";
     // load mode
     std::string queries_file;
     double duration_s = 10.0;
