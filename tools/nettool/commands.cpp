@@ -4,6 +4,7 @@
 #include "cmd_broadcast.hpp"
 #include "cmd_capture.hpp"
 #include "cmd_classify.hpp"
+#include "cmd_dns.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_listen.hpp"
 #include "cmd_netmask.hpp"
@@ -20,6 +21,7 @@ void setup_all(CLI::App& app, context& ctx) {
     setup_tcp(app, ctx);
     setup_udp(app, ctx);
     setup_serve(app, ctx);
+    setup_dns(app, ctx);
     setup_capture(app, ctx);
     setup_inspect(app, ctx);
     setup_classify(app, ctx);
