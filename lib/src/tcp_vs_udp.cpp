@@ -33,6 +33,7 @@ tcp_vs_udp_result run_tcp_vs_udp(const socket_address& target, const tcp_vs_udp_
     us.size = opt.stream_datagram;
     us.duration = opt.duration;
     us.timeout = opt.timeout;
+    us.gso = opt.udp_gso;
     r.udp_stream = udp_stream_probe(target, us, on_interval);
     return r;
 }

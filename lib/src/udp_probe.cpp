@@ -146,7 +146,7 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
     // without it, sendmmsg sends the batch in one system call.
     constexpr std::size_t batch = 64;
     const std::size_t gso_segments = std::min<std::size_t>(batch, 65000 / opt.size);
-    bool use_gso = gso_segments >= 2;
+    bool use_gso = opt.gso && gso_segments >= 2;
     std::vector<std::byte> buf(batch * opt.size, std::byte{0});
     std::array<mmsghdr, batch> msgs{};
     std::array<iovec, batch> iov{};

@@ -11,6 +11,11 @@
 #include <string_view>
 #include <system_error>
 
+namespace nettool {
+class wire_recorder;
+struct wire_comparison;
+}  // namespace nettool
+
 namespace nettool::cli {
 
 /// Exit codes, documented in --help and README.
@@ -47,6 +52,20 @@ socket_address resolve_target(const std::string& text, std::uint16_t default_por
 
 /// Prints one iperf3-style interval line on stdout: "[  1.0-  2.0 s]  1.18 GB  9.41 Gbit/s".
 void print_interval(const stream_interval& iv);
+
+/// --capture FILE on the probe commands: records the run on the interface that reaches the
+/// target, then adds the on-wire view to the report. Without a file it does nothing. Failing to
+/// start (no privilege, no interface) throws std::system_error: one line, exit 1.
+class probe_capture {
+public:
+    probe_capture(const std::string& file, const socket_address& target);
+    ~probe_capture();
+    void attach(report& rep, const wire_comparison& app);
+
+private:
+    std::string file_;
+    std::unique_ptr<wire_recorder> recorder_;
+};
 
 /// A CLI11 validator for durations in seconds: positive and finite.
 CLI::Validator positive_seconds();

@@ -2,6 +2,7 @@
 
 #include <nettool/clock.hpp>
 #include <nettool/protocol.hpp>
+#include <nettool/wire_view.hpp>
 #include <nettool/tcp_probe.hpp>
 
 #include <fmt/format.h>
@@ -29,6 +30,8 @@ void setup_tcp(CLI::App& app, context& ctx) {
     sub->add_option("-P,--parallel", opt->parallel, "Parallel streams (stream)")->capture_default_str()->check(CLI::Range(1u, 128u));
     sub->add_flag("-R,--reverse", opt->reverse, "Download: the responder sends (stream)");
     sub->add_flag("--bidir", opt->bidir, "Upload and download at once (stream)")->excludes("--reverse");
+    sub->add_option("--capture", opt->capture_file,
+                    "Record the run to this pcap file (needs root or CAP_NET_RAW) and add the on-wire view");
     sub->callback([opt, &ctx] { ctx.exit_status = run_tcp(*opt, ctx); });
 }
 
@@ -50,6 +53,7 @@ table latency_table(std::string title, const histogram& h) {
 
 int run_tcp(const tcp_options& opt, const context& ctx) {
     const auto target = resolve_target(opt.target, proto::default_port);
+    probe_capture cap{opt.capture_file, target};
     const auto timeout = seconds_to_ns(opt.timeout_s);
     const auto interval = seconds_to_ns(opt.interval_s);
     report rep{"tcp"};
@@ -68,6 +72,7 @@ int run_tcp(const tcp_options& opt, const context& ctx) {
         }
         rep.add_reading(fmt::format("Kernel (TCP_INFO): handshake RTT {:.0f} us on average, {} retransmitted SYNs.",
                                     r.kernel.rtt_us, r.kernel.retransmits));
+        cap.attach(rep, {r.kernel.retransmits, 0, 0});
         emit(ctx, rep);
         if (r.established == 0) {
             return fail(fmt::format("no connection to {} was established ({} refused, {} timed out, {} unreachable)",
@@ -92,6 +97,7 @@ int run_tcp(const tcp_options& opt, const context& ctx) {
         rep.add_reading(fmt::format("Connect took {}, the first reply came {} after connect started; the kernel "
                                     "retransmitted {} segments.",
                                     format_duration(r.connect_time), format_duration(r.first_reply), r.kernel.retransmits));
+        cap.attach(rep, {r.kernel.retransmits, 0, 0});
         emit(ctx, rep);
         if (!r.error.empty()) return fail(r.error, exit_failed);
         return exit_ok;
@@ -116,6 +122,7 @@ int run_tcp(const tcp_options& opt, const context& ctx) {
                format_bytes(static_cast<double>(r.bytes_received)), format_bits_per_second(r.bits_per_second),
                std::to_string(r.kernel.retransmits), std::to_string(r.kernel.cwnd_segments)});
     rep.add_table(std::move(t));
+    cap.attach(rep, {r.kernel.retransmits, 0, 0});
     emit(ctx, rep);
     if (r.bytes_received == 0) return fail(r.error.empty() ? "nothing was transferred" : r.error, exit_failed);
     if (!r.error.empty()) return fail(r.error, exit_failed);

@@ -10,6 +10,7 @@ struct tcp_options {
     double duration_s = 0;        // 0: the mode's default
     std::uint32_t size = 0;       // 0: the mode's default
     double interval_s = 0;
+    std::string capture_file;  // --capture FILE
     double timeout_s = 3;
     unsigned parallel = 1;
     bool reverse = false;

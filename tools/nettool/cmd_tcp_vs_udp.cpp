@@ -2,6 +2,7 @@
 
 #include <nettool/clock.hpp>
 #include <nettool/protocol.hpp>
+#include <nettool/wire_view.hpp>
 #include <nettool/responder.hpp>
 #include <nettool/tcp_vs_udp.hpp>
 
@@ -27,6 +28,9 @@ void setup_tcp_vs_udp(CLI::App& app, context& ctx) {
     sub->add_option("-d,--duration", opt->duration_s, "Seconds for each stream test (TCP, then UDP)")
         ->capture_default_str()
         ->check(positive_seconds());
+    sub->add_option("--capture", opt->capture_file,
+                    "Record the run to this pcap file (libpcap, needs root or CAP_NET_RAW) and add the on-wire view: "
+                    "TCP retransmissions and duplicate ACKs, UDP datagrams seen");
     sub->callback([opt, &ctx] { ctx.exit_status = run_tcp_vs_udp(*opt, ctx); });
 }
 
@@ -49,6 +53,9 @@ int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
     o.size = opt.size;
     o.count = opt.count;
     o.duration = seconds_to_ns(opt.duration_s);
+    // A capture on the sending host would see each GSO batch as one packet: send datagram by
+    // datagram so the on-wire count means what it says.
+    o.udp_gso = opt.capture_file.empty();
     const bool progress = want_progress(ctx);
     const bool steps = !ctx.global.json && !ctx.global.quiet && ::isatty(STDERR_FILENO) == 1;
     step_callback on_step;
@@ -59,9 +66,12 @@ int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
         fmt::print(stderr, "nettool tcp-vs-udp: {} {}\n", target.to_string(),
                    local ? "(responder started in-process on loopback)" : "");
     }
+    probe_capture cap{opt.capture_file, target};
     const auto r = run_tcp_vs_udp(target, o, on_step, on_iv);
     if (steps) fmt::print(stderr, "\n");
     auto rep = make_report(r);
+    cap.attach(rep, {r.connect.kernel.retransmits + r.tcp_rr.kernel.retransmits + r.tcp_stream.kernel.retransmits,
+                     r.udp_rr.sent + r.udp_stream.sent, r.udp_rr.received + r.udp_stream.received});
     rep.data()["in_process_responder"] = local != nullptr;
     emit(ctx, rep);
     if (local) local->stop();

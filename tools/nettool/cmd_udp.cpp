@@ -2,6 +2,7 @@
 
 #include <nettool/clock.hpp>
 #include <nettool/protocol.hpp>
+#include <nettool/wire_view.hpp>
 #include <nettool/udp_probe.hpp>
 
 #include <fmt/format.h>
@@ -28,11 +29,14 @@ void setup_udp(CLI::App& app, context& ctx) {
     sub->add_option("-t,--timeout", opt->timeout_s, "Seconds to wait for each answer (rr)")
         ->capture_default_str()
         ->check(positive_seconds());
+    sub->add_option("--capture", opt->capture_file,
+                    "Record the run to this pcap file (needs root or CAP_NET_RAW) and add the on-wire view");
     sub->callback([opt, &ctx] { ctx.exit_status = run_udp(*opt, ctx); });
 }
 
 int run_udp(const udp_options& opt, const context& ctx) {
     const auto target = resolve_target(opt.target, proto::default_port);
+    probe_capture cap{opt.capture_file, target};
     report rep{"udp"};
     rep.data()["mode"] = opt.mode;
 
@@ -56,6 +60,7 @@ int run_udp(const udp_options& opt, const context& ctx) {
         rep.add_table(std::move(t));
         rep.add_reading(fmt::format("UDP lost {} of its requests or answers; nothing resent them.",
                                     format_percent(r.loss_fraction())));
+        cap.attach(rep, {0, r.sent, r.received});
         emit(ctx, rep);
         if (!r.error.empty()) return fail(r.error, exit_failed);
         if (r.received == 0) return fail(fmt::format("no answer from {} to {} datagrams", target.to_string(), r.sent), exit_failed);
@@ -65,6 +70,7 @@ int run_udp(const udp_options& opt, const context& ctx) {
     udp_stream_options o;
     o.size = opt.size ? opt.size : 1400;
     o.rate = opt.rate;
+    o.gso = opt.capture_file.empty();  // see tcp-vs-udp: one packet per datagram when capturing
     o.duration = seconds_to_ns(opt.duration_s > 0 ? opt.duration_s : 3.0);
     interval_callback cb;
     if (want_progress(ctx)) cb = print_interval;
@@ -81,6 +87,7 @@ int run_udp(const udp_options& opt, const context& ctx) {
                std::to_string(r.out_of_order), std::to_string(r.max_displacement), format_duration_us(r.jitter_us),
                format_rate(r.packets_per_second, "pkt"), format_bits_per_second(r.bits_per_second)});
     rep.add_table(std::move(t));
+    cap.attach(rep, {0, r.sent, r.received});
     emit(ctx, rep);
     if (!r.error.empty()) return fail(r.error, exit_failed);
     if (r.received == 0) return fail(fmt::format("the responder at {} received nothing", target.to_string()), exit_failed);

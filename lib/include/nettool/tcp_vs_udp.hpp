@@ -19,6 +19,7 @@ struct tcp_vs_udp_options {
     std::chrono::nanoseconds duration{std::chrono::seconds{2}};  ///< each stream test
     std::uint32_t stream_datagram = 1400;  ///< UDP stream datagram size, bytes
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};
+    bool udp_gso = true;  ///< see udp_stream_options::gso
 };
 
 struct tcp_vs_udp_result {

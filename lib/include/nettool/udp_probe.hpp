@@ -45,6 +45,9 @@ struct udp_stream_options {
     double rate = 0;             ///< datagrams per second; 0 sends as fast as possible
     std::chrono::nanoseconds duration{std::chrono::seconds{3}};
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};
+    /// Let the kernel cut batches into datagrams (UDP GSO). A capture on the sending host then
+    /// sees one large packet per batch; turn it off to see every datagram on the wire.
+    bool gso = true;
 };
 
 struct udp_stream_result {
