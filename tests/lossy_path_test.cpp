@@ -28,6 +28,7 @@ protected:
         server_ = "ntls" + id;
         client_ = "ntlc" + id;
         const auto va = "ntva" + id, vb = "ntvb" + id;
+        built_ = true;  // from here on TearDown removes whatever part of the lab exists
         const std::string cmds[] = {
             fmt::format("ip netns add {}", server_),
             fmt::format("ip netns add {}", client_),
@@ -42,7 +43,6 @@ protected:
             fmt::format("ip -n {} link set lo up", client_),
         };
         for (const auto& c : cmds) ASSERT_EQ(sh(c + " 2>&1"), 0) << c;
-        built_ = true;
     }
     void TearDown() override {
         if (!built_) return;

@@ -29,6 +29,7 @@ void setup_udp(CLI::App& app, context& ctx) {
     sub->add_option("-t,--timeout", opt->timeout_s, "Seconds to wait for each answer (rr)")
         ->capture_default_str()
         ->check(positive_seconds());
+    sub->add_flag("--no-gso", opt->no_gso, "Stream: send datagram by datagram, without UDP GSO batching");
     sub->add_option("--capture", opt->capture_file,
                     "Record the run to this pcap file (needs root or CAP_NET_RAW) and add the on-wire view");
     sub->callback([opt, &ctx] { ctx.exit_status = run_udp(*opt, ctx); });
@@ -70,7 +71,7 @@ int run_udp(const udp_options& opt, const context& ctx) {
     udp_stream_options o;
     o.size = opt.size ? opt.size : 1400;
     o.rate = opt.rate;
-    o.gso = opt.capture_file.empty();  // see tcp-vs-udp: one packet per datagram when capturing
+    o.gso = opt.capture_file.empty() && !opt.no_gso;  // see tcp-vs-udp: one packet per datagram when capturing
     o.duration = seconds_to_ns(opt.duration_s > 0 ? opt.duration_s : 3.0);
     interval_callback cb;
     if (want_progress(ctx)) cb = print_interval;

@@ -13,6 +13,7 @@ struct udp_options {
     double interval_s = 0;
     std::string capture_file;  // --capture FILE
     double timeout_s = 0.5;
+    bool no_gso = false;
 };
 
 void setup_udp(CLI::App& app, context& ctx);
