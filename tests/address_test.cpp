@@ -158,6 +158,12 @@ TEST(Prefix, ArithmeticMatchesIntegerReference) {
     }
 }
 
+TEST(Address, FormatsThroughFmt) {
+    EXPECT_EQ(fmt::format("{}|{:>12}", A("192.0.2.1"), A("::1")), "192.0.2.1|         ::1");
+    EXPECT_EQ(fmt::format("{}", P("198.51.100.7/24")), "198.51.100.7/24");
+    EXPECT_EQ(fmt::format("{}", *mac_address::parse("02:00:00:00:00:0A")), "02:00:00:00:00:0a");
+}
+
 TEST(Mac, ParsesCommonSpellings) {
     auto m = mac_address::parse("00:1A:2b:3c:4d:5e");
     ASSERT_TRUE(m);

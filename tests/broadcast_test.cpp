@@ -207,6 +207,25 @@ protected:
         return std::async(std::launch::async, [this, ns, argv, timeout] { return lab.exec(ns, argv, timeout); });
     }
 
+    // Waits (at most 10 s) until ns has a UDP socket bound to port, or at least `packet_sockets`
+    // packet sockets (libpcap captures), so nothing is sent before the receivers are ready.
+    void wait_listening(const std::string& ns, int udp_port, int packet_sockets = 0) {
+        for (int i = 0; i < 100; ++i) {
+            bool ready = true;
+            if (udp_port > 0) {
+                auto r = lab.exec(ns, {"ss", "-Hun", "-l", "sport = :" + std::to_string(udp_port)});
+                ready = ready && !r.out.empty();
+            }
+            if (packet_sockets > 0) {
+                auto r = lab.exec(ns, {"ss", "-H", "-0"});
+                ready = ready && std::count(r.out.begin(), r.out.end(), '\n') >= packet_sockets;
+            }
+            if (ready) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // filters are set just after
+    }
+
     std::string mac_of(const std::string& ns, const std::string& ifname) {
         auto r = lab.exec(ns, {"cat", "/sys/class/net/" + ifname + "/address"});
         std::string s = r.out;
@@ -221,7 +240,8 @@ protected:
 TEST_F(BroadcastLab, UdpBroadcastReachesTheSegmentButNotAcrossTheRouter) {
     auto on_segment = start(h2, {NETTOOL_BIN, "listen", "--udp", "40000", "-c", "2", "-t", "6", "--json"});
     auto beyond = start(h3, {NETTOOL_BIN, "listen", "--udp", "40000", "-t", "3", "--json"});
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    wait_listening(h2, 40000);
+    wait_listening(h3, 40000);
     auto s = lab.exec(h1, {NETTOOL_BIN, "broadcast", "-i", "e0", "--udp", "40000", "-m", "svc=lab port=8080", "-c",
                            "3", "--interval", "0.2", "--json"});
     ASSERT_EQ(s.exit_code, 0) << s.err;
@@ -246,7 +266,7 @@ TEST_F(BroadcastLab, UdpBroadcastReachesTheSegmentButNotAcrossTheRouter) {
 
 TEST_F(BroadcastLab, DirectedBroadcastAndTextListener) {
     auto on_segment = start(h2, {NETTOOL_BIN, "listen", "-i", "e0", "--udp", "40001", "-c", "1", "-t", "6"});
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    wait_listening(h2, 40001);
     auto s = lab.exec(h1, {NETTOOL_BIN, "broadcast", "-i", "e0", "--udp", "40001", "--directed", "-m", "hello", "-c",
                            "2", "--interval", "0.2", "--json"});
     ASSERT_EQ(s.exit_code, 0) << s.err;
@@ -261,7 +281,8 @@ TEST_F(BroadcastLab, RawFramesAreCapturedWithEthertypeAndSource) {
     auto on_segment =
         start(h2, {NETTOOL_BIN, "listen", "-i", "e0", "--ether", "--ethertype", "0x88b5", "-c", "2", "-t", "6", "--json"});
     auto beyond = start(h3, {NETTOOL_BIN, "listen", "-i", "e0", "--ether", "-t", "3", "--json"});
-    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    wait_listening(h2, 0, 1);
+    wait_listening(h3, 0, 1);
     auto s = lab.exec(h1, {NETTOOL_BIN, "broadcast", "-i", "e0", "--ether", "-m", "frame-hello", "-c", "3",
                            "--interval", "0.2"});
     ASSERT_EQ(s.exit_code, 0) << s.err;
@@ -286,7 +307,7 @@ TEST_F(BroadcastLab, WakeOnLanFrameBytesMatchTcpdump) {
     auto dump = start(h2, {"timeout", "8", "tcpdump", "-i", "e0", "-U", "-c", "1", "-w", pcap, "ether", "proto",
                            "0x0842"});
     auto listener = start(h2, {NETTOOL_BIN, "listen", "-i", "e0", "--ether", "-c", "1", "-t", "8", "--json"});
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    wait_listening(h2, 0, 2);
     auto s = lab.exec(h1, {NETTOOL_BIN, "wol", "02:00:5e:10:20:30", "-i", "e0", "--password", "aa:bb:cc:dd:ee:ff"});
     ASSERT_EQ(s.exit_code, 0) << s.err;
     auto d = dump.get();
@@ -334,7 +355,7 @@ TEST_F(BroadcastLab, WakeOnLanFrameBytesMatchTcpdump) {
 
 TEST_F(BroadcastLab, WakeOnLanOverUdpPort9) {
     auto listener = start(h2, {NETTOOL_BIN, "listen", "--udp", "9", "-c", "1", "-t", "6", "--json"});
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    wait_listening(h2, 9);
     auto s = lab.exec(h1, {NETTOOL_BIN, "wol", "02:00:5e:10:20:30", "-i", "e0", "--udp", "-c", "2"});
     ASSERT_EQ(s.exit_code, 0) << s.err;
     auto l = listener.get();

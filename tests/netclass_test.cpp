@@ -452,6 +452,10 @@ TEST(PrefixTable, AgreesWithNaiveLinearLpm) {
             ASSERT_EQ(t.lookup(a), naive_lookup(ps, a)) << std::hex << a;
         }
         for (const auto& p : ps) ASSERT_EQ(t.lookup(p.network), naive_lookup(ps, p.network));
+        std::vector<std::uint32_t> batch_in(1000), batch_out(1000);
+        for (auto& a : batch_in) a = base | (static_cast<std::uint32_t>(rng()) & 0x0003FFFFU);
+        t.lookup_batch(batch_in, batch_out);
+        for (std::size_t i = 0; i < batch_in.size(); ++i) ASSERT_EQ(batch_out[i], naive_lookup(ps, batch_in[i]));
     }
 }
 

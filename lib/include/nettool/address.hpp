@@ -6,6 +6,7 @@
 // RFC 3021: an IPv4 /31 has two usable hosts and no broadcast address; a /32 is one host.
 // IPv6 has no broadcast: every address of a prefix is usable.
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -122,3 +123,23 @@ struct mac_address {
 void to_json(nlohmann::json& j, const mac_address& m);
 
 }  // namespace nettool
+
+/// fmt::format("{}", addr) prints to_string(); likewise prefixes ("192.0.2.0/24") and MACs.
+template <>
+struct fmt::formatter<nettool::ip_address> : fmt::formatter<std::string_view> {
+    auto format(const nettool::ip_address& a, fmt::format_context& ctx) const {
+        return fmt::formatter<std::string_view>::format(a.to_string(), ctx);
+    }
+};
+template <>
+struct fmt::formatter<nettool::ip_prefix> : fmt::formatter<std::string_view> {
+    auto format(const nettool::ip_prefix& p, fmt::format_context& ctx) const {
+        return fmt::formatter<std::string_view>::format(p.to_string(), ctx);
+    }
+};
+template <>
+struct fmt::formatter<nettool::mac_address> : fmt::formatter<std::string_view> {
+    auto format(const nettool::mac_address& m, fmt::format_context& ctx) const {
+        return fmt::formatter<std::string_view>::format(m.to_string(), ctx);
+    }
+};
