@@ -252,7 +252,8 @@ TEST(InspectCorpus, EveryTcpdumpTestCaptureInspectsCleanly) {
 TEST(InspectCorpus, SomeCapturesThroughTheCli) {
     auto files = corpus_files();
     if (files.empty()) GTEST_SKIP() << "no corpus";
-    for (std::size_t i = 0; i < files.size(); i += files.size() / 8) {
+    const std::size_t step = std::max<std::size_t>(1, files.size() / 8);
+    for (std::size_t i = 0; i < files.size(); i += step) {
         auto res = run_nettool({"inspect", files[i].string(), "--json"});
         EXPECT_TRUE(res.exit_code == 0 || res.exit_code == 2) << files[i] << res.err;
         if (res.exit_code == 0) {
