@@ -9,6 +9,7 @@
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -182,6 +183,22 @@ TEST(CaptureCli, LinesLikeTcpdumpAndCountLimit) {
     EXPECT_NE(out.find(expect), std::string::npos) << out;
     EXPECT_NE(out.find("2 packets captured"), std::string::npos) << out;
     fs::remove(log);
+}
+
+TEST(CaptureCli, DurationLimitEndsWithOneJsonDocument) {
+    if (!is_root()) GTEST_SKIP() << "capturing on lo needs root (CAP_NET_RAW): skipped";
+    udp_socket unused;
+    auto start = std::chrono::steady_clock::now();
+    auto r = run_nettool({"capture", "-i", "lo", "-d", "0.3", "-f", "udp dst port " + std::to_string(unused.port),
+                          "--json"},
+                         std::chrono::seconds{20});
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds{10});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["command"], "capture");
+    EXPECT_EQ(j["captured"], 0);
+    EXPECT_EQ(j["interface"], "lo");
+    EXPECT_TRUE(j["dropped_by_kernel"].is_number());
 }
 
 TEST(CaptureCli, ErrorsAreOneLine) {
