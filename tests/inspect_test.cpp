@@ -144,6 +144,45 @@ TEST(Inspect, FlowTableIsBoundedAndCountsEvictions) {
     EXPECT_FALSE(r.notes.empty());
 }
 
+TEST(Inspect, ProgressIsReportedOnLargeFiles) {
+    auto path = temp_path("progress.pcap");
+    {
+        pcap_synth s{path};
+        ASSERT_TRUE(s.ok());
+        auto frame = pcap_synth::udp(client, 1000, server, 2000, {1, 2, 3, 4});
+        for (int i = 0; i < 70000; ++i) s.write(i, frame);
+    }
+    inspect_options o;
+    std::vector<inspect_progress> calls;
+    o.on_progress = [&calls](const inspect_progress& p) { calls.push_back(p); };
+    std::error_code ec;
+    std::string detail;
+    auto r = inspect_file(path, o, ec, detail);
+    auto size = fs::file_size(path);
+    fs::remove(path);
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(r.packets, 70000u);
+    ASSERT_FALSE(calls.empty());
+    EXPECT_EQ(calls[0].packets, 65536u);
+    EXPECT_EQ(calls[0].file_size, size);
+    EXPECT_GT(calls[0].file_offset, 0u);
+    EXPECT_LE(calls[0].file_offset, size);
+}
+
+TEST(Inspect, FileCutInsideARecordKeepsWhatWasRead) {
+    auto path = temp_path("cut.pcap");
+    write_scenario(path);
+    fs::resize_file(path, fs::file_size(path) - 5);
+    std::error_code ec;
+    std::string detail;
+    auto r = inspect_file(path, {}, ec, detail);
+    fs::remove(path);
+    ASSERT_FALSE(ec) << detail;
+    EXPECT_EQ(r.packets, 29u);
+    ASSERT_FALSE(r.notes.empty());
+    EXPECT_NE(r.notes.back().find("reading stopped early"), std::string::npos) << r.notes.back();
+}
+
 TEST(InspectCli, JsonContract) {
     auto path = temp_path("cli.pcap");
     write_scenario(path);
@@ -252,7 +291,8 @@ TEST(InspectCorpus, EveryTcpdumpTestCaptureInspectsCleanly) {
 TEST(InspectCorpus, SomeCapturesThroughTheCli) {
     auto files = corpus_files();
     if (files.empty()) GTEST_SKIP() << "no corpus";
-    for (std::size_t i = 0; i < files.size(); i += files.size() / 8) {
+    const std::size_t step = std::max<std::size_t>(1, files.size() / 8);
+    for (std::size_t i = 0; i < files.size(); i += step) {
         auto res = run_nettool({"inspect", files[i].string(), "--json"});
         EXPECT_TRUE(res.exit_code == 0 || res.exit_code == 2) << files[i] << res.err;
         if (res.exit_code == 0) {

@@ -5,6 +5,7 @@
 #include <nettool/inspect.hpp>
 
 #include "support/process.hpp"
+#include "support/child.hpp"
 #include "support/synth.hpp"
 
 #include <gtest/gtest.h>
@@ -32,6 +33,7 @@ namespace fs = std::filesystem;
 using namespace nettool;
 using nettool::test::pcap_synth;
 using nettool::test::run_process;
+using nettool::test::child;
 
 bool have(const char* tool) { return run_process({"sh", "-c", std::string{"command -v "} + tool}).exit_code == 0; }
 
@@ -184,49 +186,6 @@ TEST(InspectTshark, TcpdumpTestCapturesAgree) {
 }
 
 // ---- live loopback traffic, captured by tcpdump ------------------------------------------------
-
-/// A child process started with fork/exec; SIGTERM and reaped in the destructor.
-class child {
-public:
-    child(const std::vector<std::string>& argv, const std::string& log) {
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-            std::vector<char*> args;
-            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-            args.push_back(nullptr);
-            ::execvp(args[0], args.data());
-            ::_exit(127);
-        }
-    }
-    ~child() { stop(); }
-    child(const child&) = delete;
-    child& operator=(const child&) = delete;
-    /// SIGTERM, then SIGKILL if it has not exited after 5 s. Returns the exit status.
-    int stop() {
-        if (pid_ <= 0) return status_;
-        ::kill(pid_, SIGTERM);
-        for (int i = 0; i < 500; ++i) {
-            int st = 0;
-            if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-                pid_ = -1;
-                status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                return status_;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds{10});
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-        return status_;
-    }
-
-private:
-    pid_t pid_ = -1;
-    int status_ = -1;
-};
 
 std::string read_file(const std::string& p) {
     std::ifstream in{p};

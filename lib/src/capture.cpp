@@ -6,6 +6,7 @@
 #include <pcap.h>
 
 #include <arpa/inet.h>
+#include <atomic>
 #include <cerrno>
 #include <ctime>
 #include <fstream>

@@ -703,7 +703,7 @@ report make_report(const inspect_result& r, std::size_t max_rows) {
     report rep{"inspect"};
     rep.data() = r;
 
-    table s{"Summary", {"", ""}, {}};
+    table s{"Summary", {"measure", "value"}, {}};
     s.add_row({"file", r.file});
     s.add_row({"link type", fmt::format("{} ({})", r.link_type, r.link_type_name)});
     s.add_row({"packets", std::to_string(r.packets)});
@@ -740,7 +740,7 @@ report make_report(const inspect_result& r, std::size_t max_rows) {
 
     if (r.protocols.tcp != 0) {
         const auto& a = r.tcp.totals;
-        table t{"TCP analysis", {"", ""}, {}};
+        table t{"TCP analysis", {"measure", "value"}, {}};
         t.add_row({"connections", std::to_string(r.tcp.connections)});
         t.add_row({"handshakes seen", std::to_string(r.tcp.handshakes)});
         if (r.tcp.handshake_rtt.count() != 0) {
@@ -758,7 +758,7 @@ report make_report(const inspect_result& r, std::size_t max_rows) {
     }
 
     if (r.dns.messages != 0) {
-        table d{"DNS", {"", ""}, {}};
+        table d{"DNS", {"measure", "value"}, {}};
         d.add_row({"queries", std::to_string(r.dns.queries)});
         d.add_row({"responses", std::to_string(r.dns.responses)});
         d.add_row({"answered (matched)", std::to_string(r.dns.answered)});

@@ -60,7 +60,10 @@ int run_capture(const capture_cli_options& o, const context& ctx) {
     auto cap = capture_session::open(co, ec, detail);
     if (!cap) {
         std::string iface = co.interface.empty() ? default_capture_interface() : co.interface;
-        return fail(fmt::format("capture: {}: {}{}{}", iface, ec.message(), detail.empty() ? "" : ": ", detail), ec);
+        std::string why = detail.empty() ? ec.message() : detail;
+        if (ec == make_error_code(errc::permission_denied))
+            why = fmt::format("permission denied: {} (capturing needs root or CAP_NET_RAW)", detail);
+        return fail(fmt::format("capture: {}: {}", iface, why), is_usage_error(ec) ? exit_usage : exit_failed);
     }
 
     g_stop = 0;

@@ -16,7 +16,6 @@
 
 #include <nettool/packet.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
