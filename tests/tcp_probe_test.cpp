@@ -1,45 +1,23 @@
 #include <nettool/tcp_probe.hpp>
 
-#include <nettool/responder.hpp>
-
-#include "detail/socket.hpp"
+#include "support/process.hpp"
+#include "support/responder_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 namespace {
 
 using namespace std::chrono_literals;
 using namespace nettool;
 
-class TcpProbe : public ::testing::Test {
-protected:
-    void SetUp() override {
-        responder_config cfg;
-        cfg.bind_address = "127.0.0.1";
-        cfg.port = 0;
-        std::error_code ec;
-        resp_ = responder::start(cfg, ec);
-        ASSERT_TRUE(resp_) << ec.message();
-        target_ = resp_->local_endpoint();
-    }
-    std::unique_ptr<responder> resp_;
-    socket_address target_;
-};
+using TcpProbe = nettool::test::responder_fixture;
 
-// A loopback port with nothing listening: bind, note the port, close.
+// A loopback port with nothing listening.
 socket_address closed_port() {
-    detail::unique_fd fd{::socket(AF_INET, SOCK_STREAM, 0)};
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-    return socket_address::from_sockaddr(reinterpret_cast<sockaddr*>(&a), len);
+    std::error_code ec;
+    return socket_address::from_numeric("127.0.0.1", nettool::test::free_port(), ec);
 }
 
 TEST_F(TcpProbe, ConnectTimesEveryHandshake) {

@@ -1,6 +1,6 @@
 #include <nettool/udp_probe.hpp>
 
-#include <nettool/responder.hpp>
+#include "support/responder_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -10,20 +10,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace nettool;
 
-class UdpProbe : public ::testing::Test {
-protected:
-    void SetUp() override {
-        responder_config cfg;
-        cfg.bind_address = "127.0.0.1";
-        cfg.port = 0;
-        std::error_code ec;
-        resp_ = responder::start(cfg, ec);
-        ASSERT_TRUE(resp_) << ec.message();
-        target_ = resp_->local_endpoint();
-    }
-    std::unique_ptr<responder> resp_;
-    socket_address target_;
-};
+using UdpProbe = nettool::test::responder_fixture;
 
 TEST_F(UdpProbe, RequestResponseAccountsForEveryProbe) {
     udp_rr_options o;

@@ -10,11 +10,24 @@
 
 namespace nettool::test {
 
-process_result run_process(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
-    process_result r;
+namespace {
+
+struct spawned {
+    pid_t pid = -1;
+    int out = -1;
+    int err = -1;
+};
+
+// Forks and execs argv with stdin on /dev/null and stdout/stderr on fresh pipes.
+spawned spawn(const std::vector<std::string>& argv) {
     int out_pipe[2];
     int err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return r;
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0) return {};
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+        ::close(out_pipe[0]);
+        ::close(out_pipe[1]);
+        return {};
+    }
     const pid_t pid = ::fork();
     if (pid == 0) {
         const int devnull = ::open("/dev/null", O_RDONLY);
@@ -29,8 +42,18 @@ process_result run_process(const std::vector<std::string>& argv, std::chrono::se
     }
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
+    return {pid, out_pipe[0], err_pipe[0]};
+}
+
+}  // namespace
+
+process_result run_process(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
+    process_result r;
+    const auto child = spawn(argv);
+    if (child.pid < 0) return r;
+    const pid_t pid = child.pid;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::array<pollfd, 2> fds{{{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}}};
+    std::array<pollfd, 2> fds{{{child.out, POLLIN, 0}, {child.err, POLLIN, 0}}};
     int open_fds = 2;
     char buf[65536];
     while (open_fds > 0) {
@@ -80,26 +103,10 @@ bool is_root() { return ::geteuid() == 0; }
 namespace nettool::test {
 
 background_process::background_process(const std::vector<std::string>& argv) {
-    int out_pipe[2];
-    int err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return;
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        const int devnull = ::open("/dev/null", O_RDONLY);
-        ::dup2(devnull, STDIN_FILENO);
-        ::dup2(out_pipe[1], STDOUT_FILENO);
-        ::dup2(err_pipe[1], STDERR_FILENO);
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        ::_exit(127);
-    }
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    pid_ = pid;
-    out_fd_ = out_pipe[0];
-    err_fd_ = err_pipe[0];
+    const auto child = spawn(argv);
+    pid_ = child.pid;
+    out_fd_ = child.out;
+    err_fd_ = child.err;
 }
 
 background_process::~background_process() {
