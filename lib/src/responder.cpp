@@ -148,7 +148,7 @@ struct responder::impl {
 
     // Declared last: destroyed first, so handlers (and the sessions they own) go before the
     // state above that session destructors touch.
-    asio::io_context io;
+    asio::io_context io{1};  // one thread runs it: no locking, fewer reactor wake-ups
     tcp::acceptor acceptor{io};
     udp::socket udp_socket{io};
     asio::steady_timer watchdog{io};
