@@ -162,7 +162,7 @@ public:
         const double secs = static_cast<double>(stop - start_) / 1e9;
         r_.queries_per_second = secs > 0 ? static_cast<double>(r_.answered) / secs : 0.0;
         for (unsigned i = 0; i < rcodes_.size(); ++i) {
-            if (rcodes_[i]) r_.rcodes[dns_rcode_name(i)] = rcodes_[i];
+            if (rcodes_[i]) r_.rcodes[std::string{dns_rcode_name(i)}] = rcodes_[i];
         }
     }
 

@@ -115,13 +115,6 @@ std::string dns_type_name(std::uint16_t type) {
     return s ? std::string{s.get()} : "TYPE" + std::to_string(type);
 }
 
-std::string dns_rcode_name(unsigned rcode) {
-    if (const ldns_lookup_table* e = ldns_lookup_by_id(ldns_rcodes, static_cast<int>(rcode)); e && e->name) {
-        return e->name;
-    }
-    return "RCODE" + std::to_string(rcode);
-}
-
 std::string dns_server::to_string() const {
     if (address.find(':') != std::string::npos) return "[" + address + "]:" + std::to_string(port);
     return address + ":" + std::to_string(port);

@@ -30,13 +30,6 @@ void tcp_analysis::add(const tcp_analysis& o) noexcept {
     syns += o.syns;
 }
 
-std::string_view dns_rcode_name(unsigned rcode) noexcept {
-    static constexpr std::array<std::string_view, 16> names{
-        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-        "NXRRSET", "NOTAUTH", "NOTZONE",  "RCODE11",  "RCODE12", "RCODE13", "RCODE14",  "RCODE15"};
-    return rcode < names.size() ? names[rcode] : std::string_view{"RCODE?"};
-}
-
 std::string link_type_name(int lt) {
     const char* n = pcap_datalink_val_to_name(lt);
     return n ? std::string{n} : std::string{"unknown"};

@@ -7,6 +7,7 @@
 // standard library and nlohmann-json. A timeout, an NXDOMAIN or a lost query is a measured
 // outcome in the result, not an error.
 
+#include <nettool/dns_rcode.hpp>
 #include <nettool/histogram.hpp>
 
 #include <nlohmann/json.hpp>
@@ -35,8 +36,6 @@ std::error_code validate_dns_name(std::string_view name) noexcept;
 std::optional<std::uint16_t> parse_dns_type(std::string_view text) noexcept;
 /// The mnemonic of a query type ("AAAA", "TYPE65534" when ldns has no name for it).
 std::string dns_type_name(std::uint16_t type);
-/// "NOERROR", "NXDOMAIN", "SERVFAIL", ... ("RCODE12" for unnamed values).
-std::string dns_rcode_name(unsigned rcode);
 
 /// A DNS server address: an IPv4 or IPv6 literal and a port.
 struct dns_server {

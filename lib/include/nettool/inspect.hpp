@@ -5,6 +5,7 @@
 // retransmissions in the spirit of tshark's tcp.analysis.*, duplicate ACKs, out-of-order, zero
 // windows, resets) and DNS (queries, responses, rcodes, query-to-response latency).
 
+#include <nettool/dns_rcode.hpp>
 #include <nettool/histogram.hpp>
 #include <nettool/packet.hpp>
 #include <nettool/report.hpp>
@@ -112,8 +113,6 @@ struct dns_summary {
     bool operator==(const dns_summary&) const = default;
 };
 void to_json(nlohmann::json& j, const dns_summary& s);
-/// "NOERROR", "NXDOMAIN", ... or "RCODE<n>".
-std::string_view dns_rcode_name(unsigned rcode) noexcept;
 
 struct inspect_result {
     std::string file;
