@@ -1,6 +1,6 @@
 // Cost of the DNS message work around one timed query: building it with ldns, and checking a
 // received answer (header peek through the cursor, full ldns parse, records printed).
-#include "detail/dns_cursor.hpp"
+#include "detail/dns_header.hpp"
 #include "detail/dns_message.hpp"
 
 #include <benchmark/benchmark.h>

@@ -4,7 +4,7 @@
 // against a question with another ID, then read again as a TCP stream of length-prefixed
 // messages. Seeds: real dnsmasq answers in fuzz/corpus/dns_response_fuzz/.
 
-#include "detail/dns_cursor.hpp"
+#include "detail/dns_header.hpp"
 #include "detail/dns_message.hpp"
 
 // libnettool.so is built without coverage instrumentation; compiling the code under test into
@@ -48,15 +48,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_all(input);
 
     // The same bytes as a TCP stream: length, message, length, message, ...
-    nettool::detail::dns_cursor stream{input};
+    nettool::cursor stream{input};
     for (int i = 0; i < 16; ++i) {
-        const auto len_bytes = stream.bytes(2);
-        if (!len_bytes) break;
-        const auto len = nettool::detail::dns_tcp_length(*len_bytes);
+        const auto len_bytes = stream.take(2);
+        if (!stream.ok()) break;
+        const auto len = nettool::detail::dns_tcp_length(len_bytes);
         if (!len) __builtin_trap();
-        const auto msg = stream.bytes(*len);
-        if (!msg) break;
-        check_all(*msg);
+        const auto msg = stream.take(*len);
+        if (!stream.ok()) break;
+        check_all(msg);
     }
     return 0;
 }

@@ -8,7 +8,7 @@
 
 #include <nettool/dns_timer.hpp>
 
-#include "detail/dns_cursor.hpp"
+#include "detail/dns_header.hpp"
 #include "detail/dns_message.hpp"
 
 #include <nettool/clock.hpp>
@@ -322,15 +322,15 @@ private:
             return;
         }
         const auto& q = queries_[s.query];
-        detail::dns_cursor c{msg};
-        const bool header_ok = c.bytes(12).has_value();
-        const auto question = c.bytes(q.question_len);
-        if (!header_ok || !question) {
+        cursor c{msg};
+        c.skip(12);
+        const auto question = c.take(q.question_len);
+        if (!c.ok()) {
             ++r_.ignored.malformed;
             return;
         }
         if (!h->qr() || h->qdcount != 1 ||
-            std::memcmp(question->data(), q.wire.data() + 12, q.question_len) != 0) {
+            std::memcmp(question.data(), q.wire.data() + 12, q.question_len) != 0) {
             ++r_.ignored.wrong_question;
             return;
         }

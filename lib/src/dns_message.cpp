@@ -1,6 +1,6 @@
 #include "detail/dns_message.hpp"
 
-#include "detail/dns_cursor.hpp"
+#include "detail/dns_header.hpp"
 
 #include <nettool/error.hpp>
 
@@ -142,8 +142,10 @@ checked_response check_dns_response(std::span<const std::byte> message, const dn
 }
 
 std::optional<std::uint16_t> dns_tcp_length(std::span<const std::byte> prefix) noexcept {
-    dns_cursor c{prefix};
-    return c.u16();
+    cursor c{prefix};
+    const auto len = c.u16();
+    if (!c.ok()) return std::nullopt;
+    return len;
 }
 
 }  // namespace nettool::detail

@@ -3,7 +3,7 @@
 
 #include <nettool/dns_timer.hpp>
 
-#include "detail/dns_cursor.hpp"
+#include "detail/dns_header.hpp"
 #include "detail/dns_message.hpp"
 
 #include <nettool/clock.hpp>
