@@ -13,7 +13,8 @@
 namespace {
 
 std::vector<std::byte> read_seed(const char* name) {
-    const auto path = std::filesystem::path{__FILE__}.parent_path() / "../fuzz/corpus/dns_response_fuzz" / name;
+    const auto path =
+        std::filesystem::path{__FILE__}.parent_path() / "../fuzz/corpus/dns_response_fuzz" / name;
     std::ifstream in{path, std::ios::binary};
     std::vector<char> bytes{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
     std::vector<std::byte> out(bytes.size());

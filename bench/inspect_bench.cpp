@@ -15,12 +15,46 @@ namespace {
 std::vector<std::byte> tcp_frame(std::uint16_t sport, std::uint32_t seq, std::size_t payload) {
     std::vector<std::uint8_t> f{0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00};
     auto total = static_cast<std::uint16_t>(40 + payload);
-    std::vector<std::uint8_t> hdr{0x45, 0, static_cast<std::uint8_t>(total >> 8), static_cast<std::uint8_t>(total), 0, 1,
-                                  0x40, 0, 64, 6, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
-                                  static_cast<std::uint8_t>(sport >> 8), static_cast<std::uint8_t>(sport), 0, 80,
-                                  static_cast<std::uint8_t>(seq >> 24), static_cast<std::uint8_t>(seq >> 16),
-                                  static_cast<std::uint8_t>(seq >> 8), static_cast<std::uint8_t>(seq), 0, 0, 0, 1, 0x50,
-                                  0x18, 0x10, 0x00, 0, 0, 0, 0};
+    std::vector<std::uint8_t> hdr{0x45,
+                                  0,
+                                  static_cast<std::uint8_t>(total >> 8),
+                                  static_cast<std::uint8_t>(total),
+                                  0,
+                                  1,
+                                  0x40,
+                                  0,
+                                  64,
+                                  6,
+                                  0,
+                                  0,
+                                  192,
+                                  0,
+                                  2,
+                                  1,
+                                  192,
+                                  0,
+                                  2,
+                                  2,
+                                  static_cast<std::uint8_t>(sport >> 8),
+                                  static_cast<std::uint8_t>(sport),
+                                  0,
+                                  80,
+                                  static_cast<std::uint8_t>(seq >> 24),
+                                  static_cast<std::uint8_t>(seq >> 16),
+                                  static_cast<std::uint8_t>(seq >> 8),
+                                  static_cast<std::uint8_t>(seq),
+                                  0,
+                                  0,
+                                  0,
+                                  1,
+                                  0x50,
+                                  0x18,
+                                  0x10,
+                                  0x00,
+                                  0,
+                                  0,
+                                  0,
+                                  0};
     f.insert(f.end(), hdr.begin(), hdr.end());
     f.insert(f.end(), payload, 0x61);
     std::vector<std::byte> out;
@@ -42,7 +76,8 @@ BENCHMARK(BM_DecodeEthernetTcp);
 void BM_InspectorAdd(benchmark::State& state) {
     // 1000 connections, segments round-robin: flow lookup + TCP analysis per packet.
     std::vector<std::vector<std::byte>> frames;
-    for (std::uint16_t c = 0; c < 1000; ++c) frames.push_back(tcp_frame(static_cast<std::uint16_t>(10000 + c), 1, 100));
+    for (std::uint16_t c = 0; c < 1000; ++c)
+        frames.push_back(tcp_frame(static_cast<std::uint16_t>(10000 + c), 1, 100));
     nettool::inspector insp{nettool::link_type::ethernet};
     std::size_t i = 0;
     std::int64_t t = 0;

@@ -31,7 +31,8 @@ const std::vector<prefix>& table_prefixes() {
         std::mt19937 rng(42);
         std::vector<prefix> v;
         v.reserve(1 << 20);
-        for (std::size_t i = 0; i < (std::size_t{1} << 20); ++i) v.push_back({static_cast<std::uint32_t>(rng()), bgp_like_length(rng)});
+        for (std::size_t i = 0; i < (std::size_t{1} << 20); ++i)
+            v.push_back({static_cast<std::uint32_t>(rng()), bgp_like_length(rng)});
         return v;
     }();
     return p;
@@ -91,7 +92,8 @@ void BM_Dir248LookupInTable(benchmark::State& state) {
     std::vector<std::uint32_t> addrs(std::size_t{1} << 20);
     for (auto& a : addrs) {
         const auto& p = ps[rng() % ps.size()];
-        const std::uint32_t host = p.length == 32 ? 0 : static_cast<std::uint32_t>(rng()) & (~std::uint32_t{0} >> p.length);
+        const std::uint32_t host =
+            p.length == 32 ? 0 : static_cast<std::uint32_t>(rng()) & (~std::uint32_t{0} >> p.length);
         a = (p.network & ~(~std::uint32_t{0} >> p.length)) | host;
     }
     std::uint64_t sum = 0;

@@ -32,7 +32,8 @@ void check_all(std::span<const std::byte> msg) {
     for (const auto& q : questions) {
         nettool::detail::dns_question question{id, q.name, q.type, 1};
         const auto r = nettool::detail::check_dns_response(msg, question, true);
-        if (r.verdict == nettool::detail::response_verdict::accepted && r.records.rcode.empty()) __builtin_trap();
+        if (r.verdict == nettool::detail::response_verdict::accepted && r.records.rcode.empty())
+            __builtin_trap();
     }
     nettool::detail::dns_question other{static_cast<std::uint16_t>(id + 1), "www.test.example.", 1, 1};
     if (nettool::detail::check_dns_response(msg, other, false).verdict ==

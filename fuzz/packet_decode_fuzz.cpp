@@ -9,12 +9,11 @@
 
 namespace {
 
-constexpr std::array<int, 12> link_types{nettool::link_type::ethernet,   nettool::link_type::linux_sll,
-                                         nettool::link_type::linux_sll2, nettool::link_type::null,
-                                         nettool::link_type::loop,       nettool::link_type::raw,
-                                         nettool::link_type::ipv4,       nettool::link_type::ipv6,
-                                         nettool::link_type::dlt_raw_12, nettool::link_type::dlt_raw_14,
-                                         147 /* unsupported */,          9 /* unsupported */};
+constexpr std::array<int, 12> link_types{
+    nettool::link_type::ethernet,   nettool::link_type::linux_sll, nettool::link_type::linux_sll2,
+    nettool::link_type::null,       nettool::link_type::loop,      nettool::link_type::raw,
+    nettool::link_type::ipv4,       nettool::link_type::ipv6,      nettool::link_type::dlt_raw_12,
+    nettool::link_type::dlt_raw_14, 147 /* unsupported */,         9 /* unsupported */};
 
 }  // namespace
 

@@ -33,7 +33,9 @@ ip_prefix P(const char* s) {
     return p;
 }
 
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+std::size_t lines(const std::string& s) {
+    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
 
 TEST(Address, ParsesAndPrintsBothFamilies) {
     EXPECT_EQ(A("192.0.2.1").to_string(), "192.0.2.1");
@@ -41,7 +43,8 @@ TEST(Address, ParsesAndPrintsBothFamilies) {
     EXPECT_EQ(ip_address::v4(0xC6336401U).to_string(), "198.51.100.1");
     EXPECT_EQ(A("2001:0db8:0000:0000:0000:0000:0000:0001").to_string(), "2001:db8::1");
     EXPECT_EQ(A("::1").family, nettool::ip_family::v6);
-    for (const char* bad : {"", "192.0.2", "192.0.2.256", "1.2.3.4.5", "2001:db8:::1", "abc", "192.0.2.1/24", " 1.2.3.4"})
+    for (const char* bad :
+         {"", "192.0.2", "192.0.2.256", "1.2.3.4.5", "2001:db8:::1", "abc", "192.0.2.1/24", " 1.2.3.4"})
         EXPECT_FALSE(ip_address::parse(bad).has_value()) << bad;
 }
 
@@ -209,10 +212,10 @@ TEST(NetmaskCli, Ipv6JsonBroadcastIsNull) {
 
 TEST(NetmaskCli, BadInputIsOneLineAndExitTwo) {
     for (const auto& args : std::vector<std::vector<std::string>>{{"netmask", "192.0.2.1/255.0.255.0"},
-                                                                   {"netmask", "192.0.2.1/40"},
-                                                                   {"netmask", "banana/24"},
-                                                                   {"netmask", "192.0.2.1"},
-                                                                   {"netmask", "192.0.2.1/24", "24"}}) {
+                                                                  {"netmask", "192.0.2.1/40"},
+                                                                  {"netmask", "banana/24"},
+                                                                  {"netmask", "192.0.2.1"},
+                                                                  {"netmask", "192.0.2.1/24", "24"}}) {
         auto r = run_nettool(args);
         EXPECT_EQ(r.exit_code, 2) << args[1];
         EXPECT_EQ(r.out, "");

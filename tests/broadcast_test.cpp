@@ -21,7 +21,9 @@ namespace {
 
 using namespace nettool;
 
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+std::size_t lines(const std::string& s) {
+    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
 
 std::vector<std::byte> B(std::initializer_list<int> v) {
     std::vector<std::byte> b;
@@ -84,7 +86,8 @@ TEST(Ethernet, FrameLayoutAndPadding) {
     const auto src = *mac_address::parse("02:00:00:00:00:aa");
     const auto all = *mac_address::parse("ff:ff:ff:ff:ff:ff");
     const std::string msg = "hi";
-    const auto f = build_ethernet_frame(all, src, ethertype_local_experimental, std::as_bytes(std::span(msg.data(), 2)));
+    const auto f =
+        build_ethernet_frame(all, src, ethertype_local_experimental, std::as_bytes(std::span(msg.data(), 2)));
     ASSERT_EQ(f.size(), 60u);
     EXPECT_EQ(f[0], std::byte{0xFF});
     EXPECT_EQ(f[6], std::byte{0x02});
@@ -103,7 +106,8 @@ TEST(Ethernet, FrameLayoutAndPadding) {
 }
 
 TEST(Ethernet, VlanTagAndTruncation) {
-    auto f = B({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x81, 0x00, 0x20, 0x05, 0x08, 0x42, 'x'});
+    auto f =
+        B({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x81, 0x00, 0x20, 0x05, 0x08, 0x42, 'x'});
     std::error_code ec;
     auto v = parse_ethernet_frame(f, ec);
     ASSERT_TRUE(v);
@@ -185,8 +189,10 @@ protected:
         rt = lab.add_namespace("rt");
         h3 = lab.add_namespace("h3");
         ASSERT_FALSE(sw.empty() || h1.empty() || h2.empty() || rt.empty() || h3.empty()) << lab.errors();
-        bool ok = lab.ip(sw, {"link", "add", "br0", "type", "bridge"}) && lab.ip(sw, {"link", "set", "br0", "up"});
-        ok = ok && lab.veth(h1, "e0", sw, "p1") && lab.veth(h2, "e0", sw, "p2") && lab.veth(rt, "e0", sw, "p3");
+        bool ok =
+            lab.ip(sw, {"link", "add", "br0", "type", "bridge"}) && lab.ip(sw, {"link", "set", "br0", "up"});
+        ok = ok && lab.veth(h1, "e0", sw, "p1") && lab.veth(h2, "e0", sw, "p2") &&
+             lab.veth(rt, "e0", sw, "p3");
         for (const char* p : {"p1", "p2", "p3"}) ok = ok && lab.ip(sw, {"link", "set", p, "master", "br0"});
         ok = ok && lab.veth(rt, "e1", h3, "e0");
         ok = ok && lab.ip(h1, {"addr", "add", "192.0.2.10/24", "brd", "+", "dev", "e0"});
@@ -204,7 +210,8 @@ protected:
     // Starts argv in ns now; the caller gets its result later.
     std::future<test::process_result> start(const std::string& ns, std::vector<std::string> argv,
                                             std::chrono::seconds timeout = std::chrono::seconds{15}) {
-        return std::async(std::launch::async, [this, ns, argv, timeout] { return lab.exec(ns, argv, timeout); });
+        return std::async(std::launch::async,
+                          [this, ns, argv, timeout] { return lab.exec(ns, argv, timeout); });
     }
 
     // Waits (at most 10 s) until ns has a UDP socket bound to port, or at least `packet_sockets`
@@ -242,8 +249,8 @@ TEST_F(BroadcastLab, UdpBroadcastReachesTheSegmentButNotAcrossTheRouter) {
     auto beyond = start(h3, {NETTOOL_BIN, "listen", "--udp", "40000", "-t", "3", "--json"});
     wait_listening(h2, 40000);
     wait_listening(h3, 40000);
-    auto s = lab.exec(h1, {NETTOOL_BIN, "broadcast", "-i", "e0", "--udp", "40000", "-m", "svc=lab port=8080", "-c",
-                           "3", "--interval", "0.2", "--json"});
+    auto s = lab.exec(h1, {NETTOOL_BIN, "broadcast", "-i", "e0", "--udp", "40000", "-m", "svc=lab port=8080",
+                           "-c", "3", "--interval", "0.2", "--json"});
     ASSERT_EQ(s.exit_code, 0) << s.err;
     const auto sj = nlohmann::json::parse(s.out);
     EXPECT_EQ(sj["destination"], "255.255.255.255");
@@ -267,8 +274,8 @@ TEST_F(BroadcastLab, UdpBroadcastReachesTheSegmentButNotAcrossTheRouter) {
 TEST_F(BroadcastLab, DirectedBroadcastAndTextListener) {
     auto on_segment = start(h2, {NETTOOL_BIN, "listen", "-i", "e0", "--udp", "40001", "-c", "1", "-t", "6"});
     wait_listening(h2, 40001);
-    auto s = lab.exec(h1, {NETTOOL_BIN, "broadcast", "-i", "e0", "--udp", "40001", "--directed", "-m", "hello", "-c",
-                           "2", "--interval", "0.2", "--json"});
+    auto s = lab.exec(h1, {NETTOOL_BIN, "broadcast", "-i", "e0", "--udp", "40001", "--directed", "-m",
+                           "hello", "-c", "2", "--interval", "0.2", "--json"});
     ASSERT_EQ(s.exit_code, 0) << s.err;
     EXPECT_EQ(nlohmann::json::parse(s.out)["destination"], "192.0.2.255");
     auto r = on_segment.get();
@@ -278,8 +285,8 @@ TEST_F(BroadcastLab, DirectedBroadcastAndTextListener) {
 }
 
 TEST_F(BroadcastLab, RawFramesAreCapturedWithEthertypeAndSource) {
-    auto on_segment =
-        start(h2, {NETTOOL_BIN, "listen", "-i", "e0", "--ether", "--ethertype", "0x88b5", "-c", "2", "-t", "6", "--json"});
+    auto on_segment = start(h2, {NETTOOL_BIN, "listen", "-i", "e0", "--ether", "--ethertype", "0x88b5", "-c",
+                                 "2", "-t", "6", "--json"});
     auto beyond = start(h3, {NETTOOL_BIN, "listen", "-i", "e0", "--ether", "-t", "3", "--json"});
     wait_listening(h2, 0, 1);
     wait_listening(h3, 0, 1);
@@ -304,11 +311,12 @@ TEST_F(BroadcastLab, RawFramesAreCapturedWithEthertypeAndSource) {
 // The WoL bytes on the wire, read back by tcpdump (and tshark's WoL dissector when installed).
 TEST_F(BroadcastLab, WakeOnLanFrameBytesMatchTcpdump) {
     const std::string pcap = ::testing::TempDir() + "/nt_wol_" + h2 + ".pcap";
-    auto dump = start(h2, {"timeout", "8", "tcpdump", "-i", "e0", "-U", "-c", "1", "-w", pcap, "ether", "proto",
-                           "0x0842"});
+    auto dump = start(
+        h2, {"timeout", "8", "tcpdump", "-i", "e0", "-U", "-c", "1", "-w", pcap, "ether", "proto", "0x0842"});
     auto listener = start(h2, {NETTOOL_BIN, "listen", "-i", "e0", "--ether", "-c", "1", "-t", "8", "--json"});
     wait_listening(h2, 0, 2);
-    auto s = lab.exec(h1, {NETTOOL_BIN, "wol", "02:00:5e:10:20:30", "-i", "e0", "--password", "aa:bb:cc:dd:ee:ff"});
+    auto s = lab.exec(
+        h1, {NETTOOL_BIN, "wol", "02:00:5e:10:20:30", "-i", "e0", "--password", "aa:bb:cc:dd:ee:ff"});
     ASSERT_EQ(s.exit_code, 0) << s.err;
     auto d = dump.get();
     ASSERT_EQ(d.exit_code, 0) << d.err;
@@ -334,8 +342,8 @@ TEST_F(BroadcastLab, WakeOnLanFrameBytesMatchTcpdump) {
     EXPECT_EQ(bytes, expected);
 
     if (test::run_process({"sh", "-c", "command -v tshark"}).exit_code == 0) {
-        auto t = test::run_process({"tshark", "-r", pcap, "-T", "fields", "-e", "eth.dst", "-e", "eth.type", "-e",
-                                    "wol.mac", "-e", "wol.passwd"});
+        auto t = test::run_process({"tshark", "-r", pcap, "-T", "fields", "-e", "eth.dst", "-e", "eth.type",
+                                    "-e", "wol.mac", "-e", "wol.passwd"});
         EXPECT_EQ(t.exit_code, 0) << t.err;
         EXPECT_NE(t.out.find("ff:ff:ff:ff:ff:ff"), std::string::npos) << t.out;
         EXPECT_NE(t.out.find("0x0842"), std::string::npos) << t.out;

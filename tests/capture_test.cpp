@@ -33,7 +33,8 @@ using nettool::test::run_nettool;
 using nettool::test::run_process;
 
 std::string temp_path(const std::string& name) {
-    return (fs::temp_directory_path() / ("nettool-capture-" + std::to_string(::getpid()) + "-" + name)).string();
+    return (fs::temp_directory_path() / ("nettool-capture-" + std::to_string(::getpid()) + "-" + name))
+        .string();
 }
 
 std::string read_file(const std::string& p) {
@@ -65,7 +66,9 @@ struct udp_socket {
     }
 };
 
-TEST(Capture, DefaultInterfaceIsNamed) { EXPECT_FALSE(default_capture_interface().empty()); }
+TEST(Capture, DefaultInterfaceIsNamed) {
+    EXPECT_FALSE(default_capture_interface().empty());
+}
 
 TEST(Capture, LibraryCapturesOnItsOwnThreadWhileTrafficRuns) {
     if (!is_root()) GTEST_SKIP() << "capturing on lo needs root (CAP_NET_RAW): skipped";
@@ -86,7 +89,8 @@ TEST(Capture, LibraryCapturesOnItsOwnThreadWhileTrafficRuns) {
     });
     EXPECT_TRUE(cap->running());
     sender.send_to(receiver.port, 25);
-    for (int i = 0; i < 300 && cap->stats().captured < 25; ++i) std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    for (int i = 0; i < 300 && cap->stats().captured < 25; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds{10});
     auto s = cap->stop();
     EXPECT_FALSE(cap->running());
     EXPECT_EQ(s.captured, static_cast<std::uint64_t>(seen.load()));
@@ -139,8 +143,8 @@ TEST(CaptureCli, SigtermLeavesAValidFileWithTheReportedCount) {
     udp_socket sender, receiver;
     auto file = temp_path("cli.pcap");
     auto log = temp_path("cli.log");
-    child cap{{NETTOOL_BIN, "capture", "-i", "lo", "-B", "32768", "-f", "udp dst port " + std::to_string(receiver.port),
-               "-w", file},
+    child cap{{NETTOOL_BIN, "capture", "-i", "lo", "-B", "32768", "-f",
+               "udp dst port " + std::to_string(receiver.port), "-w", file},
               log};
     for (int i = 0; i < 200 && read_file(log).find("capturing on lo") == std::string::npos; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds{10});
@@ -167,7 +171,8 @@ TEST(CaptureCli, LinesLikeTcpdumpAndCountLimit) {
     if (!is_root()) GTEST_SKIP() << "capturing on lo needs root (CAP_NET_RAW): skipped";
     udp_socket sender, receiver;
     auto log = temp_path("lines.log");
-    child cap{{NETTOOL_BIN, "capture", "-i", "lo", "-c", "2", "-f", "udp dst port " + std::to_string(receiver.port)},
+    child cap{{NETTOOL_BIN, "capture", "-i", "lo", "-c", "2", "-f",
+               "udp dst port " + std::to_string(receiver.port)},
               log};
     for (int i = 0; i < 200 && read_file(log).find("capturing on lo") == std::string::npos; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds{10});
@@ -189,9 +194,9 @@ TEST(CaptureCli, DurationLimitEndsWithOneJsonDocument) {
     if (!is_root()) GTEST_SKIP() << "capturing on lo needs root (CAP_NET_RAW): skipped";
     udp_socket unused;
     auto start = std::chrono::steady_clock::now();
-    auto r = run_nettool({"capture", "-i", "lo", "-d", "0.3", "-f", "udp dst port " + std::to_string(unused.port),
-                          "--json"},
-                         std::chrono::seconds{20});
+    auto r = run_nettool(
+        {"capture", "-i", "lo", "-d", "0.3", "-f", "udp dst port " + std::to_string(unused.port), "--json"},
+        std::chrono::seconds{20});
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds{10});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
@@ -209,8 +214,8 @@ TEST(CaptureCli, ErrorsAreOneLine) {
 
     if (is_root() && run_process({"sh", "-c", "command -v setpriv"}).exit_code == 0) {
         // Drop to nobody: no CAP_NET_RAW.
-        auto np = run_process({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", NETTOOL_BIN, "capture",
-                               "-i", "lo", "-c", "1"});
+        auto np = run_process({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", NETTOOL_BIN,
+                               "capture", "-i", "lo", "-c", "1"});
         if (np.exit_code == 127 || np.err.find("Permission denied") != std::string::npos) {
             GTEST_SKIP() << "nobody cannot run the binary here: " << np.err;
         }

@@ -11,7 +11,9 @@ namespace {
 
 using nettool::test::run_nettool;
 
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+std::size_t lines(const std::string& s) {
+    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
 
 TEST(Cli, VersionPrintsVersionAndExitsZero) {
     auto r = run_nettool({"--version"});

@@ -154,7 +154,8 @@ TEST(DnsName, LabelAndNameLimits) {
     EXPECT_EQ(nettool::validate_dns_name(""), nettool::errc::bad_dns_name);
     // 4 labels of 63 = 4*64 + 1 = 257 octets in wire form: too long; 3 labels + 61 = 255: fine.
     const std::string l63(63, 'a');
-    EXPECT_EQ(nettool::validate_dns_name(l63 + "." + l63 + "." + l63 + "." + l63), nettool::errc::bad_dns_name);
+    EXPECT_EQ(nettool::validate_dns_name(l63 + "." + l63 + "." + l63 + "." + l63),
+              nettool::errc::bad_dns_name);
     EXPECT_FALSE(nettool::validate_dns_name(l63 + "." + l63 + "." + l63 + "." + std::string(61, 'b')));
     EXPECT_EQ(nettool::validate_dns_name(l63 + "." + l63 + "." + l63 + "." + std::string(62, 'b')),
               nettool::errc::bad_dns_name);
@@ -243,7 +244,8 @@ std::vector<std::byte> to_bytes(const std::uint8_t* p, std::size_t n) {
 std::vector<std::byte> make_answer(const std::vector<std::byte>& query, const std::vector<std::string>& rrs,
                                    int id_delta = 0, const char* other_name = nullptr, bool tc = false) {
     std::vector<std::uint8_t> q(query.size());
-    std::transform(query.begin(), query.end(), q.begin(), [](std::byte b) { return std::to_integer<std::uint8_t>(b); });
+    std::transform(query.begin(), query.end(), q.begin(),
+                   [](std::byte b) { return std::to_integer<std::uint8_t>(b); });
     ldns_pkt* pkt = nullptr;
     EXPECT_EQ(ldns_wire2pkt(&pkt, q.data(), q.size()), LDNS_STATUS_OK);
     if (other_name != nullptr) {
@@ -286,7 +288,8 @@ TEST(DnsResponse, AcceptsOnlyTheAnswerToTheQuestion) {
 
     EXPECT_EQ(nettool::detail::check_dns_response(make_answer(q.wire, {}, 1), q.question, true).verdict,
               nettool::detail::response_verdict::wrong_id);
-    EXPECT_EQ(nettool::detail::check_dns_response(make_answer(q.wire, {}, 0, "other.example.test."), q.question, true)
+    EXPECT_EQ(nettool::detail::check_dns_response(make_answer(q.wire, {}, 0, "other.example.test."),
+                                                  q.question, true)
                   .verdict,
               nettool::detail::response_verdict::wrong_question);
     // The query itself (QR clear) is not its own answer.
@@ -324,11 +327,10 @@ protected:
         server_ = std::make_unique<server_process>(std::vector<std::string>{
             "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=" + std::to_string(port_),
             "--listen-address=127.0.0.1", "--listen-address=::1", "--bind-interfaces", "--no-resolv",
-            "--no-hosts", "--local=/test.example/",
-            "--host-record=www.test.example,192.0.2.10,2001:db8::10",
-            "--txt-record=txt.test.example,hello world",
-            "--mx-host=test.example,mail.test.example,10",
-            "--txt-record=big.test.example," + big + "," + big + "," + big + "," + big + "," + big + "," + big,
+            "--no-hosts", "--local=/test.example/", "--host-record=www.test.example,192.0.2.10,2001:db8::10",
+            "--txt-record=txt.test.example,hello world", "--mx-host=test.example,mail.test.example,10",
+            "--txt-record=big.test.example," + big + "," + big + "," + big + "," + big + "," + big + "," +
+                big,
             "--edns-packet-max=4096"});
         server_addr_ = dns_server{"127.0.0.1", port_};
         ASSERT_TRUE(wait_until_answering(server_addr_, "www.test.example")) << "dnsmasq did not start";
@@ -438,7 +440,8 @@ TEST_F(DnsDnsmasq, CliJsonOverIpv6) {
     EXPECT_EQ(s["server"], "[::1]:" + std::to_string(port_));
     EXPECT_EQ(s["answered"], 3);
     EXPECT_EQ(s["latency"]["count"], 3);
-    for (const char* k : {"min_us", "mean_us", "stddev_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"}) {
+    for (const char* k :
+         {"min_us", "mean_us", "stddev_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"}) {
         EXPECT_TRUE(s["latency"].contains(k)) << k;
     }
     EXPECT_EQ(s["rcodes"]["NOERROR"], 3);
@@ -448,7 +451,8 @@ TEST_F(DnsDnsmasq, CliJsonOverIpv6) {
 TEST_F(DnsDnsmasq, LoadModeReportsQueriesPerSecond) {
     temp_dir dir;
     const auto file = dir.path / "queries.txt";
-    std::ofstream{file} << "www.test.example A\nwww.test.example AAAA\ntxt.test.example TXT\nnope.test.example A\n";
+    std::ofstream{file}
+        << "www.test.example A\nwww.test.example AAAA\ntxt.test.example TXT\nnope.test.example A\n";
     auto r = run_nettool({"dns", "--queries", file.string(), "--server", "127.0.0.1:" + std::to_string(port_),
                           "--duration", "0.5", "--concurrency", "10", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -456,7 +460,8 @@ TEST_F(DnsDnsmasq, LoadModeReportsQueriesPerSecond) {
     const auto& l = j["load"];
     EXPECT_GT(l["answered"].get<std::uint64_t>(), 0u);
     EXPECT_GT(l["queries_per_second"].get<double>(), 0.0);
-    EXPECT_EQ(l["sent"].get<std::uint64_t>(), l["answered"].get<std::uint64_t>() + l["lost"].get<std::uint64_t>());
+    EXPECT_EQ(l["sent"].get<std::uint64_t>(),
+              l["answered"].get<std::uint64_t>() + l["lost"].get<std::uint64_t>());
     EXPECT_GT(l["rcodes"]["NXDOMAIN"].get<std::uint64_t>(), 0u);
     EXPECT_GT(l["rcodes"]["NOERROR"].get<std::uint64_t>(), 0u);
     EXPECT_EQ(l["latency"]["count"], l["answered"]);
@@ -473,7 +478,8 @@ TEST(DnsSideBySide, SystemResolverAndConfiguredServer) {
     server_process dnsmasq{{"dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=53",
                             "--listen-address=" + addr, "--bind-interfaces", "--no-resolv", "--no-hosts",
                             "--host-record=localhost,127.0.0.1"}};
-    if (!wait_until_answering(dns_server{addr, 53}, "localhost")) GTEST_SKIP() << "cannot serve on " << addr << ":53";
+    if (!wait_until_answering(dns_server{addr, 53}, "localhost"))
+        GTEST_SKIP() << "cannot serve on " << addr << ":53";
     auto r = run_nettool({"dns", "localhost", "--resolv-conf", conf.string(), "--count", "2", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
@@ -497,13 +503,19 @@ protected:
         ASSERT_NE(port_, 0);
         const auto conf = dir_.path / "unbound.conf";
         std::ofstream{conf} << "server:\n"
-                               "  interface: 127.0.0.1@" << port_ << "\n"
-                               "  port: " << port_ << "\n"
+                               "  interface: 127.0.0.1@"
+                            << port_
+                            << "\n"
+                               "  port: "
+                            << port_
+                            << "\n"
                                "  do-daemonize: no\n"
                                "  chroot: \"\"\n"
                                "  username: \"\"\n"
                                "  pidfile: \"\"\n"
-                               "  directory: \"" << dir_.path.string() << "\"\n"
+                               "  directory: \""
+                            << dir_.path.string()
+                            << "\"\n"
                                "  use-syslog: no\n"
                                "  logfile: \"\"\n"
                                "  verbosity: 0\n"
@@ -511,15 +523,16 @@ protected:
                                "  num-threads: 1\n"
                                "  access-control: 127.0.0.0/8 allow\n"
                                "  local-zone: \"zone.test.\" static\n"
-                               "  local-data: \"zone.test. 3600 IN SOA ns.zone.test. admin.zone.test. 1 3600 600 86400 300\"\n"
+                               "  local-data: \"zone.test. 3600 IN SOA ns.zone.test. admin.zone.test. 1 3600 "
+                               "600 86400 300\"\n"
                                "  local-data: \"www.zone.test. 3600 IN A 192.0.2.20\"\n"
                                "  local-data: \"www.zone.test. 3600 IN AAAA 2001:db8::20\"\n"
                                "  local-data: \"zone.test. 1800 IN MX 5 mx.zone.test.\"\n"
                                "  local-data: 'txt.zone.test. 600 IN TXT \"unbound says hi\"'\n"
                                "remote-control:\n"
                                "  control-enable: no\n";
-        server_ = std::make_unique<server_process>(
-            std::vector<std::string>{"unbound", "-d", "-c", conf.string()});
+        server_ =
+            std::make_unique<server_process>(std::vector<std::string>{"unbound", "-d", "-c", conf.string()});
         addr_ = dns_server{"127.0.0.1", port_};
         ASSERT_TRUE(wait_until_answering(addr_, "www.zone.test")) << "unbound did not start";
     }
@@ -555,7 +568,8 @@ TEST_F(DnsUnbound, LocalZoneAnswersWithTtls) {
     EXPECT_EQ(mx.last->answer, std::vector<std::string>{"zone.test.\t1800\tIN\tMX\t5 mx.zone.test."});
     auto txt = query("txt.zone.test", 16);
     ASSERT_TRUE(txt.last);
-    EXPECT_EQ(txt.last->answer, std::vector<std::string>{"txt.zone.test.\t600\tIN\tTXT\t\"unbound says hi\""});
+    EXPECT_EQ(txt.last->answer,
+              std::vector<std::string>{"txt.zone.test.\t600\tIN\tTXT\t\"unbound says hi\""});
 }
 
 TEST_F(DnsUnbound, NxdomainCarriesTheSoaInAuthority) {
@@ -612,8 +626,8 @@ TEST(DnsSilent, TimesOutWithinCountTimesTimeout) {
 TEST(DnsSilent, CliExitsOneWithinBound) {
     silent_udp s;
     const auto start = std::chrono::steady_clock::now();
-    auto r = run_nettool({"dns", "www.test.example", "--server", "127.0.0.1:" + std::to_string(s.port), "--count",
-                          "2", "--timeout", "0.3", "--interval", "0"});
+    auto r = run_nettool({"dns", "www.test.example", "--server", "127.0.0.1:" + std::to_string(s.port),
+                          "--count", "2", "--timeout", "0.3", "--interval", "0"});
     EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.out.find("did not answer any of 2 queries"), std::string::npos) << r.out;
@@ -656,7 +670,8 @@ private:
         while (!stop_) {
             sockaddr_in from{};
             socklen_t len = sizeof from;
-            const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+            const ssize_t n =
+                ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
             if (n <= 0) continue;
             const std::vector<std::byte> query(buf.begin(), buf.begin() + n);
             const auto good = make_answer(query, {"www.test.example. 42 IN A 192.0.2.99"});
@@ -735,7 +750,8 @@ private:
         while (!stop_) {
             sockaddr_in from{};
             socklen_t len = sizeof from;
-            const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+            const ssize_t n =
+                ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
             if (n > 0) {
                 std::vector<std::byte> q(buf.begin(), buf.begin() + n);
                 auto answer = make_answer(q, {"www.test.example. 42 IN A 192.0.2.99"});
@@ -748,8 +764,8 @@ private:
                     ++it;
                     continue;
                 }
-                ::sendto(fd_, it->answer.data(), it->answer.size(), 0, reinterpret_cast<const sockaddr*>(&it->to),
-                         sizeof it->to);
+                ::sendto(fd_, it->answer.data(), it->answer.size(), 0,
+                         reinterpret_cast<const sockaddr*>(&it->to), sizeof it->to);
                 it = waiting.erase(it);
             }
         }
@@ -764,7 +780,8 @@ private:
 
 ldns_pkt* parse_query(const std::vector<std::byte>& wire) {
     std::vector<std::uint8_t> q(wire.size());
-    std::transform(wire.begin(), wire.end(), q.begin(), [](std::byte b) { return std::to_integer<std::uint8_t>(b); });
+    std::transform(wire.begin(), wire.end(), q.begin(),
+                   [](std::byte b) { return std::to_integer<std::uint8_t>(b); });
     ldns_pkt* pkt = nullptr;
     EXPECT_EQ(ldns_wire2pkt(&pkt, q.data(), q.size()), LDNS_STATUS_OK);
     return pkt;
@@ -846,8 +863,8 @@ TEST(DnsLoad, CliSilentServerExitsOne) {
     temp_dir dir;
     const auto file = dir.path / "q.txt";
     std::ofstream{file} << "www.test.example A\n";
-    auto r = run_nettool({"dns", "--queries", file.string(), "--server", "127.0.0.1:" + std::to_string(s.port),
-                          "--duration", "0.2", "--timeout", "0.1"});
+    auto r = run_nettool({"dns", "--queries", file.string(), "--server",
+                          "127.0.0.1:" + std::to_string(s.port), "--duration", "0.2", "--timeout", "0.1"});
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
 }
 
@@ -873,16 +890,25 @@ nettool::test::process_result run_with_loopback_resolver(const std::vector<std::
     temp_dir dir;
     const auto conf = dir.path / "resolv.conf";
     std::ofstream{conf} << "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
-    std::vector<std::string> argv{"unshare", "--mount", "--propagation", "private", "sh", "-c",
-                                  "mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"", conf.string(), NETTOOL_BIN};
+    std::vector<std::string> argv{"unshare",
+                                  "--mount",
+                                  "--propagation",
+                                  "private",
+                                  "sh",
+                                  "-c",
+                                  "mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"",
+                                  conf.string(),
+                                  NETTOOL_BIN};
     argv.insert(argv.end(), nettool_args.begin(), nettool_args.end());
     return nettool::test::run_process(argv, 60s);
 }
 
 TEST(DnsSystem, NonexistentNameFailsWithGaiReason) {
-    if (!nettool::test::is_root()) GTEST_SKIP() << "needs root for a private mount namespace (keeps the lookup on loopback)";
+    if (!nettool::test::is_root())
+        GTEST_SKIP() << "needs root for a private mount namespace (keeps the lookup on loopback)";
     // .invalid is reserved (RFC 6761): it never resolves.
-    auto r = run_with_loopback_resolver({"--json", "dns", "nettool-no-such-host.invalid", "--system", "--count", "2"});
+    auto r = run_with_loopback_resolver(
+        {"--json", "dns", "nettool-no-such-host.invalid", "--system", "--count", "2"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     const auto j = nlohmann::json::parse(r.out)["system"];
     EXPECT_EQ(j["lookups"], 2);
@@ -890,7 +916,8 @@ TEST(DnsSystem, NonexistentNameFailsWithGaiReason) {
     EXPECT_TRUE(j["addresses"].empty());
     // getaddrinfo's own words, whichever failure glibc chose (no such name, or no answer).
     const std::string err = j["error"];
-    EXPECT_TRUE(err == ::gai_strerror(EAI_NONAME) || err == ::gai_strerror(EAI_AGAIN) || err == ::gai_strerror(EAI_FAIL))
+    EXPECT_TRUE(err == ::gai_strerror(EAI_NONAME) || err == ::gai_strerror(EAI_AGAIN) ||
+                err == ::gai_strerror(EAI_FAIL))
         << err;
 }
 
@@ -903,7 +930,8 @@ TEST(DnsSystem, CliSystemOnlyJson) {
     EXPECT_EQ(j["system"]["warm"]["count"], 1);
     EXPECT_TRUE(j["system"]["cold_us"].is_number());
     if (!nettool::test::is_root()) return;  // the failing lookup below needs the loopback resolver
-    auto bad = run_with_loopback_resolver({"dns", "nettool-no-such-host.invalid", "--system", "--count", "1"});
+    auto bad =
+        run_with_loopback_resolver({"dns", "nettool-no-such-host.invalid", "--system", "--count", "1"});
     EXPECT_EQ(bad.exit_code, 1);
     EXPECT_NE(bad.out.find("getaddrinfo failed"), std::string::npos) << bad.out;
 }

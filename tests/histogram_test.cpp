@@ -59,7 +59,8 @@ TEST(Histogram, PercentilesMatchExactWithinOnePercent) {
         const std::size_t n = 1000 + seed * 500;
         if (seed % 2 == 0) {
             std::uniform_real_distribution<double> d(std::log(100.0), std::log(1e11));
-            for (std::size_t i = 0; i < n; ++i) values.push_back(static_cast<std::uint64_t>(std::exp(d(rng))));
+            for (std::size_t i = 0; i < n; ++i)
+                values.push_back(static_cast<std::uint64_t>(std::exp(d(rng))));
         } else {
             std::lognormal_distribution<double> d(std::log(50'000.0), 0.8);
             for (std::size_t i = 0; i < n; ++i) values.push_back(static_cast<std::uint64_t>(d(rng)) + 100);

@@ -29,7 +29,8 @@ constexpr std::uint32_t server = 0xc0000202;  // 192.0.2.2
 constexpr std::uint8_t SYN = 0x02, ACK = 0x10, PSH = 0x08, RST = 0x04;
 
 std::string temp_path(const std::string& name) {
-    return (fs::temp_directory_path() / ("nettool-inspect-" + std::to_string(::getpid()) + "-" + name)).string();
+    return (fs::temp_directory_path() / ("nettool-inspect-" + std::to_string(::getpid()) + "-" + name))
+        .string();
 }
 
 /// A TCP connection with a handshake, a fast retransmission after three duplicate ACKs, an RTO
@@ -46,18 +47,26 @@ void write_scenario(const std::string& path) {
     s.write(5000, pcap_synth::tcp(server, 80, client, 40000, 5001, 1101, ACK, 1000, 0));
     for (int i = 0; i < 3; ++i)  // three duplicate ACKs
         s.write(6000 + i * 1000, pcap_synth::tcp(server, 80, client, 40000, 5001, 1101, ACK, 1000, 0));
-    s.write(9000, pcap_synth::tcp(client, 40000, server, 80, 1101, 5001, ACK | PSH, 65535, 100));    // fast retransmission
-    s.write(300000, pcap_synth::tcp(client, 40000, server, 80, 1101, 5001, ACK | PSH, 65535, 100));  // RTO retransmission
-    s.write(312000, pcap_synth::tcp(client, 40000, server, 80, 1301, 5001, ACK | PSH, 65535, 100));  // 1201..1301 missing
-    s.write(312500, pcap_synth::tcp(client, 40000, server, 80, 1201, 5001, ACK | PSH, 65535, 100));  // out of order
-    s.write(315000, pcap_synth::tcp(server, 80, client, 40000, 5001, 1401, ACK, 0, 0));               // zero window
+    s.write(9000, pcap_synth::tcp(client, 40000, server, 80, 1101, 5001, ACK | PSH, 65535,
+                                  100));  // fast retransmission
+    s.write(300000, pcap_synth::tcp(client, 40000, server, 80, 1101, 5001, ACK | PSH, 65535,
+                                    100));  // RTO retransmission
+    s.write(312000, pcap_synth::tcp(client, 40000, server, 80, 1301, 5001, ACK | PSH, 65535,
+                                    100));  // 1201..1301 missing
+    s.write(312500,
+            pcap_synth::tcp(client, 40000, server, 80, 1201, 5001, ACK | PSH, 65535, 100));  // out of order
+    s.write(315000, pcap_synth::tcp(server, 80, client, 40000, 5001, 1401, ACK, 0, 0));      // zero window
     s.write(320000, pcap_synth::tcp(client, 40000, server, 80, 1401, 5001, RST, 0, 0));
     for (int i = 0; i < 10; ++i)
-        s.write(330000 + i * 100, pcap_synth::udp(client, 5000, server, 6000, std::vector<std::uint8_t>(32, 1)));
+        s.write(330000 + i * 100,
+                pcap_synth::udp(client, 5000, server, 6000, std::vector<std::uint8_t>(32, 1)));
     for (int i = 0; i < 3; ++i)
-        s.write(340000 + i * 100, pcap_synth::udp(server, 6000, client, 5000, std::vector<std::uint8_t>(16, 2)));
-    s.write(400000, pcap_synth::udp(client, 33333, server, 53, pcap_synth::dns(0x1111, false, 0, "nx.example.test")));
-    s.write(401500, pcap_synth::udp(server, 53, client, 33333, pcap_synth::dns(0x1111, true, 3, "nx.example.test")));
+        s.write(340000 + i * 100,
+                pcap_synth::udp(server, 6000, client, 5000, std::vector<std::uint8_t>(16, 2)));
+    s.write(400000,
+            pcap_synth::udp(client, 33333, server, 53, pcap_synth::dns(0x1111, false, 0, "nx.example.test")));
+    s.write(401500,
+            pcap_synth::udp(server, 53, client, 33333, pcap_synth::dns(0x1111, true, 3, "nx.example.test")));
 }
 
 TEST(Inspect, SyntheticScenarioCountsEveryEvent) {
@@ -126,7 +135,8 @@ TEST(Inspect, FlowTableIsBoundedAndCountsEvictions) {
         pcap_synth s{path};
         ASSERT_TRUE(s.ok());
         for (int i = 0; i < 50; ++i)
-            s.write(i * 10, pcap_synth::udp(client, static_cast<std::uint16_t>(10000 + i), server, 7, {1, 2, 3}));
+            s.write(i * 10,
+                    pcap_synth::udp(client, static_cast<std::uint16_t>(10000 + i), server, 7, {1, 2, 3}));
     }
     inspect_options o;
     o.max_flows = 10;
@@ -193,7 +203,8 @@ TEST(InspectCli, JsonContract) {
     EXPECT_EQ(j["command"], "inspect");
     EXPECT_EQ(j["packets"], 30);
     EXPECT_TRUE(j["bytes"].is_number());
-    for (const char* k : {"ipv4", "ipv6", "tcp", "udp", "icmp", "arp", "dns"}) EXPECT_TRUE(j["protocols"][k].is_number()) << k;
+    for (const char* k : {"ipv4", "ipv6", "tcp", "udp", "icmp", "arp", "dns"})
+        EXPECT_TRUE(j["protocols"][k].is_number()) << k;
     ASSERT_TRUE(j["conversations"].is_array());
     for (const auto& c : j["conversations"]) {
         EXPECT_TRUE(c["protocol"] == "tcp" || c["protocol"] == "udp");
@@ -210,7 +221,8 @@ TEST(InspectCli, TextTablesNameTheSections) {
     auto res = run_nettool({"inspect", path});
     fs::remove(path);
     ASSERT_EQ(res.exit_code, 0) << res.err;
-    for (const char* s : {"Summary", "Protocol hierarchy", "Conversations", "TCP analysis", "DNS", "192.0.2.1:40000"})
+    for (const char* s :
+         {"Summary", "Protocol hierarchy", "Conversations", "TCP analysis", "DNS", "192.0.2.1:40000"})
         EXPECT_NE(res.out.find(s), std::string::npos) << s;
 }
 
@@ -306,10 +318,21 @@ TEST(InspectCorpus, SomeCapturesThroughTheCli) {
 // Cut each packet of a set of captures at every length and decode the prefix (a fresh buffer of
 // exactly that size, so the sanitizer sees any read past it).
 TEST(InspectCorpus, EveryPacketCutAtEveryLength) {
-    const char* names[] = {"dns_tcp.pcap",     "802.1ad_QinQ.pcap", "bigtcp-ipv6-hbh.pcap", "dns-zlip-1.pcap",
-                           "dns_fwdptr.pcap",  "tcp-handshake-nano.pcap", "ip6_frag_asan.pcap", "LINKTYPE_RAW_ipv6.pcap",
-                           "icmp-cksum-oobr-3.pcapng", "tcp_header_heapoverflow.pcap", "mptcp-v1.pcap", "loopback.pcap",
-                           "ipv4_tcp_http_xml.pcap", "tcp_rst_data-trunc.pcap", "ipv6_frag6_negative_len.pcap"};
+    const char* names[] = {"dns_tcp.pcap",
+                           "802.1ad_QinQ.pcap",
+                           "bigtcp-ipv6-hbh.pcap",
+                           "dns-zlip-1.pcap",
+                           "dns_fwdptr.pcap",
+                           "tcp-handshake-nano.pcap",
+                           "ip6_frag_asan.pcap",
+                           "LINKTYPE_RAW_ipv6.pcap",
+                           "icmp-cksum-oobr-3.pcapng",
+                           "tcp_header_heapoverflow.pcap",
+                           "mptcp-v1.pcap",
+                           "loopback.pcap",
+                           "ipv4_tcp_http_xml.pcap",
+                           "tcp_rst_data-trunc.pcap",
+                           "ipv6_frag6_negative_len.pcap"};
     std::size_t packets = 0;
     for (const char* n : names) {
         auto path = fs::path{NETTOOL_CORPUS_DIR} / "tcpdump-tests" / n;
@@ -322,7 +345,8 @@ TEST(InspectCorpus, EveryPacketCutAtEveryLength) {
         int count = 0;
         while (pcap_next_ex(p, &h, &d) == 1 && count++ < 200) {
             ++packets;
-            std::vector<std::byte> full(reinterpret_cast<const std::byte*>(d), reinterpret_cast<const std::byte*>(d) + h->caplen);
+            std::vector<std::byte> full(reinterpret_cast<const std::byte*>(d),
+                                        reinterpret_cast<const std::byte*>(d) + h->caplen);
             auto whole = decode(lt, full);
             for (std::size_t len = 0; len <= full.size(); ++len) {
                 std::vector<std::byte> cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(len));

@@ -31,14 +31,17 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace nettool;
+using nettool::test::child;
 using nettool::test::pcap_synth;
 using nettool::test::run_process;
-using nettool::test::child;
 
-bool have(const char* tool) { return run_process({"sh", "-c", std::string{"command -v "} + tool}).exit_code == 0; }
+bool have(const char* tool) {
+    return run_process({"sh", "-c", std::string{"command -v "} + tool}).exit_code == 0;
+}
 
 std::string temp_path(const std::string& name) {
-    return (fs::temp_directory_path() / ("nettool-tshark-" + std::to_string(::getpid()) + "-" + name)).string();
+    return (fs::temp_directory_path() / ("nettool-tshark-" + std::to_string(::getpid()) + "-" + name))
+        .string();
 }
 
 using conv_map = std::map<std::string, std::uint64_t>;  // "tcp|A|B" (sorted endpoints) -> frames
@@ -147,10 +150,12 @@ TEST(InspectTshark, SyntheticCaptureWithRetransmissionsAgrees) {
             s.write(t += 1000, pcap_synth::tcp(b, 80, a, port, 900, 101, 0x12, 65535, 0));
             s.write(t += 1000, pcap_synth::tcp(a, port, b, 80, 101, 901, 0x10, 65535, 0));
             std::uint32_t seq = 101;
-            for (int i = 0; i < 5; ++i, seq += 500) s.write(t += 100, pcap_synth::tcp(a, port, b, 80, seq, 901, 0x18, 65535, 500));
+            for (int i = 0; i < 5; ++i, seq += 500)
+                s.write(t += 100, pcap_synth::tcp(a, port, b, 80, seq, 901, 0x18, 65535, 500));
             // The peer acks only the first two segments, twice more as duplicates; then the sender
             // retransmits (fast) and again after a timeout.
-            for (int i = 0; i < 3; ++i) s.write(t += 100, pcap_synth::tcp(b, 80, a, port, 901, 1101, 0x10, 4000, 0));
+            for (int i = 0; i < 3; ++i)
+                s.write(t += 100, pcap_synth::tcp(b, 80, a, port, 901, 1101, 0x10, 4000, 0));
             s.write(t += 100, pcap_synth::tcp(a, port, b, 80, 1101, 901, 0x18, 65535, 500));
             s.write(t += 250000, pcap_synth::tcp(a, port, b, 80, 1101, 901, 0x18, 65535, 500));
             s.write(t += 1000, pcap_synth::tcp(b, 80, a, port, 901, seq, 0x10, 4000, 0));
@@ -158,7 +163,8 @@ TEST(InspectTshark, SyntheticCaptureWithRetransmissionsAgrees) {
             s.write(t += 1000, pcap_synth::tcp(b, 80, a, port, 901, seq + 1, 0x11, 4000, 0));
             s.write(t += 1000, pcap_synth::tcp(a, port, b, 80, seq + 1, 902, 0x10, 65535, 0));
         }
-        for (int i = 0; i < 7; ++i) s.write(t += 100, pcap_synth::udp(a, 5000, b, 6000, std::vector<std::uint8_t>(40, 1)));
+        for (int i = 0; i < 7; ++i)
+            s.write(t += 100, pcap_synth::udp(a, 5000, b, 6000, std::vector<std::uint8_t>(40, 1)));
         s.write(t += 100, pcap_synth::udp(a, 5001, b, 53, pcap_synth::dns(7, false, 0, "www.example.com")));
         s.write(t += 900, pcap_synth::udp(b, 53, a, 5001, pcap_synth::dns(7, true, 0, "www.example.com")));
     }
@@ -173,8 +179,9 @@ TEST(InspectTshark, SyntheticCaptureWithRetransmissionsAgrees) {
 TEST(InspectTshark, TcpdumpTestCapturesAgree) {
     if (!have("tshark")) GTEST_SKIP() << "tshark not installed";
     // Captures with TCP, UDP, IPv6, VLAN, loopback and raw-IP link types.
-    const char* files[] = {"dns_tcp.pcap", "tcp-handshake-nano.pcap", "ipv4_tcp_http_xml.pcap", "mptcp-v1.pcap",
-                           "tcp_rst_data.pcap", "loopback.pcap", "LINKTYPE_RAW_ipv6.pcap", "802.1ad_QinQ.pcap"};
+    const char* files[] = {"dns_tcp.pcap",           "tcp-handshake-nano.pcap", "ipv4_tcp_http_xml.pcap",
+                           "mptcp-v1.pcap",          "tcp_rst_data.pcap",       "loopback.pcap",
+                           "LINKTYPE_RAW_ipv6.pcap", "802.1ad_QinQ.pcap"};
     int compared = 0;
     for (const char* f : files) {
         auto path = (fs::path{NETTOOL_CORPUS_DIR} / "tcpdump-tests" / f).string();
@@ -244,7 +251,8 @@ bool dns_query(int fd, std::uint16_t port, std::uint16_t id, const std::string& 
 
 TEST(InspectTshark, LiveLoopbackTrafficAgrees) {
     if (!nettool::test::is_root()) GTEST_SKIP() << "capturing on lo needs root (CAP_NET_RAW): skipped";
-    if (!have("tshark") || !have("tcpdump") || !have("dnsmasq")) GTEST_SKIP() << "tshark, tcpdump or dnsmasq missing";
+    if (!have("tshark") || !have("tcpdump") || !have("dnsmasq"))
+        GTEST_SKIP() << "tshark, tcpdump or dnsmasq missing";
 
     // dnsmasq on a free loopback port, answering one name locally.
     std::uint16_t dns_port = free_port();
@@ -252,8 +260,8 @@ TEST(InspectTshark, LiveLoopbackTrafficAgrees) {
     auto dns_log = temp_path("dnsmasq.log");
     auto pid_file = temp_path("dnsmasq.pid");
     child dnsmasq{{"dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
-                   "--listen-address=127.0.0.1", "--port=" + std::to_string(dns_port), "--pid-file=" + pid_file,
-                   "--address=/nettool.test/192.0.2.7"},
+                   "--listen-address=127.0.0.1", "--port=" + std::to_string(dns_port),
+                   "--pid-file=" + pid_file, "--address=/nettool.test/192.0.2.7"},
                   dns_log};
     std::uint16_t dns_client_port = 0;
     fd_guard dns_fd{bound_socket(SOCK_DGRAM, dns_client_port)};
@@ -278,10 +286,12 @@ TEST(InspectTshark, LiveLoopbackTrafficAgrees) {
 
     auto pcap = temp_path("live.pcap");
     auto tcpdump_log = temp_path("tcpdump.log");
-    std::string filter = "port " + std::to_string(tcp_port) + " or port " + std::to_string(udp_b) + " or port " +
-                         std::to_string(dns_port);
+    std::string filter = "port " + std::to_string(tcp_port) + " or port " + std::to_string(udp_b) +
+                         " or port " + std::to_string(dns_port);
     {
-        child tcpdump{{"tcpdump", "-i", "lo", "--immediate-mode", "-B", "32768", "-U", "-s", "0", "-w", pcap, filter}, tcpdump_log};
+        child tcpdump{
+            {"tcpdump", "-i", "lo", "--immediate-mode", "-B", "32768", "-U", "-s", "0", "-w", pcap, filter},
+            tcpdump_log};
         for (int i = 0; i < 100 && read_file(tcpdump_log).find("listening on") == std::string::npos; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds{50});
         ASSERT_NE(read_file(tcpdump_log).find("listening on"), std::string::npos) << read_file(tcpdump_log);
@@ -320,8 +330,10 @@ TEST(InspectTshark, LiveLoopbackTrafficAgrees) {
             ASSERT_EQ(::recv(ua.fd, d, sizeof d, 0), 64);
         }
         // DNS: four local answers, two names dnsmasq has no upstream for.
-        for (std::uint16_t id = 100; id < 104; ++id) EXPECT_TRUE(dns_query(dns_fd.fd, dns_port, id, "a.nettool.test"));
-        for (std::uint16_t id = 200; id < 202; ++id) (void)dns_query(dns_fd.fd, dns_port, id, "missing.invalid");
+        for (std::uint16_t id = 100; id < 104; ++id)
+            EXPECT_TRUE(dns_query(dns_fd.fd, dns_port, id, "a.nettool.test"));
+        for (std::uint16_t id = 200; id < 202; ++id)
+            (void)dns_query(dns_fd.fd, dns_port, id, "missing.invalid");
         std::this_thread::sleep_for(std::chrono::milliseconds{300});
         tcpdump.stop();
     }

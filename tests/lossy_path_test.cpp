@@ -23,7 +23,8 @@ class LossyPath : public ::testing::Test {
 protected:
     void SetUp() override {
         if (!nettool::test::is_root()) GTEST_SKIP() << "needs root to build network namespaces";
-        if (sh("command -v nft >/dev/null && command -v ip >/dev/null") != 0) GTEST_SKIP() << "needs ip and nft";
+        if (sh("command -v nft >/dev/null && command -v ip >/dev/null") != 0)
+            GTEST_SKIP() << "needs ip and nft";
         const auto id = std::to_string(::getpid());
         server_ = "ntls" + id;
         client_ = "ntlc" + id;
@@ -51,13 +52,16 @@ protected:
     // Drops one packet in `every` arriving at the server for the given protocol.
     void drop_one_in(int every, const char* proto) {
         ASSERT_EQ(sh(fmt::format("ip netns exec {} nft add table inet ntloss", server_)), 0);
-        ASSERT_EQ(sh(fmt::format("ip netns exec {} nft 'add chain inet ntloss in {{ type filter hook input priority 0; }}'",
-                                 server_)),
-                  0);
-        ASSERT_EQ(sh(fmt::format("ip netns exec {} nft add rule inet ntloss in meta l4proto {} {} dport 51423 "
-                                 "numgen random mod {} == 0 drop",
-                                 server_, proto, proto, every)),
-                  0);
+        ASSERT_EQ(
+            sh(fmt::format(
+                "ip netns exec {} nft 'add chain inet ntloss in {{ type filter hook input priority 0; }}'",
+                server_)),
+            0);
+        ASSERT_EQ(
+            sh(fmt::format("ip netns exec {} nft add rule inet ntloss in meta l4proto {} {} dport 51423 "
+                           "numgen random mod {} == 0 drop",
+                           server_, proto, proto, every)),
+            0);
     }
     std::unique_ptr<background_process> serve() {
         auto p = std::make_unique<background_process>(std::vector<std::string>{
@@ -80,7 +84,8 @@ protected:
 TEST_F(LossyPath, UdpShowsTheLossToTheApplication) {
     auto s = serve();
     drop_one_in(10, "udp");
-    auto r = client({"--json", "udp", "198.51.100.1", "-m", "stream", "--rate", "4000", "-d", "1", "-s", "200"});
+    auto r =
+        client({"--json", "udp", "198.51.100.1", "-m", "stream", "--rate", "4000", "-d", "1", "-s", "200"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out)["result"];
     const double sent = j["sent"].get<double>();

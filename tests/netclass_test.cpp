@@ -25,8 +25,12 @@ namespace {
 
 using namespace nettool;
 
-ip_address A(const char* s) { return ip_address::parse(s).value(); }
-ip_prefix P(const char* s) { return ip_prefix::parse_or_throw(s); }
+ip_address A(const char* s) {
+    return ip_address::parse(s).value();
+}
+ip_prefix P(const char* s) {
+    return ip_prefix::parse_or_throw(s);
+}
 
 route_entry R(const char* dst, const char* gw, unsigned ifindex, const char* ifname, std::uint32_t metric = 0,
               route_type type = route_type::unicast, std::uint32_t tbl = 254) {
@@ -45,7 +49,11 @@ route_entry R(const char* dst, const char* gw, unsigned ifindex, const char* ifn
 host_view sample_view() {
     host_view v;
     interface_info lo{"lo", 1, 0x49, 65536, std::nullopt, {{P("127.0.0.1/8"), std::nullopt}}};
-    interface_info eth{"eth0", 2, 0x1043, 1500, mac_address::parse("02:00:00:00:00:01"),
+    interface_info eth{"eth0",
+                       2,
+                       0x1043,
+                       1500,
+                       mac_address::parse("02:00:00:00:00:01"),
                        {{P("192.0.2.10/24"), A("192.0.2.255")}, {P("2001:db8:a::10/64"), std::nullopt}}};
     interface_info eth1{"eth1", 3, 0x1043, 1500, std::nullopt, {{P("198.51.100.10/26"), A("198.51.100.63")}}};
     v.interfaces = {lo, eth, eth1};
@@ -165,8 +173,8 @@ std::vector<std::uint8_t> u32(std::uint32_t v) {
 }
 
 std::vector<std::byte> route_message(std::uint8_t family, std::uint8_t dst_len, std::uint8_t type,
-                                     std::vector<std::uint8_t> dst, std::vector<std::uint8_t> gw, std::uint32_t oif,
-                                     std::uint32_t metric) {
+                                     std::vector<std::uint8_t> dst, std::vector<std::uint8_t> gw,
+                                     std::uint32_t oif, std::uint32_t metric) {
     std::vector<std::byte> body;
     for (std::uint8_t x : {family, dst_len, std::uint8_t{0}, std::uint8_t{0}, std::uint8_t{RT_TABLE_MAIN},
                            std::uint8_t{RTPROT_BOOT}, std::uint8_t{RT_SCOPE_UNIVERSE}, type})
@@ -290,10 +298,14 @@ kernel_answer ip_route_get(test::netns_lab& lab, const std::string& ns, const st
         if (w[i] == "dev" && k.dev.empty()) k.dev = w[i + 1];
     }
     const std::string first = w.empty() ? "" : w[0];
-    if (first == "local") k.kind = ip_address::parse(dst)->is_loopback() ? "loopback" : "self";
-    else if (first == "unreachable" || first == "blackhole" || first == "prohibit") k.kind = "unreachable";
-    else if (first == "broadcast" || first == "multicast") k.kind = "local";
-    else k.kind = k.gateway.empty() ? "local" : "remote";
+    if (first == "local")
+        k.kind = ip_address::parse(dst)->is_loopback() ? "loopback" : "self";
+    else if (first == "unreachable" || first == "blackhole" || first == "prohibit")
+        k.kind = "unreachable";
+    else if (first == "broadcast" || first == "multicast")
+        k.kind = "local";
+    else
+        k.kind = k.gateway.empty() ? "local" : "remote";
     return k;
 }
 
@@ -333,11 +345,10 @@ TEST(ClassifyNetns, AgreesWithIpRouteGet) {
         std::vector<std::string> dsts;
     };
     const std::vector<probe> probes{
-        {a,
-         {"127.0.0.1", "127.3.4.5", "192.0.2.10", "192.0.2.1", "192.0.2.77", "192.0.2.255", "198.51.100.201",
-          "198.51.100.200", "198.51.100.10", "203.0.113.5", "203.0.113.127", "203.0.113.129", "203.0.113.200",
-          "203.0.113.230", "198.51.100.70", "::1", "2001:db8:a::10", "2001:db8:a::99", "2001:db8:b::1",
-          "2001:db8:c:1::1"}},
+        {a, {"127.0.0.1",     "127.3.4.5",      "192.0.2.10",     "192.0.2.1",     "192.0.2.77",
+             "192.0.2.255",   "198.51.100.201", "198.51.100.200", "198.51.100.10", "203.0.113.5",
+             "203.0.113.127", "203.0.113.129",  "203.0.113.200",  "203.0.113.230", "198.51.100.70",
+             "::1",           "2001:db8:a::10", "2001:db8:a::99", "2001:db8:b::1", "2001:db8:c:1::1"}},
         {b, {"192.0.2.10", "198.51.100.5", "198.51.100.200", "203.0.113.5", "2001:db8:a::1"}},
         {rt, {"192.0.2.10", "198.51.100.10", "198.51.100.127", "203.0.113.5"}},
     };
@@ -455,7 +466,8 @@ TEST(PrefixTable, AgreesWithNaiveLinearLpm) {
         std::vector<std::uint32_t> batch_in(1000), batch_out(1000);
         for (auto& a : batch_in) a = base | (static_cast<std::uint32_t>(rng()) & 0x0003FFFFU);
         t.lookup_batch(batch_in, batch_out);
-        for (std::size_t i = 0; i < batch_in.size(); ++i) ASSERT_EQ(batch_out[i], naive_lookup(ps, batch_in[i]));
+        for (std::size_t i = 0; i < batch_in.size(); ++i)
+            ASSERT_EQ(batch_out[i], naive_lookup(ps, batch_in[i]));
     }
 }
 
@@ -483,10 +495,12 @@ TEST(BulkClassifier, SameAnswersAsClassify) {
     const nettool::bulk_classifier fast(v);
     std::mt19937 rng(5);
     std::vector<ip_address> probes;
-    for (const char* s : {"127.0.0.9", "192.0.2.10", "192.0.2.77", "192.0.2.255", "198.51.100.5", "203.0.113.5",
-                          "203.0.113.70", "203.0.113.200", "2001:db8:a::99", "224.0.0.1", "255.255.255.255"})
+    for (const char* s :
+         {"127.0.0.9", "192.0.2.10", "192.0.2.77", "192.0.2.255", "198.51.100.5", "203.0.113.5",
+          "203.0.113.70", "203.0.113.200", "2001:db8:a::99", "224.0.0.1", "255.255.255.255"})
         probes.push_back(A(s));
-    for (int i = 0; i < 5000; ++i) probes.push_back(ip_address::v4(0xC0000000U | (static_cast<std::uint32_t>(rng()) & 0x0FFFFFFFU)));
+    for (int i = 0; i < 5000; ++i)
+        probes.push_back(ip_address::v4(0xC0000000U | (static_cast<std::uint32_t>(rng()) & 0x0FFFFFFFU)));
     for (const auto& p : probes) EXPECT_EQ(fast.classify(p), classify(v, p)) << p.to_string();
 }
 

@@ -14,10 +14,13 @@ using nettool::test::background_process;
 using nettool::test::free_port;
 using nettool::test::run_nettool;
 
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+std::size_t lines(const std::string& s) {
+    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
 
 void expect_latency_summary(const nlohmann::json& j) {
-    for (const char* k : {"count", "min_us", "mean_us", "stddev_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"})
+    for (const char* k :
+         {"count", "min_us", "mean_us", "stddev_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"})
         EXPECT_TRUE(j.contains(k)) << k;
     EXPECT_EQ(j.size(), 9u);
 }

@@ -30,8 +30,10 @@ TEST(Protocol, HelloRoundTripsAndRejectsEveryPrefix) {
 TEST(Protocol, HelloWireLayoutIsDocumented) {
     std::array<std::byte, hello_size> buf{};
     encode(hello{mode::echo, 0x01020304, 0x0a0b0c0d}, buf);
-    const std::array<unsigned, hello_size> want{0x4E, 0x54, 0x4C, 0x31, 1, 1, 0, 0, 1, 2, 3, 4, 0x0a, 0x0b, 0x0c, 0x0d};
-    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(static_cast<unsigned>(buf[i]), want[i]) << "byte " << i;
+    const std::array<unsigned, hello_size> want{0x4E, 0x54, 0x4C, 0x31, 1,    1,    0,    0,
+                                                1,    2,    3,    4,    0x0a, 0x0b, 0x0c, 0x0d};
+    for (std::size_t i = 0; i < want.size(); ++i)
+        EXPECT_EQ(static_cast<unsigned>(buf[i]), want[i]) << "byte " << i;
 }
 
 TEST(Protocol, HelloWithOtherVersionOrModeIsFlagged) {
@@ -53,7 +55,8 @@ TEST(Protocol, ReplyAndUdpHeaderRoundTrip) {
     const hello_reply r{status::busy, 0xdeadbeefcafef00dull};
     ASSERT_EQ(encode(r, buf), hello_reply_size);
     EXPECT_EQ(decode_hello_reply(buf).value, r);
-    expect_every_prefix_truncated(std::span<const std::byte>(buf).first(hello_reply_size), decode_hello_reply);
+    expect_every_prefix_truncated(std::span<const std::byte>(buf).first(hello_reply_size),
+                                  decode_hello_reply);
 
     const udp_header h{udp_kind::stream, 42, 1ull << 40, 123456789};
     ASSERT_EQ(encode(h, buf), udp_header_size);

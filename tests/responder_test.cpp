@@ -27,7 +27,8 @@ std::unique_ptr<responder> start_loopback(responder_config cfg = {}) {
     return r;
 }
 
-proto::hello_reply exchange(const socket_address& to, std::span<const std::byte> hello_bytes, detail::unique_fd& keep) {
+proto::hello_reply exchange(const socket_address& to, std::span<const std::byte> hello_bytes,
+                            detail::unique_fd& keep) {
     std::error_code ec;
     const auto deadline = mono_clock::now() + 3s;
     keep = detail::tcp_connect(to, deadline, ec);
@@ -63,11 +64,15 @@ TEST(Responder, RefusesOtherVersionsBadModesAndBadSizes) {
     raw[4] = std::byte{1};
     raw[5] = std::byte{42};
     EXPECT_EQ(exchange(r->local_endpoint(), raw, fd).st, proto::status::bad_mode);
-    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 0, 0}, fd).st, proto::status::bad_param);
-    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, proto::max_tcp_message + 1, 0}, fd).st,
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 0, 0}, fd).st,
               proto::status::bad_param);
-    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::source, 0, proto::max_duration_ms + 1}, fd).st,
-              proto::status::bad_param);
+    EXPECT_EQ(
+        exchange(r->local_endpoint(), proto::hello{proto::mode::echo, proto::max_tcp_message + 1, 0}, fd).st,
+        proto::status::bad_param);
+    EXPECT_EQ(
+        exchange(r->local_endpoint(), proto::hello{proto::mode::source, 0, proto::max_duration_ms + 1}, fd)
+            .st,
+        proto::status::bad_param);
     EXPECT_EQ(r->stats().rejected, 5u);
 }
 
@@ -78,7 +83,8 @@ TEST(Responder, CapsSessions) {
     detail::unique_fd a, b, c;
     EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 8, 0}, a).st, proto::status::ok);
     EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 8, 0}, b).st, proto::status::ok);
-    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 8, 0}, c).st, proto::status::busy);
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 8, 0}, c).st,
+              proto::status::busy);
     a.reset();
     // The slot frees once the responder sees the close.
     proto::status st = proto::status::busy;
@@ -106,7 +112,8 @@ TEST(Responder, DropsAPeerThatSendsNoHello) {
 }
 
 // Sends raw UDP datagrams and collects whatever comes back within a short wait.
-std::vector<std::vector<std::byte>> udp_exchange(const socket_address& to, const std::vector<std::vector<std::byte>>& out) {
+std::vector<std::vector<std::byte>> udp_exchange(const socket_address& to,
+                                                 const std::vector<std::vector<std::byte>>& out) {
     std::error_code ec;
     auto fd = detail::udp_connect(to, ec);
     EXPECT_FALSE(ec);
@@ -122,7 +129,8 @@ std::vector<std::vector<std::byte>> udp_exchange(const socket_address& to, const
     return in;
 }
 
-std::vector<std::byte> datagram(proto::udp_kind kind, std::uint64_t cookie, std::uint64_t seq, std::size_t size) {
+std::vector<std::byte> datagram(proto::udp_kind kind, std::uint64_t cookie, std::uint64_t seq,
+                                std::size_t size) {
     std::vector<std::byte> d(size, std::byte{0x77});
     proto::encode(proto::udp_header{kind, cookie, seq, mono_now_ns()}, d);
     return d;
@@ -136,15 +144,17 @@ TEST(Responder, EchoesOnlyLiveCookiesAndNeverAmplifies) {
     ASSERT_NE(reply.cookie, 0u);
 
     // A wrong cookie, garbage and a truncated header get silence.
-    auto silent = udp_exchange(r->local_endpoint(), {datagram(proto::udp_kind::echo_request, reply.cookie + 1, 0, 100),
-                                                     std::vector<std::byte>(40, std::byte{1}),
-                                                     std::vector<std::byte>(10, std::byte{0})});
+    auto silent =
+        udp_exchange(r->local_endpoint(),
+                     {datagram(proto::udp_kind::echo_request, reply.cookie + 1, 0, 100),
+                      std::vector<std::byte>(40, std::byte{1}), std::vector<std::byte>(10, std::byte{0})});
     EXPECT_TRUE(silent.empty());
     EXPECT_EQ(r->stats().udp_dropped, 3u);
 
     // The live cookie gets an answer exactly as long as the request, at every size.
     for (std::size_t size : {32u, 100u, 1400u, 9000u}) {
-        auto got = udp_exchange(r->local_endpoint(), {datagram(proto::udp_kind::echo_request, reply.cookie, 5, size)});
+        auto got = udp_exchange(r->local_endpoint(),
+                                {datagram(proto::udp_kind::echo_request, reply.cookie, 5, size)});
         ASSERT_EQ(got.size(), 1u) << size;
         EXPECT_EQ(got[0].size(), size);
         const auto h = proto::decode_udp_header(got[0]);
@@ -156,7 +166,9 @@ TEST(Responder, EchoesOnlyLiveCookiesAndNeverAmplifies) {
     // Once the control connection closes, the cookie is dead.
     control.reset();
     std::this_thread::sleep_for(100ms);
-    EXPECT_TRUE(udp_exchange(r->local_endpoint(), {datagram(proto::udp_kind::echo_request, reply.cookie, 6, 64)}).empty());
+    EXPECT_TRUE(
+        udp_exchange(r->local_endpoint(), {datagram(proto::udp_kind::echo_request, reply.cookie, 6, 64)})
+            .empty());
 }
 
 TEST(Responder, CountsDuplicatesAndReorderingInAStream) {
@@ -165,7 +177,8 @@ TEST(Responder, CountsDuplicatesAndReorderingInAStream) {
     const auto reply = exchange(r->local_endpoint(), proto::hello{proto::mode::udp_sink, 0, 0}, control);
     ASSERT_EQ(reply.st, proto::status::ok);
     std::vector<std::vector<std::byte>> out;
-    for (std::uint64_t seq : {0, 1, 3, 2, 2, 5}) out.push_back(datagram(proto::udp_kind::stream, reply.cookie, seq, 64));
+    for (std::uint64_t seq : {0, 1, 3, 2, 2, 5})
+        out.push_back(datagram(proto::udp_kind::stream, reply.cookie, seq, 64));
     EXPECT_TRUE(udp_exchange(r->local_endpoint(), out).empty());  // a sink never answers over UDP
 
     std::array<std::byte, proto::report_request_size> req{};
@@ -178,9 +191,9 @@ TEST(Responder, CountsDuplicatesAndReorderingInAStream) {
     ASSERT_TRUE(d);
     EXPECT_EQ(d.value.received, 6u);
     EXPECT_EQ(d.value.duplicates, 1u);
-    EXPECT_EQ(d.value.out_of_order, 1u);   // 2 arrived after 3
+    EXPECT_EQ(d.value.out_of_order, 1u);  // 2 arrived after 3
     EXPECT_EQ(d.value.max_displacement, 1u);
-    EXPECT_EQ(d.value.highest_seq, 6u);    // 4 never came: the client counts it lost
+    EXPECT_EQ(d.value.highest_seq, 6u);  // 4 never came: the client counts it lost
     EXPECT_EQ(d.value.bytes, 6u * 64u);
 }
 
@@ -193,7 +206,8 @@ TEST(Responder, ServesIpv6) {
     if (!r) GTEST_SKIP() << "no IPv6 loopback on this host: " << ec.message();
     EXPECT_TRUE(r->local_endpoint().is_v6());
     detail::unique_fd fd;
-    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 16, 0}, fd).st, proto::status::ok);
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 16, 0}, fd).st,
+              proto::status::ok);
 }
 
 }  // namespace

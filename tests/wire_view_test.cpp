@@ -16,11 +16,14 @@ using nettool::test::run_nettool;
 using nettool::test::run_process;
 
 std::string temp_pcap(const char* name) {
-    return (std::filesystem::temp_directory_path() / (std::string{name} + std::to_string(::getpid()) + ".pcap")).string();
+    return (std::filesystem::temp_directory_path() /
+            (std::string{name} + std::to_string(::getpid()) + ".pcap"))
+        .string();
 }
 
 std::uint64_t tshark_count(const std::string& file, const std::string& filter) {
-    auto r = run_process({"tshark", "-n", "-r", file, "-Y", filter, "-T", "fields", "-e", "frame.number"}, 120s);
+    auto r =
+        run_process({"tshark", "-n", "-r", file, "-Y", filter, "-T", "fields", "-e", "frame.number"}, 120s);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return static_cast<std::uint64_t>(std::count(r.out.begin(), r.out.end(), '\n'));
 }
@@ -43,11 +46,13 @@ TEST(WireView, TcpVsUdpCaptureAgreesWithTshark) {
     const std::string target = j["target"];
     const auto p = target.substr(target.rfind(':') + 1);
     // Every UDP datagram the application sent is on the wire once (GSO is off while capturing).
-    const auto app_sent = j["udp"]["rr"]["sent"].get<std::uint64_t>() + j["udp"]["stream"]["sent"].get<std::uint64_t>();
+    const auto app_sent =
+        j["udp"]["rr"]["sent"].get<std::uint64_t>() + j["udp"]["stream"]["sent"].get<std::uint64_t>();
     EXPECT_EQ(w["udp"]["packets_to_port"].get<std::uint64_t>(), app_sent);
     EXPECT_EQ(tshark_count(file, "udp.dstport == " + p), app_sent);
     // The TCP conversations: the connects, the rr session, the stream and the UDP control sessions.
-    EXPECT_EQ(w["tcp"]["conversations"].get<std::uint64_t>(), tshark_count(file, "tcp.flags.syn == 1 && tcp.flags.ack == 0"));
+    EXPECT_EQ(w["tcp"]["conversations"].get<std::uint64_t>(),
+              tshark_count(file, "tcp.flags.syn == 1 && tcp.flags.ack == 0"));
     EXPECT_EQ(w["captured"].get<std::uint64_t>(), tshark_count(file, "frame"));
     // tcpdump reads the file too.
     auto td = run_process({"tcpdump", "-nr", file}, 60s);

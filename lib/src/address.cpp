@@ -38,8 +38,8 @@ ip_address ip_address::v4(std::uint32_t host_order) noexcept {
 
 std::uint32_t ip_address::to_v4() const noexcept {
     if (family != ip_family::v4) return 0;
-    return (std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) | (std::uint32_t{bytes[2]} << 8) |
-           std::uint32_t{bytes[3]};
+    return (std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) |
+           (std::uint32_t{bytes[2]} << 8) | std::uint32_t{bytes[3]};
 }
 
 bool ip_address::is_loopback() const noexcept {
@@ -68,14 +68,17 @@ std::string ip_address::to_binary() const {
     return s;
 }
 
-void to_json(nlohmann::json& j, const ip_address& a) { j = a.to_string(); }
+void to_json(nlohmann::json& j, const ip_address& a) {
+    j = a.to_string();
+}
 
 ip_address netmask_for(ip_family f, int prefix_length) noexcept {
     ip_address m;
     m.family = f;
     const int w = f == ip_family::v4 ? 32 : 128;
     prefix_length = std::clamp(prefix_length, 0, w);
-    for (int i = 0; i < prefix_length; ++i) m.bytes[static_cast<std::size_t>(i / 8)] |= static_cast<std::uint8_t>(0x80U >> (i % 8));
+    for (int i = 0; i < prefix_length; ++i)
+        m.bytes[static_cast<std::size_t>(i / 8)] |= static_cast<std::uint8_t>(0x80U >> (i % 8));
     return m;
 }
 
@@ -90,7 +93,9 @@ int prefix_length_of_mask(const ip_address& mask) noexcept {
 
 namespace {
 
-std::size_t byte_count(const ip_address& a) { return a.family == ip_family::v4 ? 4 : 16; }
+std::size_t byte_count(const ip_address& a) {
+    return a.family == ip_family::v4 ? 4 : 16;
+}
 
 ip_address combine(const ip_address& a, const ip_address& m, bool set_host_bits) {
     ip_address r = a;
@@ -154,27 +159,34 @@ ip_prefix ip_prefix::parse(std::string_view text, std::error_code& ec, std::stri
     try {
         const auto slash = text.find('/');
         if (slash == std::string_view::npos)
-            return fail(errc::bad_prefix, fmt::format("'{}' has no /PREFIX or /NETMASK (write e.g. 192.0.2.1/24)", text));
+            return fail(errc::bad_prefix,
+                        fmt::format("'{}' has no /PREFIX or /NETMASK (write e.g. 192.0.2.1/24)", text));
         const auto addr_text = text.substr(0, slash);
         const auto len_text = text.substr(slash + 1);
         const auto addr = ip_address::parse(addr_text);
-        if (!addr) return fail(errc::bad_address, fmt::format("'{}' is not an IPv4 or IPv6 address", addr_text));
+        if (!addr)
+            return fail(errc::bad_address, fmt::format("'{}' is not an IPv4 or IPv6 address", addr_text));
         ip_prefix p{*addr, 0};
         const int w = addr->bit_width();
-        if (len_text.empty()) return fail(errc::bad_prefix, fmt::format("'{}' has an empty prefix length", text));
-        const bool all_digits = std::all_of(len_text.begin(), len_text.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (len_text.empty())
+            return fail(errc::bad_prefix, fmt::format("'{}' has an empty prefix length", text));
+        const bool all_digits =
+            std::all_of(len_text.begin(), len_text.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (all_digits) {
             int n = -1;
             const auto [ptr, e] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), n);
-            if (e != std::errc{} || ptr != len_text.data() + len_text.size() || n < 0 || n > w || len_text.size() > 3)
-                return fail(errc::bad_prefix, fmt::format("prefix length '{}' is out of range 0..{}", len_text, w));
+            if (e != std::errc{} || ptr != len_text.data() + len_text.size() || n < 0 || n > w ||
+                len_text.size() > 3)
+                return fail(errc::bad_prefix,
+                            fmt::format("prefix length '{}' is out of range 0..{}", len_text, w));
             p.length = n;
             return p;
         }
         const auto mask = ip_address::parse(len_text);
         if (!mask || mask->family != addr->family)
             return fail(errc::bad_prefix,
-                        fmt::format("'{}' is neither a prefix length 0..{} nor a netmask of the same family", len_text, w));
+                        fmt::format("'{}' is neither a prefix length 0..{} nor a netmask of the same family",
+                                    len_text, w));
         const int len = prefix_length_of_mask(*mask);
         if (len < 0)
             return fail(errc::non_contiguous_mask,
@@ -195,7 +207,9 @@ ip_prefix ip_prefix::parse_or_throw(std::string_view text) {
     return p;
 }
 
-ip_address ip_prefix::network() const noexcept { return combine(address, netmask(), false); }
+ip_address ip_prefix::network() const noexcept {
+    return combine(address, netmask(), false);
+}
 
 ip_address ip_prefix::wildcard() const noexcept {
     ip_address m = netmask();
@@ -241,10 +255,18 @@ bool ip_prefix::contains(const ip_address& a) const noexcept {
     return true;
 }
 
-std::string ip_prefix::to_string() const { return fmt::format("{}/{}", address.to_string(), length); }
+std::string ip_prefix::to_string() const {
+    return fmt::format("{}/{}", address.to_string(), length);
+}
 
 prefix_summary prefix_summary::of(const ip_prefix& p) {
-    return prefix_summary{p, p.network(), p.netmask(), p.wildcard(), p.first_host(), p.last_host(), p.broadcast(),
+    return prefix_summary{p,
+                          p.network(),
+                          p.netmask(),
+                          p.wildcard(),
+                          p.first_host(),
+                          p.last_host(),
+                          p.broadcast(),
                           p.host_count()};
 }
 
@@ -259,8 +281,10 @@ void to_json(nlohmann::json& j, const prefix_summary& s) {
     j["broadcast"] = s.broadcast ? nlohmann::json(*s.broadcast) : nlohmann::json(nullptr);
     j["first_host"] = s.first_host;
     j["last_host"] = s.last_host;
-    if (auto n = s.prefix.host_count_u64()) j["hosts"] = *n;
-    else j["hosts"] = s.hosts;
+    if (auto n = s.prefix.host_count_u64())
+        j["hosts"] = *n;
+    else
+        j["hosts"] = s.hosts;
 }
 
 std::optional<mac_address> mac_address::parse(std::string_view text) noexcept {
@@ -300,14 +324,16 @@ std::optional<mac_address> mac_address::parse(std::string_view text) noexcept {
 }
 
 std::string mac_address::to_string() const {
-    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4],
-                       bytes[5]);
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", bytes[0], bytes[1], bytes[2], bytes[3],
+                       bytes[4], bytes[5]);
 }
 
 bool mac_address::is_broadcast() const noexcept {
     return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0xff; });
 }
 
-void to_json(nlohmann::json& j, const mac_address& m) { j = m.to_string(); }
+void to_json(nlohmann::json& j, const mac_address& m) {
+    j = m.to_string();
+}
 
 }  // namespace nettool

@@ -25,8 +25,8 @@ namespace nettool {
 
 // ---------------------------------------------------------------- building bytes
 
-std::vector<std::byte> build_ethernet_frame(const mac_address& dst, const mac_address& src, std::uint16_t ethertype,
-                                            std::span<const std::byte> payload) {
+std::vector<std::byte> build_ethernet_frame(const mac_address& dst, const mac_address& src,
+                                            std::uint16_t ethertype, std::span<const std::byte> payload) {
     std::vector<std::byte> f;
     f.reserve(std::max<std::size_t>(60, 14 + payload.size()));
     for (auto b : dst.bytes) f.push_back(std::byte{b});
@@ -49,7 +49,8 @@ std::vector<std::byte> build_wol_payload(const mac_address& target, std::span<co
 
 std::optional<std::vector<std::uint8_t>> parse_wol_password(std::string_view text) noexcept {
     try {
-        if (auto m = mac_address::parse(text)) return std::vector<std::uint8_t>(m->bytes.begin(), m->bytes.end());
+        if (auto m = mac_address::parse(text))
+            return std::vector<std::uint8_t>(m->bytes.begin(), m->bytes.end());
         if (auto a = ip_address::parse(text); a && a->is_v4())
             return std::vector<std::uint8_t>(a->bytes.begin(), a->bytes.begin() + 4);
     } catch (...) {
@@ -82,7 +83,8 @@ mac_address read_mac(detail::bounded_reader& r) noexcept {
 
 }  // namespace
 
-std::optional<ethernet_frame> parse_ethernet_frame(std::span<const std::byte> frame, std::error_code& ec) noexcept {
+std::optional<ethernet_frame> parse_ethernet_frame(std::span<const std::byte> frame,
+                                                   std::error_code& ec) noexcept {
     ec.clear();
     detail::bounded_reader r(frame);
     ethernet_frame f;
@@ -101,7 +103,8 @@ std::optional<ethernet_frame> parse_ethernet_frame(std::span<const std::byte> fr
     return f;
 }
 
-std::optional<wol_packet> parse_wol_payload(std::span<const std::byte> payload, std::error_code& ec) noexcept {
+std::optional<wol_packet> parse_wol_payload(std::span<const std::byte> payload,
+                                            std::error_code& ec) noexcept {
     ec.clear();
     // Find the sync stream: six 0xFF bytes.
     detail::bounded_reader scan(payload);
@@ -146,9 +149,12 @@ std::string printable_text(std::span<const std::byte> payload) {
     s.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
         const auto c = std::to_integer<unsigned char>(payload[i]);
-        if (c == '\\') s += "\\\\";
-        else if (c >= 0x20 && c < 0x7F) s.push_back(static_cast<char>(c));
-        else s += fmt::format("\\x{:02x}", c);
+        if (c == '\\')
+            s += "\\\\";
+        else if (c >= 0x20 && c < 0x7F)
+            s.push_back(static_cast<char>(c));
+        else
+            s += fmt::format("\\x{:02x}", c);
     }
     return s;
 }
@@ -216,7 +222,8 @@ void send_udp_broadcast(const std::string& interface, const ip_address& destinat
     if (::setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on) != 0 ||
         ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, interface.c_str(),
                      static_cast<socklen_t>(interface.size() + 1)) != 0) {
-        ec = errno == EPERM ? make_error_code(errc::permission_denied) : std::error_code(errno, std::system_category());
+        ec = errno == EPERM ? make_error_code(errc::permission_denied)
+                            : std::error_code(errno, std::system_category());
         ::close(fd);
         return;
     }
@@ -224,7 +231,8 @@ void send_udp_broadcast(const std::string& interface, const ip_address& destinat
     to.sin_family = AF_INET;
     to.sin_port = htons(port);
     std::memcpy(&to.sin_addr, destination.bytes.data(), 4);
-    if (::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) < 0)
+    if (::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) <
+        0)
         ec.assign(errno, std::system_category());
     ::close(fd);
 }
@@ -248,9 +256,12 @@ pcap_t* open_pcap(const std::string& interface, bool immediate, std::error_code&
     if (immediate) ::pcap_set_immediate_mode(p, 1);
     const int rc = ::pcap_activate(p);
     if (rc < 0) {
-        if (rc == PCAP_ERROR_PERM_DENIED) ec = make_error_code(errc::permission_denied);
-        else if (rc == PCAP_ERROR_NO_SUCH_DEVICE) ec = make_error_code(errc::unknown_interface);
-        else ec = std::make_error_code(std::errc::io_error);
+        if (rc == PCAP_ERROR_PERM_DENIED)
+            ec = make_error_code(errc::permission_denied);
+        else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+            ec = make_error_code(errc::unknown_interface);
+        else
+            ec = std::make_error_code(std::errc::io_error);
         ::pcap_close(p);
         return nullptr;
     }
@@ -297,7 +308,8 @@ bool time_left(const listen_options& o, clock_type::time_point deadline) {
 }
 
 std::vector<received_message> listen_udp(const listen_options& o, clock_type::time_point deadline,
-                                         const std::function<void(const received_message&)>& cb, std::error_code& ec) {
+                                         const std::function<void(const received_message&)>& cb,
+                                         std::error_code& ec) {
     std::vector<received_message> got;
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -306,10 +318,10 @@ std::vector<received_message> listen_udp(const listen_options& o, clock_type::ti
     }
     const int on = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    if (!o.interface.empty() &&
-        ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o.interface.c_str(),
-                     static_cast<socklen_t>(o.interface.size() + 1)) != 0) {
-        ec = errno == EPERM ? make_error_code(errc::permission_denied) : std::error_code(errno, std::system_category());
+    if (!o.interface.empty() && ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o.interface.c_str(),
+                                             static_cast<socklen_t>(o.interface.size() + 1)) != 0) {
+        ec = errno == EPERM ? make_error_code(errc::permission_denied)
+                            : std::error_code(errno, std::system_category());
         ::close(fd);
         return got;
     }
@@ -376,8 +388,10 @@ std::vector<received_message> listen_ether(const listen_options& o, clock_type::
         const int rc = ::pcap_next_ex(p, &hdr, &data);
         if (rc == 0) {  // nothing buffered: wait up to 100 ms, then check the deadline
             pollfd pfd{fd, POLLIN, 0};
-            if (fd >= 0) ::poll(&pfd, 1, 100);
-            else ::usleep(10000);
+            if (fd >= 0)
+                ::poll(&pfd, 1, 100);
+            else
+                ::usleep(10000);
             continue;
         }
         if (rc < 0) {

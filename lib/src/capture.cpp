@@ -102,7 +102,9 @@ struct capture_session::impl {
 };
 
 capture_session::capture_session(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-capture_session::~capture_session() { stop(); }
+capture_session::~capture_session() {
+    stop();
+}
 
 std::unique_ptr<capture_session> capture_session::open(const capture_options& opts, std::error_code& ec,
                                                        std::string& detail) noexcept {
@@ -174,8 +176,12 @@ std::unique_ptr<capture_session> capture_session::open(const capture_options& op
     }
 }
 
-const std::string& capture_session::interface() const noexcept { return impl_->iface; }
-int capture_session::link_type() const noexcept { return impl_->link; }
+const std::string& capture_session::interface() const noexcept {
+    return impl_->iface;
+}
+int capture_session::link_type() const noexcept {
+    return impl_->link;
+}
 
 void capture_session::start(packet_handler handler) {
     if (impl_->running.load() || impl_->thread.joinable()) return;
@@ -184,7 +190,9 @@ void capture_session::start(packet_handler handler) {
     impl_->thread = std::thread([this] { impl_->run(); });
 }
 
-bool capture_session::running() const noexcept { return impl_->running.load(); }
+bool capture_session::running() const noexcept {
+    return impl_->running.load();
+}
 
 void capture_session::wait() noexcept {
     while (impl_->running.load()) std::this_thread::sleep_for(std::chrono::milliseconds{20});
@@ -206,7 +214,9 @@ capture_stats capture_session::stop() noexcept {
     return impl_->snapshot();
 }
 
-capture_stats capture_session::stats() const noexcept { return impl_->snapshot(); }
+capture_stats capture_session::stats() const noexcept {
+    return impl_->snapshot();
+}
 
 std::string default_capture_interface() {
     std::ifstream route{"/proc/net/route"};
@@ -276,22 +286,26 @@ std::string packet_line(std::chrono::nanoseconds time, const decoded_packet& p, 
         out += fmt::format("{} {}.{} > {}.{}: ", family, src, p.udp->src_port(), dst, p.udp->dst_port());
         if (p.dns) {
             auto q = p.dns->first_question();
-            out += fmt::format("DNS {} id {} {}{}", p.dns->is_response() ? "response" : "query", p.dns->id(),
-                               q ? q->name.view() : std::string_view{"?"},
-                               p.dns->is_response() ? fmt::format(" rcode {}", p.dns->rcode()) : std::string{});
+            out +=
+                fmt::format("DNS {} id {} {}{}", p.dns->is_response() ? "response" : "query", p.dns->id(),
+                            q ? q->name.view() : std::string_view{"?"},
+                            p.dns->is_response() ? fmt::format(" rcode {}", p.dns->rcode()) : std::string{});
         } else {
             out += fmt::format("UDP, length {}", p.udp->payload().size());
         }
     } else if (p.icmp) {
-        out += fmt::format("{} {} > {}: ICMP type {} code {}", family, src, dst, p.icmp->type(), p.icmp->code());
+        out +=
+            fmt::format("{} {} > {}: ICMP type {} code {}", family, src, dst, p.icmp->type(), p.icmp->code());
     } else if (p.icmpv6) {
-        out += fmt::format("{} {} > {}: ICMP6 type {} code {}", family, src, dst, p.icmpv6->type(), p.icmpv6->code());
+        out += fmt::format("{} {} > {}: ICMP6 type {} code {}", family, src, dst, p.icmpv6->type(),
+                           p.icmpv6->code());
     } else if (p.arp) {
         out += fmt::format("ARP, {}, length {}", p.arp->operation() == 1 ? "Request" : "Reply", wire_length);
     } else if (!family.empty()) {
         out += fmt::format("{} {} > {}: proto {}, length {}", family, src, dst, p.ip_protocol, wire_length);
     } else {
-        out += fmt::format("link type {}, length {} ({})", p.link_type, wire_length, decode_stop_name(p.stop));
+        out +=
+            fmt::format("link type {}, length {} ({})", p.link_type, wire_length, decode_stop_name(p.stop));
     }
     return out;
 }

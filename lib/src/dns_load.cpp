@@ -56,7 +56,8 @@ std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::err
             const auto t = parse_dns_type(type);
             if (!t || (words >> extra)) {
                 ec = make_error_code(errc::bad_argument);
-                if (error_line) *error_line = "line " + std::to_string(line_no) + ": bad type in '" + line + "'";
+                if (error_line)
+                    *error_line = "line " + std::to_string(line_no) + ": bad type in '" + line + "'";
                 return {};
             }
             q.type = *t;
@@ -109,19 +110,27 @@ struct sent_entry {
 class load_runner {
 public:
     load_runner(const udp::endpoint& server, const dns_load_options& o, dns_load_result& r)
-        : server_(server), opt_(o), r_(r), sock_(io_), timer_(io_), slots_(65536),
+        : server_(server),
+          opt_(o),
+          r_(r),
+          sock_(io_),
+          timer_(io_),
+          slots_(65536),
           sent_ring_(ring_size),
           recv_slot_(std::max<std::size_t>(4096, std::size_t{o.edns_size} + 512)),
-          recv_bufs_(batch_size * recv_slot_), send_bufs_(batch_size * send_slot) {}
+          recv_bufs_(batch_size * recv_slot_),
+          send_bufs_(batch_size * send_slot) {}
 
     std::error_code prepare() {
         std::error_code ec;
         for (const auto& q : opt_.queries) {
-            auto with = detail::build_dns_query(q.name, q.type, 0, opt_.recurse, opt_.edns, opt_.edns_size, ec);
+            auto with =
+                detail::build_dns_query(q.name, q.type, 0, opt_.recurse, opt_.edns, opt_.edns_size, ec);
             if (ec) return ec;
             auto without = detail::build_dns_query(q.name, q.type, 0, opt_.recurse, false, 0, ec);
             if (ec) return ec;
-            if (with.wire.size() > send_slot || without.wire.size() < 12) return make_error_code(errc::bad_dns_name);
+            if (with.wire.size() > send_slot || without.wire.size() < 12)
+                return make_error_code(errc::bad_dns_name);
             prebuilt p;
             p.wire = std::move(with.wire);
             p.question_len = without.wire.size() - 12;
@@ -226,7 +235,8 @@ private:
             }
             const int sent = ::sendmmsg(fd, send_msgs_.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
             if (sent <= 0) {
-                if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != EINTR) {
+                if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS &&
+                    errno != EINTR) {
                     ++r_.send_errors;
                 }
                 return;
@@ -302,9 +312,10 @@ private:
                     ++r_.ignored.malformed;  // larger than the buffer sized from --edns-size
                     continue;
                 }
-                handle(std::span<const std::byte>{recv_bufs_.data() + static_cast<std::size_t>(i) * recv_slot_,
-                                                  m.msg_len},
-                       now);
+                handle(
+                    std::span<const std::byte>{recv_bufs_.data() + static_cast<std::size_t>(i) * recv_slot_,
+                                               m.msg_len},
+                    now);
             }
             if (static_cast<std::size_t>(got) < batch_size) return;
         }

@@ -50,9 +50,8 @@ std::vector<std::string> rr_strings(const ldns_rr_list* list) {
 
 }  // namespace
 
-dns_query_wire build_dns_query(std::string_view name, std::uint16_t type, std::uint16_t id,
-                               bool recurse, bool edns, std::uint16_t edns_size,
-                               std::error_code& ec) {
+dns_query_wire build_dns_query(std::string_view name, std::uint16_t type, std::uint16_t id, bool recurse,
+                               bool edns, std::uint16_t edns_size, std::error_code& ec) {
     ec.clear();
     dns_query_wire out;
     const std::string n{name};
@@ -63,8 +62,8 @@ dns_query_wire build_dns_query(std::string_view name, std::uint16_t type, std::u
     }
     out.question.name = lower(take_string(ldns_rdf2str(owner)));
     // ldns_pkt_query_new takes ownership of owner.
-    pkt_ptr pkt{ldns_pkt_query_new(owner, static_cast<ldns_rr_type>(type), LDNS_RR_CLASS_IN,
-                                   recurse ? LDNS_RD : 0)};
+    pkt_ptr pkt{
+        ldns_pkt_query_new(owner, static_cast<ldns_rr_type>(type), LDNS_RR_CLASS_IN, recurse ? LDNS_RD : 0)};
     if (!pkt) {
         ec = std::make_error_code(std::errc::not_enough_memory);
         return out;

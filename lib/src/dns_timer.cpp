@@ -206,9 +206,8 @@ using asio::ip::udp;
 /// Runs io until the operation started by start completes or the deadline passes; on the deadline
 /// cancel() is called and errc::timed_out returned. The one place a network wait gets its timer.
 template <class Start, class Cancel>
-std::error_code run_until(asio::io_context& io, asio::steady_timer& timer,
-                          mono_clock::time_point deadline, std::size_t& n, Start&& start,
-                          Cancel&& cancel) {
+std::error_code run_until(asio::io_context& io, asio::steady_timer& timer, mono_clock::time_point deadline,
+                          std::size_t& n, Start&& start, Cancel&& cancel) {
     std::error_code op_ec;
     bool done = false;
     bool expired = false;
@@ -240,7 +239,12 @@ struct exchange_outcome {
 class query_timer {
 public:
     query_timer(const udp::endpoint& server, const dns_query_options& o, dns_query_result& r)
-        : server_(server), opt_(o), r_(r), udp_(io_), timer_(io_), rng_(std::random_device{}()),
+        : server_(server),
+          opt_(o),
+          r_(r),
+          udp_(io_),
+          timer_(io_),
+          rng_(std::random_device{}()),
           buf_(65535) {}
 
     std::error_code open() {
@@ -362,13 +366,13 @@ private:
     bool classify(std::span<const std::byte> msg, const detail::dns_query_wire& q, exchange_outcome& out) {
         auto chk = detail::check_dns_response(msg, q.question, true);
         switch (chk.verdict) {
-        case detail::response_verdict::accepted:
-            out.answered = true;
-            out.response = std::move(chk);
-            return true;
-        case detail::response_verdict::wrong_id: ++r_.ignored.wrong_id; break;
-        case detail::response_verdict::wrong_question: ++r_.ignored.wrong_question; break;
-        case detail::response_verdict::malformed: ++r_.ignored.malformed; break;
+            case detail::response_verdict::accepted:
+                out.answered = true;
+                out.response = std::move(chk);
+                return true;
+            case detail::response_verdict::wrong_id: ++r_.ignored.wrong_id; break;
+            case detail::response_verdict::wrong_question: ++r_.ignored.wrong_question; break;
+            case detail::response_verdict::malformed: ++r_.ignored.malformed; break;
         }
         return false;
     }
@@ -418,16 +422,15 @@ dns_query_result time_dns_queries(const dns_server& server, const dns_query_opti
 }
 
 namespace {
-const char* transport_name(dns_transport t) { return t == dns_transport::tcp ? "tcp" : "udp"; }
+const char* transport_name(dns_transport t) {
+    return t == dns_transport::tcp ? "tcp" : "udp";
+}
 }  // namespace
 
 void to_json(nlohmann::json& j, const dns_records& r) {
-    j = nlohmann::json{{"rcode", r.rcode},
-                       {"authoritative", r.authoritative},
-                       {"truncated", r.truncated},
-                       {"answer", r.answer},
-                       {"authority", r.authority},
-                       {"additional", r.additional}};
+    j = nlohmann::json{{"rcode", r.rcode},         {"authoritative", r.authoritative},
+                       {"truncated", r.truncated}, {"answer", r.answer},
+                       {"authority", r.authority}, {"additional", r.additional}};
 }
 
 void to_json(nlohmann::json& j, const dns_query_result& r) {
@@ -503,14 +506,15 @@ system_lookup_result time_system_lookups(const std::string& name, unsigned count
 }
 
 void to_json(nlohmann::json& j, const system_lookup_result& r) {
-    j = nlohmann::json{{"name", r.name},
-                       {"lookups", r.lookups},
-                       {"cold_us", r.cold ? nlohmann::json(std::chrono::duration<double, std::micro>(*r.cold).count())
-                                          : nlohmann::json(nullptr)},
-                       {"warm", latency_summary::from(r.warm)},
-                       {"addresses", r.addresses},
-                       {"failures", r.failures},
-                       {"error", r.failures ? nlohmann::json(r.error) : nlohmann::json(nullptr)}};
+    j = nlohmann::json{
+        {"name", r.name},
+        {"lookups", r.lookups},
+        {"cold_us", r.cold ? nlohmann::json(std::chrono::duration<double, std::micro>(*r.cold).count())
+                           : nlohmann::json(nullptr)},
+        {"warm", latency_summary::from(r.warm)},
+        {"addresses", r.addresses},
+        {"failures", r.failures},
+        {"error", r.failures ? nlohmann::json(r.error) : nlohmann::json(nullptr)}};
 }
 
 }  // namespace nettool

@@ -84,7 +84,8 @@ host_port parse_host_port(std::string_view text, std::uint16_t default_port, std
     return hp;
 }
 
-socket_address socket_address::from_numeric(std::string_view text, std::uint16_t port, std::error_code& ec) noexcept {
+socket_address socket_address::from_numeric(std::string_view text, std::uint16_t port,
+                                            std::error_code& ec) noexcept {
     ec.clear();
     socket_address a;
     char buf[INET6_ADDRSTRLEN + 1] = {};

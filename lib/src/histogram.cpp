@@ -7,8 +7,8 @@ namespace nettool {
 
 namespace {
 double midpoint(std::size_t i) noexcept {
-    return (static_cast<double>(histogram::bucket_low(i)) +
-            static_cast<double>(histogram::bucket_high(i))) / 2.0;
+    return (static_cast<double>(histogram::bucket_low(i)) + static_cast<double>(histogram::bucket_high(i))) /
+           2.0;
 }
 }  // namespace
 

@@ -37,12 +37,20 @@ std::string link_type_name(int lt) {
 
 namespace {
 
-double seconds(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e9; }
-double micros(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e3; }
+double seconds(std::chrono::nanoseconds d) {
+    return static_cast<double>(d.count()) / 1e9;
+}
+double micros(std::chrono::nanoseconds d) {
+    return static_cast<double>(d.count()) / 1e3;
+}
 
 // Sequence-space comparisons with wrap-around.
-bool seq_gt(std::uint32_t a, std::uint32_t b) noexcept { return static_cast<std::int32_t>(a - b) > 0; }
-bool seq_le(std::uint32_t a, std::uint32_t b) noexcept { return static_cast<std::int32_t>(a - b) <= 0; }
+bool seq_gt(std::uint32_t a, std::uint32_t b) noexcept {
+    return static_cast<std::int32_t>(a - b) > 0;
+}
+bool seq_le(std::uint32_t a, std::uint32_t b) noexcept {
+    return static_cast<std::int32_t>(a - b) <= 0;
+}
 
 struct flow_key {
     std::uint8_t proto = 0;   // 6 or 17
@@ -149,7 +157,8 @@ struct inspector::impl {
 
     void count_path(const decoded_packet& p, std::uint32_t wire) {
         for (auto& pc : paths) {
-            if (pc.depth == p.depth && std::equal(pc.path.begin(), pc.path.begin() + pc.depth, p.path.begin())) {
+            if (pc.depth == p.depth &&
+                std::equal(pc.path.begin(), pc.path.begin() + pc.depth, p.path.begin())) {
                 ++pc.packets;
                 pc.bytes += wire;
                 return;
@@ -313,7 +322,8 @@ struct inspector::impl {
         if ((seglen > 0 || syn || fin) && !rst && !keep_alive && fwd.seq_valid && seq_gt(fwd.next_seq, seq)) {
             std::int64_t first_rtt = (f.handshake_time >= 0) ? f.handshake_time - f.syn_time : 0;
             std::int64_t ooo_threshold = first_rtt > 0 ? first_rtt : 3'000'000;
-            if (rev.dupacks >= 2 && rev.ack_valid && rev.last_ack == seq && t - rev.last_ack_time < 20'000'000) {
+            if (rev.dupacks >= 2 && rev.ack_valid && rev.last_ack == seq &&
+                t - rev.last_ack_time < 20'000'000) {
                 ++delta.fast_retransmissions;
                 ++delta.retransmissions;
             } else if (t - fwd.next_seq_time < ooo_threshold && fwd.next_seq != seq + seglen) {
@@ -356,7 +366,8 @@ struct inspector::impl {
         bool response = m.is_response();
         if (p.ipv4) {
             std::uint32_t a = response ? p.ipv4->dst() : p.ipv4->src();
-            for (int i = 0; i < 4; ++i) client[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(a >> (24 - 8 * i));
+            for (int i = 0; i < 4; ++i)
+                client[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(a >> (24 - 8 * i));
         } else if (p.ipv6) {
             client = response ? p.ipv6->dst() : p.ipv6->src();
         }
@@ -443,11 +454,13 @@ struct inspector::impl {
         r.hierarchy.bytes = bytes;
         for (const auto& pc : paths) insert_path(r.hierarchy, pc);
         if (other_paths_packets != 0)
-            r.hierarchy.children.push_back(protocol_node{"(other)", other_paths_packets, other_paths_bytes, {}});
+            r.hierarchy.children.push_back(
+                protocol_node{"(other)", other_paths_packets, other_paths_bytes, {}});
         sort_tree(r.hierarchy);
         for (std::size_t i = 1; i < stops.size(); ++i) {
             if (stops[i] != 0)
-                r.decode_stops.emplace_back(std::string{decode_stop_name(static_cast<decode_stop>(i))}, stops[i]);
+                r.decode_stops.emplace_back(std::string{decode_stop_name(static_cast<decode_stop>(i))},
+                                            stops[i]);
         }
         r.conversations.reserve(lru.size());
         for (const auto& f : lru) r.conversations.push_back(make_conversation(f));
@@ -464,8 +477,9 @@ struct inspector::impl {
             r.notes.push_back(fmt::format("unsupported link type {} ({}): only totals are counted", link_type,
                                           r.link_type_name));
         if (flows_evicted != 0)
-            r.notes.push_back(fmt::format("flow table limit {} reached: {} conversations evicted (raise --max-flows)",
-                                          opts.max_flows, flows_evicted));
+            r.notes.push_back(
+                fmt::format("flow table limit {} reached: {} conversations evicted (raise --max-flows)",
+                            opts.max_flows, flows_evicted));
         return r;
     }
 };
@@ -483,7 +497,9 @@ void inspector::add(std::chrono::nanoseconds time, bytes_view data, std::uint32_
     }
 }
 
-inspect_result inspector::result() const { return impl_->result(); }
+inspect_result inspector::result() const {
+    return impl_->result();
+}
 
 inspect_result inspect_file(const std::string& path, const inspect_options& opts, std::error_code& ec,
                             std::string& detail) noexcept {
@@ -577,9 +593,9 @@ port_totals totals_for_port(const inspect_result& r, std::string_view protocol, 
 // ---- JSON ----------------------------------------------------------------------------------
 
 void to_json(nlohmann::json& j, const protocol_counts& c) {
-    j = nlohmann::json{{"eth", c.ethernet}, {"vlan", c.vlan},   {"sll", c.sll},       {"null", c.null_loop},
-                       {"ipv4", c.ipv4},    {"ipv6", c.ipv6},   {"tcp", c.tcp},       {"udp", c.udp},
-                       {"icmp", c.icmp},    {"icmpv6", c.icmpv6}, {"arp", c.arp},     {"dns", c.dns}};
+    j = nlohmann::json{{"eth", c.ethernet}, {"vlan", c.vlan},     {"sll", c.sll}, {"null", c.null_loop},
+                       {"ipv4", c.ipv4},    {"ipv6", c.ipv6},     {"tcp", c.tcp}, {"udp", c.udp},
+                       {"icmp", c.icmp},    {"icmpv6", c.icmpv6}, {"arp", c.arp}, {"dns", c.dns}};
 }
 
 void to_json(nlohmann::json& j, const protocol_node& n) {
@@ -644,25 +660,26 @@ void to_json(nlohmann::json& j, const dns_summary& s) {
 void to_json(nlohmann::json& j, const inspect_result& r) {
     nlohmann::json stops = nlohmann::json::object();
     for (const auto& [name, n] : r.decode_stops) stops[name] = n;
-    j = nlohmann::json{{"file", r.file},
-                       {"link_type", r.link_type},
-                       {"link_type_name", r.link_type_name},
-                       {"packets", r.packets},
-                       {"bytes", r.bytes},
-                       {"captured_bytes", r.captured_bytes},
-                       {"truncated_packets", r.truncated_packets},
-                       {"first_time", r.first_time ? nlohmann::json(seconds(*r.first_time)) : nlohmann::json()},
-                       {"last_time", r.last_time ? nlohmann::json(seconds(*r.last_time)) : nlohmann::json()},
-                       {"duration_s", seconds(r.duration)},
-                       {"protocols", r.protocols},
-                       {"protocol_hierarchy", r.hierarchy},
-                       {"decode_stops", stops},
-                       {"conversations", r.conversations},
-                       {"flows_seen", r.flows_seen},
-                       {"flows_evicted", r.flows_evicted},
-                       {"tcp", r.tcp},
-                       {"dns", r.dns},
-                       {"notes", r.notes}};
+    j = nlohmann::json{
+        {"file", r.file},
+        {"link_type", r.link_type},
+        {"link_type_name", r.link_type_name},
+        {"packets", r.packets},
+        {"bytes", r.bytes},
+        {"captured_bytes", r.captured_bytes},
+        {"truncated_packets", r.truncated_packets},
+        {"first_time", r.first_time ? nlohmann::json(seconds(*r.first_time)) : nlohmann::json()},
+        {"last_time", r.last_time ? nlohmann::json(seconds(*r.last_time)) : nlohmann::json()},
+        {"duration_s", seconds(r.duration)},
+        {"protocols", r.protocols},
+        {"protocol_hierarchy", r.hierarchy},
+        {"decode_stops", stops},
+        {"conversations", r.conversations},
+        {"flows_seen", r.flows_seen},
+        {"flows_evicted", r.flows_evicted},
+        {"tcp", r.tcp},
+        {"dns", r.dns},
+        {"notes", r.notes}};
 }
 
 // ---- human report --------------------------------------------------------------------------
@@ -700,12 +717,14 @@ report make_report(const inspect_result& r, std::size_t max_rows) {
     s.add_row({"file", r.file});
     s.add_row({"link type", fmt::format("{} ({})", r.link_type, r.link_type_name)});
     s.add_row({"packets", std::to_string(r.packets)});
-    s.add_row({"bytes (on wire)", fmt::format("{} ({})", r.bytes, format_bytes(static_cast<double>(r.bytes)))});
+    s.add_row(
+        {"bytes (on wire)", fmt::format("{} ({})", r.bytes, format_bytes(static_cast<double>(r.bytes)))});
     s.add_row({"truncated packets (snaplen)", std::to_string(r.truncated_packets)});
     if (r.first_time) s.add_row({"first packet", time_text(*r.first_time)});
     if (r.last_time) s.add_row({"last packet", time_text(*r.last_time)});
     s.add_row({"duration", format_duration(r.duration)});
-    for (const auto& [name, n] : r.decode_stops) s.add_row({fmt::format("decode stopped: {}", name), std::to_string(n)});
+    for (const auto& [name, n] : r.decode_stops)
+        s.add_row({fmt::format("decode stopped: {}", name), std::to_string(n)});
     rep.add_table(std::move(s));
 
     table h{"Protocol hierarchy", {"protocol", "packets", "share", "bytes"}, {}};
@@ -715,17 +734,18 @@ report make_report(const inspect_result& r, std::size_t max_rows) {
     if (!r.conversations.empty()) {
         table c{fmt::format("Conversations ({} of {}, by bytes)", std::min(max_rows, r.conversations.size()),
                             r.conversations.size()),
-                {"proto", "A", "B", "pkts A->B", "bytes A->B", "pkts B->A", "bytes B->A", "duration", "retrans",
-                 "dup acks"},
+                {"proto", "A", "B", "pkts A->B", "bytes A->B", "pkts B->A", "bytes B->A", "duration",
+                 "retrans", "dup acks"},
                 {}};
         std::size_t n = 0;
         for (const auto& cv : r.conversations) {
             if (n++ == max_rows) break;
             bool tcp = cv.protocol == "tcp";
-            c.add_row({cv.protocol, endpoint_text(cv.address_a, cv.port_a), endpoint_text(cv.address_b, cv.port_b),
-                       std::to_string(cv.packets_a_to_b), format_bytes(static_cast<double>(cv.bytes_a_to_b)),
-                       std::to_string(cv.packets_b_to_a), format_bytes(static_cast<double>(cv.bytes_b_to_a)),
-                       format_duration(cv.duration), tcp ? std::to_string(cv.tcp.retransmissions) : "-",
+            c.add_row({cv.protocol, endpoint_text(cv.address_a, cv.port_a),
+                       endpoint_text(cv.address_b, cv.port_b), std::to_string(cv.packets_a_to_b),
+                       format_bytes(static_cast<double>(cv.bytes_a_to_b)), std::to_string(cv.packets_b_to_a),
+                       format_bytes(static_cast<double>(cv.bytes_b_to_a)), format_duration(cv.duration),
+                       tcp ? std::to_string(cv.tcp.retransmissions) : "-",
                        tcp ? std::to_string(cv.tcp.duplicate_acks) : "-"});
         }
         rep.add_table(std::move(c));
@@ -738,8 +758,8 @@ report make_report(const inspect_result& r, std::size_t max_rows) {
         t.add_row({"handshakes seen", std::to_string(r.tcp.handshakes)});
         if (r.tcp.handshake_rtt.count() != 0) {
             auto l = latency_summary::from(r.tcp.handshake_rtt);
-            t.add_row({"handshake RTT p50 / max", fmt::format("{} / {}", format_duration_us(l.p50_us),
-                                                               format_duration_us(l.max_us))});
+            t.add_row({"handshake RTT p50 / max",
+                       fmt::format("{} / {}", format_duration_us(l.p50_us), format_duration_us(l.max_us))});
         }
         t.add_row({"retransmissions", fmt::format("{} (fast {}, plus {} spurious)", a.retransmissions,
                                                   a.fast_retransmissions, a.spurious_retransmissions)});
@@ -756,20 +776,21 @@ report make_report(const inspect_result& r, std::size_t max_rows) {
         d.add_row({"responses", std::to_string(r.dns.responses)});
         d.add_row({"answered (matched)", std::to_string(r.dns.answered)});
         for (unsigned i = 0; i < r.dns.rcodes.size(); ++i)
-            if (r.dns.rcodes[i] != 0) d.add_row({fmt::format("rcode {}", dns_rcode_name(i)), std::to_string(r.dns.rcodes[i])});
+            if (r.dns.rcodes[i] != 0)
+                d.add_row({fmt::format("rcode {}", dns_rcode_name(i)), std::to_string(r.dns.rcodes[i])});
         if (r.dns.latency.count() != 0) {
             auto l = latency_summary::from(r.dns.latency);
-            d.add_row({"latency p50 / p99 / max", fmt::format("{} / {} / {}", format_duration_us(l.p50_us),
-                                                               format_duration_us(l.p99_us),
-                                                               format_duration_us(l.max_us))});
+            d.add_row({"latency p50 / p99 / max",
+                       fmt::format("{} / {} / {}", format_duration_us(l.p50_us), format_duration_us(l.p99_us),
+                                   format_duration_us(l.max_us))});
         }
         rep.add_table(std::move(d));
     }
 
     for (const auto& n : r.notes) rep.add_reading(n);
     if (r.packets != 0 && r.tcp.totals.retransmissions != 0 && r.protocols.tcp != 0)
-        rep.add_reading(fmt::format("{} of {} TCP segments were retransmissions ({}).", r.tcp.totals.retransmissions,
-                                    r.protocols.tcp,
+        rep.add_reading(fmt::format("{} of {} TCP segments were retransmissions ({}).",
+                                    r.tcp.totals.retransmissions, r.protocols.tcp,
                                     format_percent(static_cast<double>(r.tcp.totals.retransmissions) /
                                                    static_cast<double>(r.protocols.tcp))));
     return rep;

@@ -26,9 +26,15 @@ namespace nettool {
 
 // ---------------------------------------------------------------- interfaces
 
-bool interface_info::is_up() const noexcept { return (flags & IFF_UP) != 0; }
-bool interface_info::is_loopback() const noexcept { return (flags & IFF_LOOPBACK) != 0; }
-bool interface_info::can_broadcast() const noexcept { return (flags & IFF_BROADCAST) != 0; }
+bool interface_info::is_up() const noexcept {
+    return (flags & IFF_UP) != 0;
+}
+bool interface_info::is_loopback() const noexcept {
+    return (flags & IFF_LOOPBACK) != 0;
+}
+bool interface_info::can_broadcast() const noexcept {
+    return (flags & IFF_BROADCAST) != 0;
+}
 
 std::string interface_info::flag_names() const {
     static constexpr std::array<std::pair<unsigned, const char*>, 8> names{{{IFF_UP, "UP"},
@@ -132,7 +138,8 @@ std::vector<interface_info> list_interfaces(std::error_code& ec) noexcept {
                 const int len = prefix_length_of_mask(*mask);
                 if (len >= 0) ia.prefix.length = len;
             }
-            if ((p->ifa_flags & IFF_BROADCAST) != 0 && addr->is_v4()) ia.broadcast = from_sockaddr(p->ifa_broadaddr);
+            if ((p->ifa_flags & IFF_BROADCAST) != 0 && addr->is_v4())
+                ia.broadcast = from_sockaddr(p->ifa_broadaddr);
             info.addresses.push_back(ia);
         }
         ::freeifaddrs(list);
@@ -159,16 +166,16 @@ std::vector<interface_info> list_interfaces(std::error_code& ec) noexcept {
 
 const char* to_string(route_type t) noexcept {
     switch (t) {
-    case route_type::unicast: return "unicast";
-    case route_type::local: return "local";
-    case route_type::broadcast: return "broadcast";
-    case route_type::anycast: return "anycast";
-    case route_type::multicast: return "multicast";
-    case route_type::blackhole: return "blackhole";
-    case route_type::unreachable: return "unreachable";
-    case route_type::prohibit: return "prohibit";
-    case route_type::throw_route: return "throw";
-    case route_type::other: return "other";
+        case route_type::unicast: return "unicast";
+        case route_type::local: return "local";
+        case route_type::broadcast: return "broadcast";
+        case route_type::anycast: return "anycast";
+        case route_type::multicast: return "multicast";
+        case route_type::blackhole: return "blackhole";
+        case route_type::unreachable: return "unreachable";
+        case route_type::prohibit: return "prohibit";
+        case route_type::throw_route: return "throw";
+        case route_type::other: return "other";
     }
     return "other";
 }
@@ -179,7 +186,7 @@ void to_json(nlohmann::json& j, const route_entry& r) {
     j["gateway"] = r.gateway ? nlohmann::json(*r.gateway) : nlohmann::json(nullptr);
     j["interface"] = r.interface.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.interface);
     j["metric"] = r.metric;
-    j["table"] = r.table == RT_TABLE_MAIN ? nlohmann::json("main")
+    j["table"] = r.table == RT_TABLE_MAIN    ? nlohmann::json("main")
                  : r.table == RT_TABLE_LOCAL ? nlohmann::json("local")
                                              : nlohmann::json(r.table);
     j["type"] = to_string(r.type);
@@ -190,7 +197,9 @@ namespace detail {
 
 namespace {
 
-constexpr std::size_t align4(std::size_t n) { return (n + 3U) & ~std::size_t{3}; }
+constexpr std::size_t align4(std::size_t n) {
+    return (n + 3U) & ~std::size_t{3};
+}
 
 std::optional<ip_address> address_from(std::span<const std::byte> payload, int family) noexcept {
     const std::size_t n = family == AF_INET ? 4 : 16;
@@ -204,16 +213,16 @@ std::optional<ip_address> address_from(std::span<const std::byte> payload, int f
 
 route_type type_from(unsigned t) noexcept {
     switch (t) {
-    case RTN_UNICAST: return route_type::unicast;
-    case RTN_LOCAL: return route_type::local;
-    case RTN_BROADCAST: return route_type::broadcast;
-    case RTN_ANYCAST: return route_type::anycast;
-    case RTN_MULTICAST: return route_type::multicast;
-    case RTN_BLACKHOLE: return route_type::blackhole;
-    case RTN_UNREACHABLE: return route_type::unreachable;
-    case RTN_PROHIBIT: return route_type::prohibit;
-    case RTN_THROW: return route_type::throw_route;
-    default: return route_type::other;
+        case RTN_UNICAST: return route_type::unicast;
+        case RTN_LOCAL: return route_type::local;
+        case RTN_BROADCAST: return route_type::broadcast;
+        case RTN_ANYCAST: return route_type::anycast;
+        case RTN_MULTICAST: return route_type::multicast;
+        case RTN_BLACKHOLE: return route_type::blackhole;
+        case RTN_UNREACHABLE: return route_type::unreachable;
+        case RTN_PROHIBIT: return route_type::prohibit;
+        case RTN_THROW: return route_type::throw_route;
+        default: return route_type::other;
     }
 }
 
@@ -260,54 +269,55 @@ std::error_code parse_route(std::span<const std::byte> body, std::vector<route_e
     std::error_code inner;
     auto ec = for_each_attr(r, [&](std::uint16_t t, std::span<const std::byte> p) {
         switch (t) {
-        case RTA_DST:
-            if (auto a = address_from(p, fam)) e.destination.address = *a;
-            break;
-        case RTA_GATEWAY: e.gateway = address_from(p, fam); break;
-        case RTA_PREFSRC: e.preferred_source = address_from(p, fam); break;
-        case RTA_OIF:
-            if (auto v = read_u32(p)) e.interface_index = *v;
-            break;
-        case RTA_PRIORITY:
-            if (auto v = read_u32(p)) e.metric = *v;
-            break;
-        case RTA_TABLE:
-            if (auto v = read_u32(p)) table = *v;
-            break;
-        case RTA_VIA: {  // gateway of another family (IPv4 route via IPv6 next hop)
-            bounded_reader v(p);
-            const std::uint16_t vfam = v.host16();
-            auto rest = v.rest();
-            if (!v.truncated() && (vfam == AF_INET || vfam == AF_INET6)) e.gateway = address_from(rest, vfam);
-            break;
-        }
-        case RTA_MULTIPATH: {  // first next hop only: rtnexthop {len, flags, hops, ifindex} + attrs
-            bounded_reader m(p);
-            const std::uint16_t nh_len = m.host16();
-            m.skip(2);
-            const std::uint32_t ifindex = m.host32();
-            if (m.truncated()) {
-                inner = make_error_code(errc::truncated);
+            case RTA_DST:
+                if (auto a = address_from(p, fam)) e.destination.address = *a;
+                break;
+            case RTA_GATEWAY: e.gateway = address_from(p, fam); break;
+            case RTA_PREFSRC: e.preferred_source = address_from(p, fam); break;
+            case RTA_OIF:
+                if (auto v = read_u32(p)) e.interface_index = *v;
+                break;
+            case RTA_PRIORITY:
+                if (auto v = read_u32(p)) e.metric = *v;
+                break;
+            case RTA_TABLE:
+                if (auto v = read_u32(p)) table = *v;
+                break;
+            case RTA_VIA: {  // gateway of another family (IPv4 route via IPv6 next hop)
+                bounded_reader v(p);
+                const std::uint16_t vfam = v.host16();
+                auto rest = v.rest();
+                if (!v.truncated() && (vfam == AF_INET || vfam == AF_INET6))
+                    e.gateway = address_from(rest, vfam);
                 break;
             }
-            if (nh_len < 8) {
-                inner = make_error_code(errc::malformed);
+            case RTA_MULTIPATH: {  // first next hop only: rtnexthop {len, flags, hops, ifindex} + attrs
+                bounded_reader m(p);
+                const std::uint16_t nh_len = m.host16();
+                m.skip(2);
+                const std::uint32_t ifindex = m.host32();
+                if (m.truncated()) {
+                    inner = make_error_code(errc::truncated);
+                    break;
+                }
+                if (nh_len < 8) {
+                    inner = make_error_code(errc::malformed);
+                    break;
+                }
+                auto attrs = m.bytes(nh_len - 8U);
+                if (m.truncated()) {
+                    inner = make_error_code(errc::truncated);
+                    break;
+                }
+                e.interface_index = ifindex;
+                bounded_reader a(attrs);
+                auto ec2 = for_each_attr(a, [&](std::uint16_t t2, std::span<const std::byte> p2) {
+                    if (t2 == RTA_GATEWAY) e.gateway = address_from(p2, fam);
+                });
+                if (ec2) inner = ec2;
                 break;
             }
-            auto attrs = m.bytes(nh_len - 8U);
-            if (m.truncated()) {
-                inner = make_error_code(errc::truncated);
-                break;
-            }
-            e.interface_index = ifindex;
-            bounded_reader a(attrs);
-            auto ec2 = for_each_attr(a, [&](std::uint16_t t2, std::span<const std::byte> p2) {
-                if (t2 == RTA_GATEWAY) e.gateway = address_from(p2, fam);
-            });
-            if (ec2) inner = ec2;
-            break;
-        }
-        default: break;
+            default: break;
         }
     });
     if (ec) return ec;
@@ -394,7 +404,8 @@ std::vector<route_entry> read_routes(std::error_code& ec) noexcept {
                 break;
             }
             if (n == 0) break;
-            if (auto e = detail::parse_route_dump(std::span(buf.data(), static_cast<std::size_t>(n)), out, &done)) {
+            if (auto e = detail::parse_route_dump(std::span(buf.data(), static_cast<std::size_t>(n)), out,
+                                                  &done)) {
                 ec = e;
                 break;
             }
@@ -402,7 +413,8 @@ std::vector<route_entry> read_routes(std::error_code& ec) noexcept {
         // Name the interfaces.
         for (auto& r : out) {
             char name[IF_NAMESIZE] = {};
-            if (r.interface_index != 0 && ::if_indextoname(r.interface_index, name) != nullptr) r.interface = name;
+            if (r.interface_index != 0 && ::if_indextoname(r.interface_index, name) != nullptr)
+                r.interface = name;
         }
     } catch (...) {
         ec = std::make_error_code(std::errc::not_enough_memory);
@@ -435,11 +447,11 @@ const interface_info* host_view::find_interface(std::string_view name) const noe
 
 const char* to_string(destination_kind k) noexcept {
     switch (k) {
-    case destination_kind::loopback: return "loopback";
-    case destination_kind::self: return "self";
-    case destination_kind::local: return "local";
-    case destination_kind::remote: return "remote";
-    case destination_kind::unreachable: return "unreachable";
+        case destination_kind::loopback: return "loopback";
+        case destination_kind::self: return "self";
+        case destination_kind::local: return "local";
+        case destination_kind::remote: return "remote";
+        case destination_kind::unreachable: return "unreachable";
     }
     return "unreachable";
 }
@@ -449,11 +461,13 @@ void to_json(nlohmann::json& j, const classification& c) {
     j["address"] = c.address;
     j["kind"] = to_string(c.kind);
     j["interface"] = c.interface.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.interface);
-    if (c.kind == destination_kind::remote) j["gateway"] = c.gateway ? nlohmann::json(*c.gateway) : nlohmann::json(nullptr);
+    if (c.kind == destination_kind::remote)
+        j["gateway"] = c.gateway ? nlohmann::json(*c.gateway) : nlohmann::json(nullptr);
     j["source"] = c.source ? nlohmann::json(*c.source) : nlohmann::json(nullptr);
     if (c.route) j["route"] = *c.route;
     if (c.compared_prefix) {
-        j["compared_prefix"] = fmt::format("{}/{}", c.compared_prefix->network().to_string(), c.compared_prefix->length);
+        j["compared_prefix"] =
+            fmt::format("{}/{}", c.compared_prefix->network().to_string(), c.compared_prefix->length);
     }
 }
 
@@ -530,18 +544,16 @@ classification classify_routed(const host_view& view, const ip_address& dst, con
         }
         c.route = *r;
         switch (r->type) {
-        case route_type::unicast:
-        case route_type::multicast:
-        case route_type::broadcast:
-        case route_type::anycast: break;
-        case route_type::local:
-            c.kind = destination_kind::self;
-            c.interface = name_of(view, *r);
-            c.source = dst;
-            return c;
-        default:
-            c.kind = destination_kind::unreachable;
-            return c;
+            case route_type::unicast:
+            case route_type::multicast:
+            case route_type::broadcast:
+            case route_type::anycast: break;
+            case route_type::local:
+                c.kind = destination_kind::self;
+                c.interface = name_of(view, *r);
+                c.source = dst;
+                return c;
+            default: c.kind = destination_kind::unreachable; return c;
         }
         c.interface = name_of(view, *r);
         const bool v4_group = dst.is_v4() && ((dst.bytes[0] & 0xF0U) == 0xE0U || dst.to_v4() == 0xFFFFFFFFU);
@@ -551,11 +563,13 @@ classification classify_routed(const host_view& view, const ip_address& dst, con
             c.gateway = r->gateway;
             auto s = pick_source(view, r->interface_index, *r->gateway);
             if (s) c.compared_prefix = s->prefix;
-            c.source = r->preferred_source ? r->preferred_source : (s ? std::optional(s->prefix.address) : std::nullopt);
+            c.source = r->preferred_source ? r->preferred_source
+                                           : (s ? std::optional(s->prefix.address) : std::nullopt);
         } else {
             c.kind = destination_kind::local;
             auto s = pick_source(view, r->interface_index, dst);
-            c.source = r->preferred_source ? r->preferred_source : (s ? std::optional(s->prefix.address) : std::nullopt);
+            c.source = r->preferred_source ? r->preferred_source
+                                           : (s ? std::optional(s->prefix.address) : std::nullopt);
             // Compare with the on-link route's prefix, against this host's address.
             ip_prefix cmp = r->destination;
             if (c.source) cmp.address = *c.source;
@@ -570,8 +584,8 @@ classification classify_routed(const host_view& view, const ip_address& dst, con
 }
 
 // Loopback and this host's own addresses, decided before any route; true when c was filled.
-bool classify_host_itself(const host_view& view, const ip_address& dst, const std::vector<route_entry>& routes,
-                          classification& c) {
+bool classify_host_itself(const host_view& view, const ip_address& dst,
+                          const std::vector<route_entry>& routes, classification& c) {
     c.address = dst;
     if (dst.is_loopback()) {
         c.kind = destination_kind::loopback;
@@ -618,8 +632,10 @@ bulk_classifier::bulk_classifier(host_view view) : view_(std::move(view)) {
     for (std::size_t i = 0; i < view_.routes.size(); ++i) {
         const auto& r = view_.routes[i];
         if (!r.destination.address.is_v4()) continue;
-        if (r.table == RT_TABLE_LOCAL) local_v4_.push_back(i);
-        else if (r.table == RT_TABLE_MAIN) order.push_back(i);
+        if (r.table == RT_TABLE_LOCAL)
+            local_v4_.push_back(i);
+        else if (r.table == RT_TABLE_MAIN)
+            order.push_back(i);
     }
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         const auto ma = view_.routes[a].metric;
@@ -665,8 +681,10 @@ std::string marks(const ip_address& a, const ip_address& b, int length) {
     const int group = a.is_v4() ? 8 : 16;
     for (int i = 0; i < w; ++i) {
         if (i != 0 && i % group == 0) s.push_back(' ');
-        if (i >= length) s.push_back(' ');
-        else s.push_back(a.bit(i) == b.bit(i) ? '^' : '!');
+        if (i >= length)
+            s.push_back(' ');
+        else
+            s.push_back(a.bit(i) == b.bit(i) ? '^' : '!');
     }
     while (!s.empty() && s.back() == ' ') s.pop_back();
     return s;
@@ -697,54 +715,60 @@ std::vector<std::string> explain(const classification& c) {
         return -1;
     };
     switch (c.kind) {
-    case destination_kind::loopback:
-        out.push_back(fmt::format("{} is a loopback address: it never leaves this host (interface {}).", dst,
-                                  c.interface));
-        break;
-    case destination_kind::self:
-        out.push_back(fmt::format("{} is this host's own address (interface {}): delivered locally, nothing "
-                                  "goes on the wire.",
-                                  dst, c.interface));
-        break;
-    case destination_kind::local:
-        if (c.compared_prefix) binary_block(*c.compared_prefix, "this host");
-        if (c.route && c.route->type == route_type::broadcast) {
-            out.push_back(fmt::format("{} is the broadcast address of {}: every host on {} receives it.", dst,
-                                      c.compared_prefix ? c.compared_prefix->to_string() : c.interface, c.interface));
-        } else if (c.compared_prefix) {
-            out.push_back(fmt::format("The first {} bits are equal: {} is on-link on {} ({}/{}); it is delivered "
-                                      "directly (ARP/ND for its MAC), no router.",
-                                      c.compared_prefix->length, dst, c.interface,
-                                      c.compared_prefix->network().to_string(), c.compared_prefix->length));
-        } else {
-            out.push_back(fmt::format("{} is on-link on {}.", dst, c.interface));
-        }
-        break;
-    case destination_kind::remote: {
-        if (c.compared_prefix) {
-            binary_block(*c.compared_prefix, "this host");
-            const int d = first_difference(*c.compared_prefix);
-            if (d >= 0)
-                out.push_back(fmt::format("Bit {} differs within the first {}: {} is not on {}'s network {}/{}.", d + 1,
-                                          c.compared_prefix->length, dst, c.interface,
-                                          c.compared_prefix->network().to_string(), c.compared_prefix->length));
-        }
-        const std::string via = c.gateway ? c.gateway->to_string() : std::string("?");
-        out.push_back(fmt::format("Route {} (metric {}) hands it to router {} on {}.",
-                                  c.route ? fmt::format("{}/{}", c.route->destination.network().to_string(),
+        case destination_kind::loopback:
+            out.push_back(fmt::format("{} is a loopback address: it never leaves this host (interface {}).",
+                                      dst, c.interface));
+            break;
+        case destination_kind::self:
+            out.push_back(
+                fmt::format("{} is this host's own address (interface {}): delivered locally, nothing "
+                            "goes on the wire.",
+                            dst, c.interface));
+            break;
+        case destination_kind::local:
+            if (c.compared_prefix) binary_block(*c.compared_prefix, "this host");
+            if (c.route && c.route->type == route_type::broadcast) {
+                out.push_back(fmt::format(
+                    "{} is the broadcast address of {}: every host on {} receives it.", dst,
+                    c.compared_prefix ? c.compared_prefix->to_string() : c.interface, c.interface));
+            } else if (c.compared_prefix) {
+                out.push_back(
+                    fmt::format("The first {} bits are equal: {} is on-link on {} ({}/{}); it is delivered "
+                                "directly (ARP/ND for its MAC), no router.",
+                                c.compared_prefix->length, dst, c.interface,
+                                c.compared_prefix->network().to_string(), c.compared_prefix->length));
+            } else {
+                out.push_back(fmt::format("{} is on-link on {}.", dst, c.interface));
+            }
+            break;
+        case destination_kind::remote: {
+            if (c.compared_prefix) {
+                binary_block(*c.compared_prefix, "this host");
+                const int d = first_difference(*c.compared_prefix);
+                if (d >= 0)
+                    out.push_back(
+                        fmt::format("Bit {} differs within the first {}: {} is not on {}'s network {}/{}.",
+                                    d + 1, c.compared_prefix->length, dst, c.interface,
+                                    c.compared_prefix->network().to_string(), c.compared_prefix->length));
+            }
+            const std::string via = c.gateway ? c.gateway->to_string() : std::string("?");
+            out.push_back(fmt::format("Route {} (metric {}) hands it to router {} on {}.",
+                                      c.route
+                                          ? fmt::format("{}/{}", c.route->destination.network().to_string(),
                                                         c.route->destination.length)
                                           : std::string("?"),
-                                  c.route ? c.route->metric : 0, via, c.interface));
-        break;
-    }
-    case destination_kind::unreachable:
-        if (c.route)
-            out.push_back(fmt::format("Route {}/{} is of type {}: the kernel refuses to send to {}.",
-                                      c.route->destination.network().to_string(), c.route->destination.length,
-                                      to_string(c.route->type), dst));
-        else
-            out.push_back(fmt::format("No route in the main table matches {} and there is no default route.", dst));
-        break;
+                                      c.route ? c.route->metric : 0, via, c.interface));
+            break;
+        }
+        case destination_kind::unreachable:
+            if (c.route)
+                out.push_back(fmt::format("Route {}/{} is of type {}: the kernel refuses to send to {}.",
+                                          c.route->destination.network().to_string(),
+                                          c.route->destination.length, to_string(c.route->type), dst));
+            else
+                out.push_back(
+                    fmt::format("No route in the main table matches {} and there is no default route.", dst));
+            break;
     }
     return out;
 }

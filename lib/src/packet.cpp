@@ -136,21 +136,21 @@ tcp_options tcp_view::options() const noexcept {
         }
         cursor body{c.take(len - 2u)};
         switch (kind) {
-        case 2:
-            if (len == 4) o.mss = body.u16();
-            break;
-        case 3:
-            if (len == 3) o.window_scale = body.u8();
-            break;
-        case 4: o.sack_permitted = true; break;
-        case 5: o.sack_blocks = static_cast<std::uint8_t>((len - 2u) / 8u); break;
-        case 8:
-            if (len == 10) {
-                o.ts_value = body.u32();
-                o.ts_echo = body.u32();
-            }
-            break;
-        default: break;
+            case 2:
+                if (len == 4) o.mss = body.u16();
+                break;
+            case 3:
+                if (len == 3) o.window_scale = body.u8();
+                break;
+            case 4: o.sack_permitted = true; break;
+            case 5: o.sack_blocks = static_cast<std::uint8_t>((len - 2u) / 8u); break;
+            case 8:
+                if (len == 10) {
+                    o.ts_value = body.u32();
+                    o.ts_echo = body.u32();
+                }
+                break;
+            default: break;
         }
     }
     return o;
@@ -259,53 +259,53 @@ std::optional<dns_view::question> dns_view::first_question() const noexcept {
 
 std::string_view layer_name(layer l) noexcept {
     switch (l) {
-    case layer::ethernet: return "eth";
-    case layer::vlan: return "vlan";
-    case layer::sll: return "sll";
-    case layer::sll2: return "sll2";
-    case layer::null_loop: return "null";
-    case layer::ipv4: return "ip";
-    case layer::ipv6: return "ipv6";
-    case layer::ipv6_ext: return "ipv6.ext";
-    case layer::tcp: return "tcp";
-    case layer::udp: return "udp";
-    case layer::icmp: return "icmp";
-    case layer::icmpv6: return "icmpv6";
-    case layer::arp: return "arp";
-    case layer::dns: return "dns";
-    case layer::count_: break;
+        case layer::ethernet: return "eth";
+        case layer::vlan: return "vlan";
+        case layer::sll: return "sll";
+        case layer::sll2: return "sll2";
+        case layer::null_loop: return "null";
+        case layer::ipv4: return "ip";
+        case layer::ipv6: return "ipv6";
+        case layer::ipv6_ext: return "ipv6.ext";
+        case layer::tcp: return "tcp";
+        case layer::udp: return "udp";
+        case layer::icmp: return "icmp";
+        case layer::icmpv6: return "icmpv6";
+        case layer::arp: return "arp";
+        case layer::dns: return "dns";
+        case layer::count_: break;
     }
     return "?";
 }
 
 std::string_view decode_stop_name(decode_stop s) noexcept {
     switch (s) {
-    case decode_stop::complete: return "complete";
-    case decode_stop::truncated: return "truncated";
-    case decode_stop::malformed: return "malformed";
-    case decode_stop::unsupported_link_type: return "unsupported link type";
-    case decode_stop::unsupported_ethertype: return "unsupported ethertype";
-    case decode_stop::unsupported_protocol: return "unsupported IP protocol";
-    case decode_stop::not_first_fragment: return "IP fragment (not first)";
-    case decode_stop::encrypted: return "encrypted (ESP)";
-    case decode_stop::too_many_headers: return "too many headers";
+        case decode_stop::complete: return "complete";
+        case decode_stop::truncated: return "truncated";
+        case decode_stop::malformed: return "malformed";
+        case decode_stop::unsupported_link_type: return "unsupported link type";
+        case decode_stop::unsupported_ethertype: return "unsupported ethertype";
+        case decode_stop::unsupported_protocol: return "unsupported IP protocol";
+        case decode_stop::not_first_fragment: return "IP fragment (not first)";
+        case decode_stop::encrypted: return "encrypted (ESP)";
+        case decode_stop::too_many_headers: return "too many headers";
     }
     return "?";
 }
 
 bool is_supported_link_type(int lt) noexcept {
     switch (lt) {
-    case link_type::null:
-    case link_type::ethernet:
-    case link_type::raw:
-    case link_type::dlt_raw_12:
-    case link_type::dlt_raw_14:
-    case link_type::loop:
-    case link_type::linux_sll:
-    case link_type::ipv4:
-    case link_type::ipv6:
-    case link_type::linux_sll2: return true;
-    default: return false;
+        case link_type::null:
+        case link_type::ethernet:
+        case link_type::raw:
+        case link_type::dlt_raw_12:
+        case link_type::dlt_raw_14:
+        case link_type::loop:
+        case link_type::linux_sll:
+        case link_type::ipv4:
+        case link_type::ipv6:
+        case link_type::linux_sll2: return true;
+        default: return false;
     }
 }
 
@@ -326,50 +326,50 @@ public:
 
     void link(int lt, bytes_view b) noexcept {
         switch (lt) {
-        case link_type::ethernet: {
-            auto e = ethernet_view::parse(b);
-            if (!e) return stop(decode_stop::truncated, layer::ethernet);
-            p_.ethernet = e;
-            push(layer::ethernet);
-            return ether(e->type(), e->payload());
-        }
-        case link_type::linux_sll: {
-            auto s = sll_view::parse(b);
-            if (!s) return stop(decode_stop::truncated, layer::sll);
-            p_.sll = s;
-            push(layer::sll);
-            return ether(s->protocol(), s->payload());
-        }
-        case link_type::linux_sll2: {
-            auto s = sll2_view::parse(b);
-            if (!s) return stop(decode_stop::truncated, layer::sll2);
-            p_.sll2 = s;
-            push(layer::sll2);
-            return ether(s->protocol(), s->payload());
-        }
-        case link_type::null:
-        case link_type::loop: {
-            auto n = null_view::parse(b, lt == link_type::loop);
-            if (!n) return stop(decode_stop::truncated, layer::null_loop);
-            p_.null_loop = n;
-            push(layer::null_loop);
-            if (n->is_ipv4()) return ether(ethertype::ipv4, n->payload());
-            if (n->is_ipv6()) return ether(ethertype::ipv6, n->payload());
-            return stop(decode_stop::unsupported_ethertype, layer::null_loop);
-        }
-        case link_type::raw:
-        case link_type::dlt_raw_12:
-        case link_type::dlt_raw_14: {
-            cursor c{b};
-            std::uint8_t v = c.u8();
-            if (!c.ok()) return stop(decode_stop::truncated, layer::ipv4);
-            if ((v >> 4) == 4) return ether(ethertype::ipv4, b);
-            if ((v >> 4) == 6) return ether(ethertype::ipv6, b);
-            return stop(decode_stop::malformed, layer::ipv4);
-        }
-        case link_type::ipv4: return ether(ethertype::ipv4, b);
-        case link_type::ipv6: return ether(ethertype::ipv6, b);
-        default: p_.stop = decode_stop::unsupported_link_type; return;
+            case link_type::ethernet: {
+                auto e = ethernet_view::parse(b);
+                if (!e) return stop(decode_stop::truncated, layer::ethernet);
+                p_.ethernet = e;
+                push(layer::ethernet);
+                return ether(e->type(), e->payload());
+            }
+            case link_type::linux_sll: {
+                auto s = sll_view::parse(b);
+                if (!s) return stop(decode_stop::truncated, layer::sll);
+                p_.sll = s;
+                push(layer::sll);
+                return ether(s->protocol(), s->payload());
+            }
+            case link_type::linux_sll2: {
+                auto s = sll2_view::parse(b);
+                if (!s) return stop(decode_stop::truncated, layer::sll2);
+                p_.sll2 = s;
+                push(layer::sll2);
+                return ether(s->protocol(), s->payload());
+            }
+            case link_type::null:
+            case link_type::loop: {
+                auto n = null_view::parse(b, lt == link_type::loop);
+                if (!n) return stop(decode_stop::truncated, layer::null_loop);
+                p_.null_loop = n;
+                push(layer::null_loop);
+                if (n->is_ipv4()) return ether(ethertype::ipv4, n->payload());
+                if (n->is_ipv6()) return ether(ethertype::ipv6, n->payload());
+                return stop(decode_stop::unsupported_ethertype, layer::null_loop);
+            }
+            case link_type::raw:
+            case link_type::dlt_raw_12:
+            case link_type::dlt_raw_14: {
+                cursor c{b};
+                std::uint8_t v = c.u8();
+                if (!c.ok()) return stop(decode_stop::truncated, layer::ipv4);
+                if ((v >> 4) == 4) return ether(ethertype::ipv4, b);
+                if ((v >> 4) == 6) return ether(ethertype::ipv6, b);
+                return stop(decode_stop::malformed, layer::ipv4);
+            }
+            case link_type::ipv4: return ether(ethertype::ipv4, b);
+            case link_type::ipv6: return ether(ethertype::ipv6, b);
+            default: p_.stop = decode_stop::unsupported_link_type; return;
         }
     }
 
@@ -397,16 +397,16 @@ private:
         }
         p_.ethertype = type;
         switch (type) {
-        case ethertype::ipv4: return ipv4(b);
-        case ethertype::ipv6: return ipv6(b);
-        case ethertype::arp: {
-            auto a = arp_view::parse(b);
-            if (!a) return stop(decode_stop::truncated, layer::arp);
-            if (!inner_) p_.arp = a;
-            push(layer::arp);
-            return;
-        }
-        default: return stop(decode_stop::unsupported_ethertype, layer::ethernet);
+            case ethertype::ipv4: return ipv4(b);
+            case ethertype::ipv6: return ipv6(b);
+            case ethertype::arp: {
+                auto a = arp_view::parse(b);
+                if (!a) return stop(decode_stop::truncated, layer::arp);
+                if (!inner_) p_.arp = a;
+                push(layer::arp);
+                return;
+            }
+            default: return stop(decode_stop::unsupported_ethertype, layer::ethernet);
         }
     }
 
@@ -429,7 +429,8 @@ private:
         }
         transport(ip->protocol(), ip->payload(), false);
         // Every header decoded, but the capture holds less than the IP length says (snaplen).
-        if (!inner_ && ip->total_length() != 0 && ip->payload_truncated()) stop(decode_stop::truncated, layer::ipv4);
+        if (!inner_ && ip->total_length() != 0 && ip->payload_truncated())
+            stop(decode_stop::truncated, layer::ipv4);
     }
 
     void ipv6(bytes_view b) noexcept {
@@ -484,75 +485,79 @@ private:
     void transport(std::uint8_t proto, bytes_view b, bool v6) noexcept {
         p_.ip_protocol = proto;
         switch (proto) {
-        case ip_proto::tcp: {
-            auto t = tcp_view::parse(b);
-            if (!t) {
-                bool bad = b.size() >= tcp_view::min_header_size;  // data offset < 5 or past the end
-                bool past_end = bad && (cursor::u8_at(b, 12) >> 4) >= 5;
-                return stop(bad && !past_end ? decode_stop::malformed : decode_stop::truncated, layer::tcp);
+            case ip_proto::tcp: {
+                auto t = tcp_view::parse(b);
+                if (!t) {
+                    bool bad = b.size() >= tcp_view::min_header_size;  // data offset < 5 or past the end
+                    bool past_end = bad && (cursor::u8_at(b, 12) >> 4) >= 5;
+                    return stop(bad && !past_end ? decode_stop::malformed : decode_stop::truncated,
+                                layer::tcp);
+                }
+                if (!inner_) p_.tcp = t;
+                push(layer::tcp);
+                if (inner_) return;
+                p_.payload = t->payload();
+                if (is_dns_port(t->src_port()) || is_dns_port(t->dst_port())) {
+                    // DNS over TCP: a 2-byte length prefix; only segments that start a message.
+                    cursor c{p_.payload};
+                    std::uint16_t len = c.u16();
+                    if (c.ok() && len >= dns_view::header_size && c.remaining() >= dns_view::header_size) {
+                        p_.dns = dns_view::parse(c.rest());
+                        push(layer::dns);
+                    }
+                }
+                return;
             }
-            if (!inner_) p_.tcp = t;
-            push(layer::tcp);
-            if (inner_) return;
-            p_.payload = t->payload();
-            if (is_dns_port(t->src_port()) || is_dns_port(t->dst_port())) {
-                // DNS over TCP: a 2-byte length prefix; only segments that start a message.
-                cursor c{p_.payload};
-                std::uint16_t len = c.u16();
-                if (c.ok() && len >= dns_view::header_size && c.remaining() >= dns_view::header_size) {
-                    p_.dns = dns_view::parse(c.rest());
+            case ip_proto::udp: {
+                auto u = udp_view::parse(b);
+                if (!u) return stop(decode_stop::truncated, layer::udp);
+                if (!inner_) p_.udp = u;
+                push(layer::udp);
+                if (inner_) return;
+                p_.payload = u->payload();
+                if ((is_dns_port(u->src_port()) || is_dns_port(u->dst_port())) && !p_.payload.empty()) {
+                    auto d = dns_view::parse(p_.payload);
+                    if (!d) return stop(decode_stop::truncated, layer::dns);
+                    p_.dns = d;
                     push(layer::dns);
                 }
+                return;
             }
-            return;
-        }
-        case ip_proto::udp: {
-            auto u = udp_view::parse(b);
-            if (!u) return stop(decode_stop::truncated, layer::udp);
-            if (!inner_) p_.udp = u;
-            push(layer::udp);
-            if (inner_) return;
-            p_.payload = u->payload();
-            if ((is_dns_port(u->src_port()) || is_dns_port(u->dst_port())) && !p_.payload.empty()) {
-                auto d = dns_view::parse(p_.payload);
-                if (!d) return stop(decode_stop::truncated, layer::dns);
-                p_.dns = d;
-                push(layer::dns);
+            case ip_proto::icmp:
+            case ip_proto::icmpv6: {
+                bool is6 = proto == ip_proto::icmpv6;
+                layer l = is6 ? layer::icmpv6 : layer::icmp;
+                auto ic = icmp_view::parse(b);
+                if (!ic) return stop(decode_stop::truncated, l);
+                if (!inner_) (is6 ? p_.icmpv6 : p_.icmp) = ic;
+                push(l);
+                if (inner_) return;
+                p_.payload = ic->body();
+                // Error messages quote the offending packet: decode it as an inner layer (its
+                // layers count for the protocol hierarchy, as in tshark, but not for flows).
+                std::uint8_t t = ic->type();
+                bool error = is6 ? (t >= 1 && t <= 4) : (t == 3 || t == 4 || t == 5 || t == 11 || t == 12);
+                bytes_view body = ic->body();
+                if (error && body.size() > 4) {
+                    inner_ = true;
+                    decode_stop saved = p_.stop;
+                    auto saved_at = p_.stopped_at;
+                    auto saved_proto = p_.ip_protocol;
+                    if (is6)
+                        ipv6(body.subspan(4));
+                    else
+                        ipv4(body.subspan(4));
+                    // A quoted packet is cut short by design: that is not this packet's problem.
+                    p_.stop = saved;
+                    p_.stopped_at = saved_at;
+                    p_.ip_protocol = saved_proto;
+                    inner_ = false;
+                }
+                return;
             }
-            return;
-        }
-        case ip_proto::icmp:
-        case ip_proto::icmpv6: {
-            bool is6 = proto == ip_proto::icmpv6;
-            layer l = is6 ? layer::icmpv6 : layer::icmp;
-            auto ic = icmp_view::parse(b);
-            if (!ic) return stop(decode_stop::truncated, l);
-            if (!inner_) (is6 ? p_.icmpv6 : p_.icmp) = ic;
-            push(l);
-            if (inner_) return;
-            p_.payload = ic->body();
-            // Error messages quote the offending packet: decode it as an inner layer (its
-            // layers count for the protocol hierarchy, as in tshark, but not for flows).
-            std::uint8_t t = ic->type();
-            bool error = is6 ? (t >= 1 && t <= 4) : (t == 3 || t == 4 || t == 5 || t == 11 || t == 12);
-            bytes_view body = ic->body();
-            if (error && body.size() > 4) {
-                inner_ = true;
-                decode_stop saved = p_.stop;
-                auto saved_at = p_.stopped_at;
-                auto saved_proto = p_.ip_protocol;
-                if (is6) ipv6(body.subspan(4)); else ipv4(body.subspan(4));
-                // A quoted packet is cut short by design: that is not this packet's problem.
-                p_.stop = saved;
-                p_.stopped_at = saved_at;
-                p_.ip_protocol = saved_proto;
-                inner_ = false;
-            }
-            return;
-        }
-        case ip_proto::esp: return stop(decode_stop::encrypted, v6 ? layer::ipv6 : layer::ipv4);
-        case ip_proto::no_next: return;
-        default: return stop(decode_stop::unsupported_protocol, v6 ? layer::ipv6 : layer::ipv4);
+            case ip_proto::esp: return stop(decode_stop::encrypted, v6 ? layer::ipv6 : layer::ipv4);
+            case ip_proto::no_next: return;
+            default: return stop(decode_stop::unsupported_protocol, v6 ? layer::ipv6 : layer::ipv4);
         }
     }
 

@@ -11,7 +11,9 @@ namespace nettool {
 
 const std::uint32_t ipv4_prefix_table::empty_slot_ = 0;
 
-ipv4_prefix_table::~ipv4_prefix_table() { release(); }
+ipv4_prefix_table::~ipv4_prefix_table() {
+    release();
+}
 
 ipv4_prefix_table::ipv4_prefix_table(ipv4_prefix_table&& o) noexcept
     : pending_(std::move(o.pending_)),

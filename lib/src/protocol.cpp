@@ -3,9 +3,15 @@
 namespace nettool::proto {
 
 namespace {
-bool valid_mode(std::uint8_t m) noexcept { return m >= 1 && m <= 6; }
-bool valid_status(std::uint8_t s) noexcept { return s <= 4; }
-bool valid_kind(std::uint8_t k) noexcept { return k >= 1 && k <= 3; }
+bool valid_mode(std::uint8_t m) noexcept {
+    return m >= 1 && m <= 6;
+}
+bool valid_status(std::uint8_t s) noexcept {
+    return s <= 4;
+}
+bool valid_kind(std::uint8_t k) noexcept {
+    return k >= 1 && k <= 3;
+}
 }  // namespace
 
 std::size_t encode(const hello& h, std::span<std::byte> out) noexcept {
@@ -81,9 +87,12 @@ decoded<hello> decode_hello(std::span<const std::byte> in) noexcept {
     if (!c.ok()) return {decode_status::truncated, {}};
     if (magic != hello_magic) return {decode_status::bad_magic, {}};
     d.value.m = static_cast<mode>(m);
-    if (ver != version) d.status = decode_status::bad_version;
-    else if (!valid_mode(m)) d.status = decode_status::bad_value;
-    else d.status = decode_status::ok;
+    if (ver != version)
+        d.status = decode_status::bad_version;
+    else if (!valid_mode(m))
+        d.status = decode_status::bad_value;
+    else
+        d.status = decode_status::ok;
     return d;
 }
 
@@ -154,23 +163,23 @@ bool is_report_request(std::span<const std::byte> in) noexcept {
 
 const char* to_string(mode m) noexcept {
     switch (m) {
-    case mode::echo: return "echo";
-    case mode::sink: return "sink";
-    case mode::source: return "source";
-    case mode::connect_only: return "connect-only";
-    case mode::udp_echo: return "udp-echo";
-    case mode::udp_sink: return "udp-sink";
+        case mode::echo: return "echo";
+        case mode::sink: return "sink";
+        case mode::source: return "source";
+        case mode::connect_only: return "connect-only";
+        case mode::udp_echo: return "udp-echo";
+        case mode::udp_sink: return "udp-sink";
     }
     return "unknown";
 }
 
 const char* to_string(status s) noexcept {
     switch (s) {
-    case status::ok: return "ok";
-    case status::bad_version: return "unsupported protocol version";
-    case status::bad_mode: return "unknown mode";
-    case status::busy: return "responder busy (session limit reached)";
-    case status::bad_param: return "message size or duration out of range";
+        case status::ok: return "ok";
+        case status::bad_version: return "unsupported protocol version";
+        case status::bad_mode: return "unknown mode";
+        case status::busy: return "responder busy (session limit reached)";
+        case status::bad_param: return "message size or duration out of range";
     }
     return "unknown status";
 }

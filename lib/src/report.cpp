@@ -26,9 +26,11 @@ latency_summary latency_summary::from(const histogram& h) noexcept {
 void to_json(nlohmann::json& j, const latency_summary& s) {
     // Three decimals in microseconds keeps nanosecond precision without float noise.
     auto r = [](double v) { return std::round(v * 1000.0) / 1000.0; };
-    j = nlohmann::json{{"count", s.count},         {"min_us", r(s.min_us)}, {"mean_us", r(s.mean_us)},
-                       {"stddev_us", r(s.stddev_us)}, {"p50_us", r(s.p50_us)}, {"p90_us", r(s.p90_us)},
-                       {"p99_us", r(s.p99_us)},     {"p999_us", r(s.p999_us)}, {"max_us", r(s.max_us)}};
+    j = nlohmann::json{{"count", s.count},        {"min_us", r(s.min_us)},
+                       {"mean_us", r(s.mean_us)}, {"stddev_us", r(s.stddev_us)},
+                       {"p50_us", r(s.p50_us)},   {"p90_us", r(s.p90_us)},
+                       {"p99_us", r(s.p99_us)},   {"p999_us", r(s.p999_us)},
+                       {"max_us", r(s.max_us)}};
 }
 
 void from_json(const nlohmann::json& j, latency_summary& s) {
@@ -46,8 +48,8 @@ void from_json(const nlohmann::json& j, latency_summary& s) {
 namespace {
 // Display width in terminal columns: count UTF-8 lead bytes only.
 std::size_t width(const std::string& s) {
-    return static_cast<std::size_t>(
-        std::count_if(s.begin(), s.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
+    return static_cast<std::size_t>(std::count_if(
+        s.begin(), s.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
 }
 }  // namespace
 
@@ -70,9 +72,12 @@ std::string table::render() const {
             // The first column names the row; the others hold values and align right.
             const bool right = i > 0;
             if (i > 0) fmt::format_to(std::back_inserter(out), "  ");
-            if (right) fmt::format_to(std::back_inserter(out), "{:{}}{}", "", pad, cell);
-            else if (i + 1 < ncol) fmt::format_to(std::back_inserter(out), "{}{:{}}", cell, "", pad);
-            else fmt::format_to(std::back_inserter(out), "{}", cell);
+            if (right)
+                fmt::format_to(std::back_inserter(out), "{:{}}{}", "", pad, cell);
+            else if (i + 1 < ncol)
+                fmt::format_to(std::back_inserter(out), "{}{:{}}", cell, "", pad);
+            else
+                fmt::format_to(std::back_inserter(out), "{}", cell);
         }
         // Trim trailing blanks so the output diffs cleanly.
         while (out.size() > 0 && out.data()[out.size() - 1] == ' ') out.resize(out.size() - 1);
@@ -144,11 +149,17 @@ std::string si(double v, std::string_view unit) {
 }
 }  // namespace
 
-std::string format_bits_per_second(double bps) { return si(bps, "bit/s"); }
-std::string format_bytes(double bytes) { return si(bytes, "B"); }
+std::string format_bits_per_second(double bps) {
+    return si(bps, "bit/s");
+}
+std::string format_bytes(double bytes) {
+    return si(bytes, "B");
+}
 std::string format_rate(double per_second, std::string_view unit) {
     return si(per_second, fmt::format("{}/s", unit));
 }
-std::string format_percent(double fraction) { return fmt::format("{:.2f}%", fraction * 100.0); }
+std::string format_percent(double fraction) {
+    return fmt::format("{:.2f}%", fraction * 100.0);
+}
 
 }  // namespace nettool

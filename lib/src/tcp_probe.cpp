@@ -28,10 +28,14 @@ namespace nettool {
 using namespace std::chrono_literals;
 
 void connect_failures::count(const std::error_code& ec) noexcept {
-    if (ec == std::errc::connection_refused) ++refused;
-    else if (ec == errc::timed_out || ec == std::errc::timed_out) ++timed_out;
-    else if (ec == std::errc::network_unreachable || ec == std::errc::host_unreachable) ++unreachable;
-    else ++other;
+    if (ec == std::errc::connection_refused)
+        ++refused;
+    else if (ec == errc::timed_out || ec == std::errc::timed_out)
+        ++timed_out;
+    else if (ec == std::errc::network_unreachable || ec == std::errc::host_unreachable)
+        ++unreachable;
+    else
+        ++other;
 }
 
 double tcp_connect_result::connects_per_second() const noexcept {
@@ -99,7 +103,8 @@ tcp_rr_result tcp_rr_probe(const socket_address& target, const tcp_rr_options& o
     detail::make_blocking(s.fd.get(), opt.timeout);
     std::vector<std::byte> req(opt.size), resp(opt.size);
     for (std::size_t i = 0; i < req.size(); ++i) req[i] = static_cast<std::byte>(i * 7 + 1);
-    const auto stop_at = opt.duration > 0ns ? mono_clock::now() + opt.duration : mono_clock::time_point::max();
+    const auto stop_at =
+        opt.duration > 0ns ? mono_clock::now() + opt.duration : mono_clock::time_point::max();
     const std::uint64_t limit = opt.count > 0 ? opt.count : UINT64_MAX;
     for (std::uint64_t i = 0; i < limit; ++i) {
         const auto start = mono_clock::now();
@@ -144,7 +149,8 @@ struct stream_outcome {
 void run_upload(const socket_address& target, const tcp_stream_options& opt, std::latch& ready,
                 const mono_clock::time_point& start, stream_counter& counter, stream_outcome& out) {
     std::error_code ec;
-    auto s = detail::open_session(target, {proto::mode::sink, 0, 0}, mono_clock::now() + opt.timeout, ec, out.error);
+    auto s = detail::open_session(target, {proto::mode::sink, 0, 0}, mono_clock::now() + opt.timeout, ec,
+                                  out.error);
     ready.count_down();
     ready.wait();
     if (ec) return;
@@ -162,7 +168,9 @@ void run_upload(const socket_address& target, const tcp_stream_options& opt, std
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!detail::wait_writable(s.fd.get(), std::min(end, now + opt.timeout), ec) && ec != errc::timed_out) break;
+            if (!detail::wait_writable(s.fd.get(), std::min(end, now + opt.timeout), ec) &&
+                ec != errc::timed_out)
+                break;
             ec.clear();
             continue;
         }
@@ -188,10 +196,11 @@ void run_download(const socket_address& target, const tcp_stream_options& opt, s
                   stream_counter& counter, stream_outcome& out) {
     std::error_code ec;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(opt.duration).count();
-    const auto duration_ms = static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 1, proto::max_duration_ms));
+    const auto duration_ms =
+        static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 1, proto::max_duration_ms));
     // The responder starts sending on its reply; the few bytes before the latch opens count too.
-    auto session = detail::open_session(target, {proto::mode::source, 0, duration_ms}, mono_clock::now() + opt.timeout,
-                                        ec, out.error);
+    auto session = detail::open_session(target, {proto::mode::source, 0, duration_ms},
+                                        mono_clock::now() + opt.timeout, ec, out.error);
     ready.count_down();
     ready.wait();
     if (ec) return;
@@ -209,7 +218,8 @@ void run_download(const socket_address& target, const tcp_stream_options& opt, s
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             if (mono_clock::now() >= hard_end ||
-                !detail::wait_readable(session.fd.get(), std::min(hard_end, mono_clock::now() + opt.timeout), ec)) {
+                !detail::wait_readable(session.fd.get(), std::min(hard_end, mono_clock::now() + opt.timeout),
+                                       ec)) {
                 out.error = fmt::format("receiving from {}: stalled", target.to_string());
                 break;
             }
@@ -244,8 +254,10 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
     for (unsigned i = 0; i < n; ++i) {
         const bool is_up = up && i < per_dir;
         threads.emplace_back([&, i, is_up] {
-            if (is_up) run_upload(target, opt, ready, start, counters[i], outcomes[i]);
-            else run_download(target, opt, ready, counters[i], outcomes[i]);
+            if (is_up)
+                run_upload(target, opt, ready, start, counters[i], outcomes[i]);
+            else
+                run_download(target, opt, ready, counters[i], outcomes[i]);
         });
     }
     // Every stream has connected (or failed) when the latch opens; start the clock then.
@@ -296,25 +308,33 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
 
 const char* to_string(stream_direction d) noexcept {
     switch (d) {
-    case stream_direction::upload: return "upload";
-    case stream_direction::download: return "download";
-    case stream_direction::bidir: return "bidir";
+        case stream_direction::upload: return "upload";
+        case stream_direction::download: return "download";
+        case stream_direction::bidir: return "bidir";
     }
     return "?";
 }
 
 void to_json(nlohmann::json& j, const connect_failures& f) {
-    j = {{"refused", f.refused}, {"timed_out", f.timed_out}, {"unreachable", f.unreachable},
-         {"other", f.other},     {"total", f.total()}};
+    j = {{"refused", f.refused},
+         {"timed_out", f.timed_out},
+         {"unreachable", f.unreachable},
+         {"other", f.other},
+         {"total", f.total()}};
 }
 
 void to_json(nlohmann::json& j, const kernel_tcp_view& k) {
-    j = {{"connections", k.connections}, {"retransmits", k.retransmits}, {"rtt_us", k.rtt_us},
+    j = {{"connections", k.connections},
+         {"retransmits", k.retransmits},
+         {"rtt_us", k.rtt_us},
          {"cwnd_segments", k.cwnd_segments}};
 }
 
 void to_json(nlohmann::json& j, const stream_interval& i) {
-    j = {{"start_s", i.start_s}, {"end_s", i.end_s}, {"bytes", i.bytes}, {"bits_per_second", i.bits_per_second}};
+    j = {{"start_s", i.start_s},
+         {"end_s", i.end_s},
+         {"bytes", i.bytes},
+         {"bits_per_second", i.bits_per_second}};
 }
 
 void to_json(nlohmann::json& j, const tcp_connect_result& r) {

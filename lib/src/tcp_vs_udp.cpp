@@ -45,8 +45,12 @@ bool succeeded(const tcp_vs_udp_result& r) noexcept {
 
 namespace {
 
-std::string us(double v) { return format_duration_us(v); }
-std::string ns_us(std::chrono::nanoseconds d) { return format_duration(d); }
+std::string us(double v) {
+    return format_duration_us(v);
+}
+std::string ns_us(std::chrono::nanoseconds d) {
+    return format_duration(d);
+}
 std::string hist_p(const histogram& h, double p) {
     return h.count() ? format_duration_us(static_cast<double>(h.percentile(p)) / 1000.0) : "-";
 }
@@ -61,7 +65,8 @@ report make_report(const tcp_vs_udp_result& r) {
     table t{fmt::format("TCP vs UDP to {}", target), {"", "TCP", "UDP"}, {}};
     t.add_row({"setup before first byte (p50)", hist_p(c.connect_time, 50), "none"});
     t.add_row({"setup p99", hist_p(c.connect_time, 99), "none"});
-    t.add_row({"first reply (connect + 1 round trip)", ns_us(r.tcp_rr.first_reply), ns_us(r.udp_rr.first_reply)});
+    t.add_row(
+        {"first reply (connect + 1 round trip)", ns_us(r.tcp_rr.first_reply), ns_us(r.udp_rr.first_reply)});
     t.add_row({"RTT p50", hist_p(r.tcp_rr.rtt, 50), hist_p(r.udp_rr.rtt, 50)});
     t.add_row({"RTT p90", hist_p(r.tcp_rr.rtt, 90), hist_p(r.udp_rr.rtt, 90)});
     t.add_row({"RTT p99", hist_p(r.tcp_rr.rtt, 99), hist_p(r.udp_rr.rtt, 99)});
@@ -82,17 +87,19 @@ report make_report(const tcp_vs_udp_result& r) {
     // Readings: what the numbers teach.
     if (c.connect_time.count() > 0 && r.udp_rr.rtt.count() > 0) {
         rep.add_reading(fmt::format(
-            "TCP spent {} (p50) on its three-way handshake before any data could flow; its first reply took {}, "
+            "TCP spent {} (p50) on its three-way handshake before any data could flow; its first reply took "
+            "{}, "
             "while UDP's first reply took {} with no setup at all.",
             hist_p(c.connect_time, 50), ns_us(r.tcp_rr.first_reply), ns_us(r.udp_rr.first_reply)));
     }
     if (retrans > 0) {
         rep.add_reading(fmt::format(
-            "TCP retransmitted {} segment{}; the application saw no loss, but p99 RTT rose to {} (p50 {}).", retrans,
-            retrans == 1 ? "" : "s", hist_p(r.tcp_rr.rtt, 99), hist_p(r.tcp_rr.rtt, 50)));
+            "TCP retransmitted {} segment{}; the application saw no loss, but p99 RTT rose to {} (p50 {}).",
+            retrans, retrans == 1 ? "" : "s", hist_p(r.tcp_rr.rtt, 99), hist_p(r.tcp_rr.rtt, 50)));
     } else {
-        rep.add_reading("TCP retransmitted nothing on this path: the application got every byte, in order, "
-                        "and any loss would have shown up here as delay instead.");
+        rep.add_reading(
+            "TCP retransmitted nothing on this path: the application got every byte, in order, "
+            "and any loss would have shown up here as delay instead.");
     }
     const auto& s = r.udp_stream;
     if (s.lost > 0 || s.out_of_order > 0 || s.duplicates > 0 || r.udp_rr.lost > 0) {
@@ -100,16 +107,18 @@ report make_report(const tcp_vs_udp_result& r) {
         rep.add_reading(fmt::format(
             "UDP lost {} and reordered {} of the stream's {} datagrams (request/response lost {}); nothing "
             "resent them: the application has to notice and cope.",
-            format_percent(s.loss_fraction()), format_percent(reorder), s.sent, format_percent(r.udp_rr.loss_fraction())));
+            format_percent(s.loss_fraction()), format_percent(reorder), s.sent,
+            format_percent(r.udp_rr.loss_fraction())));
         if (s.lost > 0 && s.send_packets_per_second > 0) {
-            rep.add_reading(fmt::format("The UDP sender pushed {} but the receiver took {}: without flow control, "
-                                        "the excess was dropped in the receiver's socket buffer.",
-                                        format_rate(s.send_packets_per_second, "pkt"),
-                                        format_rate(s.packets_per_second, "pkt")));
+            rep.add_reading(fmt::format(
+                "The UDP sender pushed {} but the receiver took {}: without flow control, "
+                "the excess was dropped in the receiver's socket buffer.",
+                format_rate(s.send_packets_per_second, "pkt"), format_rate(s.packets_per_second, "pkt")));
         }
     } else {
-        rep.add_reading("UDP lost, duplicated and reordered nothing on this run; on a busier path it would hand "
-                        "every such event to the application.");
+        rep.add_reading(
+            "UDP lost, duplicated and reordered nothing on this run; on a busier path it would hand "
+            "every such event to the application.");
     }
 
     auto& j = rep.data();

@@ -45,8 +45,8 @@ udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& o
     }
     const stopwatch total;
     std::error_code ec;
-    auto control = detail::open_session(target, {proto::mode::udp_echo, opt.size, 0}, mono_clock::now() + opt.timeout + 2s,
-                                        ec, r.error);
+    auto control = detail::open_session(target, {proto::mode::udp_echo, opt.size, 0},
+                                        mono_clock::now() + opt.timeout + 2s, ec, r.error);
     if (ec) return r;
     auto fd = detail::udp_connect(target, ec);
     if (ec) {
@@ -59,7 +59,8 @@ udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& o
     std::vector<std::uint8_t> answered;
     answered.reserve(opt.count > 0 ? opt.count : 1u << 20);
     std::uint64_t highest_answered = 0;  // plus one
-    const auto stop_at = opt.duration > 0ns ? mono_clock::now() + opt.duration : mono_clock::time_point::max();
+    const auto stop_at =
+        opt.duration > 0ns ? mono_clock::now() + opt.duration : mono_clock::time_point::max();
 
     auto take = [&](const proto::udp_header& h, std::uint64_t now_ns, std::uint64_t current) -> bool {
         if (h.seq >= answered.size()) return false;  // never sent: not ours after all
@@ -131,8 +132,8 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
         return r;
     }
     std::error_code ec;
-    auto control = detail::open_session(target, {proto::mode::udp_sink, 0, 0}, mono_clock::now() + opt.timeout, ec,
-                                        r.error);
+    auto control = detail::open_session(target, {proto::mode::udp_sink, 0, 0},
+                                        mono_clock::now() + opt.timeout, ec, r.error);
     if (ec) return r;
     auto fd = detail::udp_connect(target, ec);
     if (ec) {
@@ -205,8 +206,9 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
             const double elapsed = std::chrono::duration<double>(now - start).count();
             const auto due = static_cast<std::uint64_t>(elapsed * opt.rate) + 1;
             if (due <= seq) {
-                const auto next_due = start + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                  std::chrono::duration<double>(static_cast<double>(seq) / opt.rate));
+                const auto next_due =
+                    start + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::duration<double>(static_cast<double>(seq) / opt.rate));
                 std::this_thread::sleep_until(std::min({next_due, end, next_interval}));
                 continue;
             }
@@ -220,7 +222,8 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
         int m = -1;
         if (use_gso && n >= 2) {
             gso_iov = {buf.data(), n * opt.size};
-            if (::sendmsg(fd.get(), &gso_msg, 0) >= 0) m = static_cast<int>(n);
+            if (::sendmsg(fd.get(), &gso_msg, 0) >= 0)
+                m = static_cast<int>(n);
             else if (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP) {
                 use_gso = false;  // no GSO on this path: fall back to sendmmsg from now on
                 continue;
@@ -254,7 +257,8 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
     proto::encode_report_request(req);
     std::array<std::byte, proto::udp_report_size> rep{};
     const auto deadline = mono_clock::now() + opt.timeout;
-    if (!detail::write_all(control.fd.get(), req, deadline, ec) || !detail::read_exact(control.fd.get(), rep, deadline, ec)) {
+    if (!detail::write_all(control.fd.get(), req, deadline, ec) ||
+        !detail::read_exact(control.fd.get(), rep, deadline, ec)) {
         r.error = fmt::format("asking the responder for its counts: {}", detail::describe(ec));
         return r;
     }

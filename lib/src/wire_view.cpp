@@ -86,7 +86,8 @@ void to_json(nlohmann::json& j, const wire_view& w) {
 }
 
 void add_wire_view(report& rep, const wire_view& w, const wire_comparison& app) {
-    table t{fmt::format("On the wire ({} on {}, filter '{}')", w.file, w.interface, w.filter), {"", "count"}, {}};
+    table t{
+        fmt::format("On the wire ({} on {}, filter '{}')", w.file, w.interface, w.filter), {"", "count"}, {}};
     t.add_row({"packets captured", std::to_string(w.capture.captured)});
     t.add_row({"dropped by the capture (kernel)", std::to_string(w.capture.dropped_kernel)});
     t.add_row({"TCP conversations", std::to_string(w.tcp.conversations)});
@@ -99,18 +100,21 @@ void add_wire_view(report& rep, const wire_view& w, const wire_comparison& app) 
     rep.add_table(std::move(t));
     rep.data()["wire"] = w;
     if (w.capture.dropped_kernel > 0) {
-        rep.add_reading(fmt::format("The capture itself dropped {} packets (its buffer overflowed), so on-wire counts "
-                                    "are a lower bound.",
-                                    w.capture.dropped_kernel));
+        rep.add_reading(
+            fmt::format("The capture itself dropped {} packets (its buffer overflowed), so on-wire counts "
+                        "are a lower bound.",
+                        w.capture.dropped_kernel));
     }
     if (app.udp_sent_by_app > 0) {
-        rep.add_reading(fmt::format(
-            "On the wire: {} UDP datagrams went to the port; the application sent {} and the receiver counted {}.",
-            w.udp.packets_to_port, app.udp_sent_by_app, app.udp_counted_by_peer));
+        rep.add_reading(
+            fmt::format("On the wire: {} UDP datagrams went to the port; the application sent {} and the "
+                        "receiver counted {}.",
+                        w.udp.packets_to_port, app.udp_sent_by_app, app.udp_counted_by_peer));
     }
-    rep.add_reading(fmt::format("On the wire: {} TCP retransmissions and {} duplicate ACKs (the kernel reported {} "
-                                "retransmitted segments).",
-                                w.tcp.tcp.retransmissions, w.tcp.tcp.duplicate_acks, app.kernel_retransmits));
+    rep.add_reading(
+        fmt::format("On the wire: {} TCP retransmissions and {} duplicate ACKs (the kernel reported {} "
+                    "retransmitted segments).",
+                    w.tcp.tcp.retransmissions, w.tcp.tcp.duplicate_acks, app.kernel_retransmits));
 }
 
 }  // namespace nettool

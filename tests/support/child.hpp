@@ -17,9 +17,7 @@ namespace nettool::test {
 /// A child process started with fork/exec; SIGTERM and reaped in the destructor.
 class child {
 public:
-    child(const std::vector<std::string>& argv, const std::string& log) {
-        start(argv, log);
-    }
+    child(const std::vector<std::string>& argv, const std::string& log) { start(argv, log); }
     child() = default;
     void start(const std::vector<std::string>& argv, const std::string& log) {
         pid_ = ::fork();
@@ -74,6 +72,5 @@ private:
     pid_t pid_ = -1;
     int status_ = -1;
 };
-
 
 }  // namespace nettool::test

@@ -45,9 +45,10 @@ public:
     }
 
     /// A veth pair with one end in each namespace.
-    bool veth(const std::string& ns1, const std::string& if1, const std::string& ns2, const std::string& if2) {
-        auto r = run_process({"ip", "link", "add", "name", if1, "netns", ns1, "type", "veth", "peer", "name", if2,
-                              "netns", ns2},
+    bool veth(const std::string& ns1, const std::string& if1, const std::string& ns2,
+              const std::string& if2) {
+        auto r = run_process({"ip", "link", "add", "name", if1, "netns", ns1, "type", "veth", "peer", "name",
+                              if2, "netns", ns2},
                              std::chrono::seconds{10});
         if (r.exit_code != 0) errors_ += "veth " + if1 + "/" + if2 + ": " + r.err;
         return r.exit_code == 0 && ip(ns1, {"link", "set", if1, "up"}) && ip(ns2, {"link", "set", if2, "up"});

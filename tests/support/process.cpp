@@ -81,8 +81,10 @@ process_result run_process(const std::vector<std::string>& argv, std::chrono::se
         if (f.fd >= 0) ::close(f.fd);
     int status = 0;
     ::waitpid(pid, &status, 0);
-    if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+        r.exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        r.exit_code = 128 + WTERMSIG(status);
     return r;
 }
 
@@ -92,7 +94,9 @@ process_result run_nettool(const std::vector<std::string>& args, std::chrono::se
     return run_process(argv, timeout);
 }
 
-bool is_root() { return ::geteuid() == 0; }
+bool is_root() {
+    return ::geteuid() == 0;
+}
 
 }  // namespace nettool::test
 
@@ -134,8 +138,10 @@ process_result background_process::stop(int sig, std::chrono::seconds timeout) {
         ::usleep(10'000);
     }
     pid_ = -1;
-    if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+        r.exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        r.exit_code = 128 + WTERMSIG(status);
     char buf[65536];
     for (auto [fd, dst] : {std::pair{out_fd_, &r.out}, std::pair{err_fd_, &r.err}}) {
         ::fcntl(fd, F_SETFL, O_NONBLOCK);

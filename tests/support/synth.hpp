@@ -41,13 +41,24 @@ public:
                                           const std::vector<std::uint8_t>& l4) {
         std::vector<std::uint8_t> f{0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00};
         auto total = static_cast<std::uint16_t>(20 + l4.size());
-        std::vector<std::uint8_t> ip{0x45, 0, static_cast<std::uint8_t>(total >> 8), static_cast<std::uint8_t>(total),
-                                     0, 1, 0x40, 0, 64, proto, 0, 0};
+        std::vector<std::uint8_t> ip{0x45,
+                                     0,
+                                     static_cast<std::uint8_t>(total >> 8),
+                                     static_cast<std::uint8_t>(total),
+                                     0,
+                                     1,
+                                     0x40,
+                                     0,
+                                     64,
+                                     proto,
+                                     0,
+                                     0};
         for (auto a : {src, dst})
             for (int s = 24; s >= 0; s -= 8) ip.push_back(static_cast<std::uint8_t>(a >> s));
         // Header checksum, so tshark's view matches a real packet.
         std::uint32_t sum = 0;
-        for (std::size_t i = 0; i < ip.size(); i += 2) sum += static_cast<std::uint32_t>((ip[i] << 8) | ip[i + 1]);
+        for (std::size_t i = 0; i < ip.size(); i += 2)
+            sum += static_cast<std::uint32_t>((ip[i] << 8) | ip[i + 1]);
         while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
         sum = ~sum & 0xffff;
         ip[10] = static_cast<std::uint8_t>(sum >> 8);
@@ -57,9 +68,9 @@ public:
         return f;
     }
 
-    static std::vector<std::uint8_t> tcp(std::uint32_t src, std::uint16_t sport, std::uint32_t dst, std::uint16_t dport,
-                                         std::uint32_t seq, std::uint32_t ack, std::uint8_t flags, std::uint16_t window,
-                                         std::size_t payload) {
+    static std::vector<std::uint8_t> tcp(std::uint32_t src, std::uint16_t sport, std::uint32_t dst,
+                                         std::uint16_t dport, std::uint32_t seq, std::uint32_t ack,
+                                         std::uint8_t flags, std::uint16_t window, std::size_t payload) {
         std::vector<std::uint8_t> t;
         auto put16 = [&t](std::uint16_t v) {
             t.push_back(static_cast<std::uint8_t>(v >> 8));
@@ -82,22 +93,36 @@ public:
         return ipv4(src, dst, 6, t);
     }
 
-    static std::vector<std::uint8_t> udp(std::uint32_t src, std::uint16_t sport, std::uint32_t dst, std::uint16_t dport,
-                                         const std::vector<std::uint8_t>& payload) {
+    static std::vector<std::uint8_t> udp(std::uint32_t src, std::uint16_t sport, std::uint32_t dst,
+                                         std::uint16_t dport, const std::vector<std::uint8_t>& payload) {
         auto len = static_cast<std::uint16_t>(8 + payload.size());
-        std::vector<std::uint8_t> u{static_cast<std::uint8_t>(sport >> 8), static_cast<std::uint8_t>(sport),
-                                    static_cast<std::uint8_t>(dport >> 8), static_cast<std::uint8_t>(dport),
-                                    static_cast<std::uint8_t>(len >> 8),   static_cast<std::uint8_t>(len),
-                                    0, 0};
+        std::vector<std::uint8_t> u{static_cast<std::uint8_t>(sport >> 8),
+                                    static_cast<std::uint8_t>(sport),
+                                    static_cast<std::uint8_t>(dport >> 8),
+                                    static_cast<std::uint8_t>(dport),
+                                    static_cast<std::uint8_t>(len >> 8),
+                                    static_cast<std::uint8_t>(len),
+                                    0,
+                                    0};
         u.insert(u.end(), payload.begin(), payload.end());
         return ipv4(src, dst, 17, u);
     }
 
     /// A DNS message with one question for `name` (type A).
-    static std::vector<std::uint8_t> dns(std::uint16_t id, bool response, std::uint8_t rcode, const std::string& name) {
-        std::vector<std::uint8_t> m{static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id),
+    static std::vector<std::uint8_t> dns(std::uint16_t id, bool response, std::uint8_t rcode,
+                                         const std::string& name) {
+        std::vector<std::uint8_t> m{static_cast<std::uint8_t>(id >> 8),
+                                    static_cast<std::uint8_t>(id),
                                     static_cast<std::uint8_t>(response ? 0x81 : 0x01),
-                                    static_cast<std::uint8_t>(response ? 0x80 | rcode : 0), 0, 1, 0, 0, 0, 0, 0, 0};
+                                    static_cast<std::uint8_t>(response ? 0x80 | rcode : 0),
+                                    0,
+                                    1,
+                                    0,
+                                    0,
+                                    0,
+                                    0,
+                                    0,
+                                    0};
         std::size_t start = 0;
         while (start <= name.size()) {
             auto dot = name.find('.', start);

@@ -45,8 +45,8 @@ socket_address resolve_target(const std::string& text, std::uint16_t default_por
 }
 
 void print_interval(const stream_interval& iv) {
-    fmt::print("[{:6.1f}-{:6.1f} s]  {:>10}  {:>14}\n", iv.start_s, iv.end_s, format_bytes(static_cast<double>(iv.bytes)),
-               format_bits_per_second(iv.bits_per_second));
+    fmt::print("[{:6.1f}-{:6.1f} s]  {:>10}  {:>14}\n", iv.start_s, iv.end_s,
+               format_bytes(static_cast<double>(iv.bytes)), format_bits_per_second(iv.bits_per_second));
     std::fflush(stdout);
 }
 
@@ -55,7 +55,9 @@ probe_capture::probe_capture(const std::string& file, const socket_address& targ
     std::error_code ec;
     std::string detail;
     recorder_ = wire_recorder::start(target, file, ec, detail);
-    if (!recorder_) throw std::system_error(ec, fmt::format("--capture {}: {}", file, detail.empty() ? ec.message() : detail));
+    if (!recorder_)
+        throw std::system_error(
+            ec, fmt::format("--capture {}: {}", file, detail.empty() ? ec.message() : detail));
 }
 
 probe_capture::~probe_capture() = default;
@@ -66,7 +68,9 @@ void probe_capture::attach(report& rep, const wire_comparison& app) {
     std::string detail;
     const auto w = recorder_->finish(ec, detail);
     recorder_.reset();
-    if (ec) throw std::system_error(ec, fmt::format("inspecting {}: {}", file_, detail.empty() ? ec.message() : detail));
+    if (ec)
+        throw std::system_error(
+            ec, fmt::format("inspecting {}: {}", file_, detail.empty() ? ec.message() : detail));
     add_wire_view(rep, w, app);
 }
 

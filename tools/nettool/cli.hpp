@@ -20,9 +20,9 @@ namespace nettool::cli {
 
 /// Exit codes, documented in --help and README.
 enum exit_code : int {
-    exit_ok = 0,        ///< the measurement ran and succeeded
-    exit_failed = 1,    ///< the measured thing failed: unreachable, timed out, nothing received
-    exit_usage = 2,     ///< bad command line: syntax, range, unknown option or subcommand
+    exit_ok = 0,      ///< the measurement ran and succeeded
+    exit_failed = 1,  ///< the measured thing failed: unreachable, timed out, nothing received
+    exit_usage = 2,   ///< bad command line: syntax, range, unknown option or subcommand
 };
 
 struct global_options {

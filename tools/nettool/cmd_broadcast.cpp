@@ -13,24 +13,31 @@ void setup_broadcast(CLI::App& app, context& ctx) {
     auto opts = std::make_shared<broadcast_options>();
     auto* sub = app.add_subcommand(
         "broadcast",
-        "Send broadcast announcements on ONE interface: UDP to 255.255.255.255 (or the directed broadcast with "
+        "Send broadcast announcements on ONE interface: UDP to 255.255.255.255 (or the directed broadcast "
+        "with "
         "--directed), or raw Ethernet frames to ff:ff:ff:ff:ff:ff. Every host on that segment receives them; "
         "routers do not forward them. Watch them arrive with 'nettool listen'.");
-    sub->add_option("-i,--interface", opts->interface, "Interface to send on (required: nothing is sent by default)")
+    sub->add_option("-i,--interface", opts->interface,
+                    "Interface to send on (required: nothing is sent by default)")
         ->required();
     auto* udp = sub->add_option("--udp", opts->udp_port, "UDP broadcast to this destination port (1-65535)");
-    auto* eth = sub->add_flag("--ether", opts->ether, "Raw Ethernet broadcast frames via libpcap (needs CAP_NET_RAW)");
+    auto* eth = sub->add_flag("--ether", opts->ether,
+                              "Raw Ethernet broadcast frames via libpcap (needs CAP_NET_RAW)");
     udp->excludes(eth);
     sub->add_option("--ethertype", opts->ethertype,
                     "EtherType for --ether frames, hex or decimal (default 0x88b5, IEEE local experimental)");
-    sub->add_flag("--directed", opts->directed,
-                  "UDP: send to the interface's directed broadcast (e.g. 192.0.2.255) instead of 255.255.255.255");
-    sub->add_option("-m,--message", opts->message, "Text to send (default: 'nettool broadcast N from IFACE')");
-    sub->add_option("-c,--count", opts->count, fmt::format("Messages to send (default 1, at most {})", broadcast_max_count));
+    sub->add_flag(
+        "--directed", opts->directed,
+        "UDP: send to the interface's directed broadcast (e.g. 192.0.2.255) instead of 255.255.255.255");
+    sub->add_option("-m,--message", opts->message,
+                    "Text to send (default: 'nettool broadcast N from IFACE')");
+    sub->add_option("-c,--count", opts->count,
+                    fmt::format("Messages to send (default 1, at most {})", broadcast_max_count));
     sub->add_option("--interval", opts->interval_s, "Seconds between messages (default 1.0)");
-    sub->add_option("--max-rate", opts->max_rate,
-                    fmt::format("Rate cap in messages/s that --interval must respect (default 10, at most {})",
-                                broadcast_rate_ceiling));
+    sub->add_option(
+        "--max-rate", opts->max_rate,
+        fmt::format("Rate cap in messages/s that --interval must respect (default 10, at most {})",
+                    broadcast_rate_ceiling));
     sub->callback([opts, &ctx] { ctx.exit_status = run_broadcast(*opts, ctx); });
 }
 
@@ -41,14 +48,17 @@ int run_broadcast(const broadcast_options& opts, const context& ctx) {
     if (opts.count < 1 || opts.count > broadcast_max_count)
         return fail(fmt::format("--count must be 1..{}", broadcast_max_count), exit_usage);
     if (!(opts.max_rate > 0) || opts.max_rate > broadcast_rate_ceiling)
-        return fail(fmt::format("--max-rate must be above 0 and at most {}/s", broadcast_rate_ceiling), exit_usage);
-    if (!(opts.interval_s >= 0) || (opts.count > 1 && opts.interval_s * opts.max_rate < 1.0 - 1e-9))
-        return fail(fmt::format("--interval {} s exceeds the rate cap of {}/s (raise --max-rate to go faster)",
-                                opts.interval_s, opts.max_rate),
+        return fail(fmt::format("--max-rate must be above 0 and at most {}/s", broadcast_rate_ceiling),
                     exit_usage);
+    if (!(opts.interval_s >= 0) || (opts.count > 1 && opts.interval_s * opts.max_rate < 1.0 - 1e-9))
+        return fail(
+            fmt::format("--interval {} s exceeds the rate cap of {}/s (raise --max-rate to go faster)",
+                        opts.interval_s, opts.max_rate),
+            exit_usage);
     const auto ethertype = parse_ethertype(opts.ethertype);
     if (!ethertype)
-        return fail(fmt::format("--ethertype '{}' is not an EtherType (0x0600..0xffff)", opts.ethertype), exit_usage);
+        return fail(fmt::format("--ethertype '{}' is not an EtherType (0x0600..0xffff)", opts.ethertype),
+                    exit_usage);
 
     std::error_code ec;
     const auto itf = find_broadcast_interface(opts.interface, ec);
@@ -60,7 +70,8 @@ int run_broadcast(const broadcast_options& opts, const context& ctx) {
         dst = ip_address::v4(0xFFFFFFFFU);
         if (opts.directed) {
             if (!itf.directed_broadcast)
-                return fail(fmt::format("interface '{}' has no IPv4 broadcast address for --directed", opts.interface),
+                return fail(fmt::format("interface '{}' has no IPv4 broadcast address for --directed",
+                                        opts.interface),
                             exit_usage);
             dst = itf.directed_broadcast;
         }
@@ -75,8 +86,9 @@ int run_broadcast(const broadcast_options& opts, const context& ctx) {
     int sent = 0;
     const auto interval = std::chrono::duration<double>(opts.interval_s);
     for (int i = 1; i <= opts.count; ++i) {
-        const std::string text =
-            opts.message.empty() ? fmt::format("nettool broadcast {} from {}", i, opts.interface) : opts.message;
+        const std::string text = opts.message.empty()
+                                     ? fmt::format("nettool broadcast {} from {}", i, opts.interface)
+                                     : opts.message;
         const auto payload = std::as_bytes(std::span(text.data(), text.size()));
         if (opts.udp_port) {
             send_udp_broadcast(opts.interface, *dst, static_cast<std::uint16_t>(*opts.udp_port), payload, ec);
@@ -107,14 +119,14 @@ int run_broadcast(const broadcast_options& opts, const context& ctx) {
     r.data()["bytes"] = bytes;
     r.data()["interval_s"] = opts.interval_s;
     table t{"", {"interface", "mode", "destination", "sent", "bytes"}, {}};
-    t.add_row({opts.interface,
-               opts.udp_port ? "UDP" : fmt::format("Ethernet 0x{:04x}", *ethertype),
+    t.add_row({opts.interface, opts.udp_port ? "UDP" : fmt::format("Ethernet 0x{:04x}", *ethertype),
                opts.udp_port ? fmt::format("{}:{}", dst->to_string(), *opts.udp_port) : all.to_string(),
                std::to_string(sent), format_bytes(static_cast<double>(bytes))});
     r.add_table(std::move(t));
-    r.add_reading(fmt::format("{} broadcast message(s) sent on {}; every host on that segment receives them, "
-                              "no router forwards them.",
-                              sent, opts.interface));
+    r.add_reading(
+        fmt::format("{} broadcast message(s) sent on {}; every host on that segment receives them, "
+                    "no router forwards them.",
+                    sent, opts.interface));
     emit(ctx, r);
     return exit_ok;
 }

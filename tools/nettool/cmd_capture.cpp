@@ -16,7 +16,9 @@ namespace nettool::cli {
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_stop_signal(int) { g_stop = 1; }
+extern "C" void on_stop_signal(int) {
+    g_stop = 1;
+}
 
 }  // namespace
 
@@ -28,16 +30,19 @@ void setup_capture(CLI::App& app, context& ctx) {
         "Ctrl-C or SIGTERM stops it and leaves the file complete. Needs root or CAP_NET_RAW.");
     cmd->add_option("-i,--interface", opts->interface,
                     "Interface to capture on (default: the default route's interface, else lo)");
-    cmd->add_option("-f,--filter", opts->filter, "BPF filter expression, tcpdump syntax (e.g. \"udp port 53\")");
+    cmd->add_option("-f,--filter", opts->filter,
+                    "BPF filter expression, tcpdump syntax (e.g. \"udp port 53\")");
     cmd->add_option("-w,--write", opts->write, "Write packets to this pcap file instead of printing them");
-    cmd->add_option("-c,--count", opts->count, "Stop after this many packets (0: no limit)")->capture_default_str();
+    cmd->add_option("-c,--count", opts->count, "Stop after this many packets (0: no limit)")
+        ->capture_default_str();
     cmd->add_option("-d,--duration", opts->seconds, "Stop after this many seconds (0: until Ctrl-C)")
         ->check(CLI::Range(0.0, 31'536'000.0))
         ->capture_default_str();
     cmd->add_option("-s,--snaplen", opts->snaplen, "Bytes kept per packet")
         ->check(CLI::Range(64, 262144))
         ->capture_default_str();
-    cmd->add_flag("-p,--promiscuous", opts->promiscuous, "Put the interface in promiscuous mode (off by default)");
+    cmd->add_flag("-p,--promiscuous", opts->promiscuous,
+                  "Put the interface in promiscuous mode (off by default)");
     cmd->add_option("-B,--buffer-size", opts->buffer_kib, "Kernel capture buffer, KiB")
         ->check(CLI::Range(64, 1 << 20))
         ->capture_default_str();
@@ -63,14 +68,16 @@ int run_capture(const capture_cli_options& o, const context& ctx) {
         std::string why = detail.empty() ? ec.message() : detail;
         if (ec == make_error_code(errc::permission_denied))
             why = fmt::format("permission denied: {} (capturing needs root or CAP_NET_RAW)", detail);
-        return fail(fmt::format("capture: {}: {}", iface, why), is_usage_error(ec) ? exit_usage : exit_failed);
+        return fail(fmt::format("capture: {}: {}", iface, why),
+                    is_usage_error(ec) ? exit_usage : exit_failed);
     }
 
     g_stop = 0;
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    struct sigaction old_int {}, old_term {};
+    struct sigaction old_int {
+    }, old_term{};
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
@@ -119,7 +126,8 @@ int run_capture(const capture_cli_options& o, const context& ctx) {
         emit(ctx, r);
     } else if (!ctx.global.quiet) {
         // Like tcpdump: the counts go to stderr so stdout stays the packet lines.
-        fmt::print(stderr, "{} packets captured\n{} packets received by filter\n{} packets dropped by kernel\n",
+        fmt::print(stderr,
+                   "{} packets captured\n{} packets received by filter\n{} packets dropped by kernel\n",
                    s.captured, s.received, s.dropped_kernel);
     }
     return exit_ok;

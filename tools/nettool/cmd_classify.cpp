@@ -61,7 +61,8 @@ report host_report(const host_view& v) {
 int run_bulk_text(const bulk_classifier& fast, const std::vector<ip_address>& targets) {
     std::size_t counts[5] = {};
     fmt::memory_buffer out;
-    fmt::format_to(std::back_inserter(out), "{:<39} {:<11} {:<15} {}\n", "address", "kind", "interface", "gateway");
+    fmt::format_to(std::back_inserter(out), "{:<39} {:<11} {:<15} {}\n", "address", "kind", "interface",
+                   "gateway");
     for (const auto& t : targets) {
         const auto c = fast.classify(t);
         ++counts[static_cast<std::size_t>(c.kind)];
@@ -73,8 +74,8 @@ int run_bulk_text(const bulk_classifier& fast, const std::vector<ip_address>& ta
         }
     }
     fmt::format_to(std::back_inserter(out),
-                   "\n{} address(es): {} loopback, {} self, {} local, {} remote, {} unreachable.\n", targets.size(),
-                   counts[0], counts[1], counts[2], counts[3], counts[4]);
+                   "\n{} address(es): {} loopback, {} self, {} local, {} remote, {} unreachable.\n",
+                   targets.size(), counts[0], counts[1], counts[2], counts[3], counts[4]);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
     return counts[4] > 0 ? exit_failed : exit_ok;
@@ -90,8 +91,9 @@ void setup_classify(CLI::App& app, context& ctx) {
         "(remote) or unreachable? Decided from this host's interfaces and routing table like 'ip route get'; "
         "nothing is sent. Without addresses, lists the interfaces and routes.");
     sub->add_option("address", opts->addresses, "IPv4 or IPv6 destination addresses");
-    sub->add_option("-f,--file", opts->file,
-                    "Classify the addresses in this file, one per line ('#' comments allowed); '-' reads stdin");
+    sub->add_option(
+        "-f,--file", opts->file,
+        "Classify the addresses in this file, one per line ('#' comments allowed); '-' reads stdin");
     sub->add_flag("--explain", opts->explain, "Show the binary explanation even for more than 8 addresses");
     sub->add_flag("--no-explain", opts->no_explain, "Only the summary table, no binary explanation");
     sub->callback([opts, &ctx] { ctx.exit_status = run_classify(*opts, ctx); });
@@ -118,7 +120,10 @@ int run_classify(const classify_options& opts, const context& ctx) {
             line = trim(line);
             if (line.empty()) continue;
             auto ip = ip_address::parse(line);
-            if (!ip) return fail(fmt::format("{} line {}: '{}' is not an IPv4 or IPv6 address", opts.file, n, line), exit_usage);
+            if (!ip)
+                return fail(
+                    fmt::format("{} line {}: '{}' is not an IPv4 or IPv6 address", opts.file, n, line),
+                    exit_usage);
             targets.push_back(*ip);
         }
     }
@@ -136,7 +141,8 @@ int run_classify(const classify_options& opts, const context& ctx) {
 
     std::optional<bulk_classifier> fast;
     if (bulk) fast.emplace(view);
-    const bool explain_each = !opts.no_explain && (opts.explain || (opts.file.empty() && targets.size() <= explain_limit));
+    const bool explain_each =
+        !opts.no_explain && (opts.explain || (opts.file.empty() && targets.size() <= explain_limit));
     report r{"classify"};
     auto& results = r.data()["results"] = nlohmann::json::array();
     table summary{"", {"address", "kind", "interface", "gateway", "source", "route"}, {}};
@@ -154,12 +160,12 @@ int run_classify(const classify_options& opts, const context& ctx) {
             j["explanation"] = lines;
         }
         results.push_back(std::move(j));
-        summary.add_row({t.to_string(), to_string(c.kind), c.interface.empty() ? "-" : c.interface,
-                         c.gateway ? c.gateway->to_string() : "-", c.source ? c.source->to_string() : "-",
-                         c.route ? fmt::format("{}/{}{}", c.route->destination.network().to_string(),
-                                               c.route->destination.length,
-                                               c.route->table == 255 ? " (local table)" : "")
-                                 : "-"});
+        summary.add_row(
+            {t.to_string(), to_string(c.kind), c.interface.empty() ? "-" : c.interface,
+             c.gateway ? c.gateway->to_string() : "-", c.source ? c.source->to_string() : "-",
+             c.route ? fmt::format("{}/{}{}", c.route->destination.network().to_string(),
+                                   c.route->destination.length, c.route->table == 255 ? " (local table)" : "")
+                     : "-"});
         if (explain_each && !ctx.global.json) {
             table why{fmt::format("Why {} is {}:", t.to_string(), to_string(c.kind)), {}, {}};
             for (auto& l : lines) why.add_row({"  " + l});

@@ -13,7 +13,6 @@ namespace nettool::cli {
 
 namespace {
 
-
 std::string rcodes_text(const std::map<std::string, std::uint64_t>& rcodes) {
     std::string out;
     for (const auto& [name, n] : rcodes) {
@@ -68,7 +67,8 @@ int run_load(const dns_options& o, const context& ctx) {
     dns_load_options lo;
     lo.queries = parse_dns_query_file(text.str(), ec, &bad_line);
     if (ec) return fail(fmt::format("query file '{}': {}", o.queries_file, bad_line), ec);
-    if (lo.queries.empty()) return fail(fmt::format("query file '{}' has no queries", o.queries_file), exit_usage);
+    if (lo.queries.empty())
+        return fail(fmt::format("query file '{}' has no queries", o.queries_file), exit_usage);
     lo.duration = seconds_to_ns(o.duration_s);
     lo.concurrency = o.concurrency;
     lo.rate = o.rate;
@@ -97,9 +97,10 @@ int run_load(const dns_options& o, const context& ctx) {
                rcodes_text(r.rcodes)});
     rep.add_table(std::move(t));
     const double lost_fraction = r.sent ? static_cast<double>(r.lost) / static_cast<double>(r.sent) : 0.0;
-    rep.add_reading(fmt::format("{} answered {} in {:.2f} s, {} of the queries lost.",
-                                server->to_string(), format_rate(r.queries_per_second, "queries"),
-                                std::chrono::duration<double>(r.elapsed).count(), format_percent(lost_fraction)));
+    rep.add_reading(fmt::format("{} answered {} in {:.2f} s, {} of the queries lost.", server->to_string(),
+                                format_rate(r.queries_per_second, "queries"),
+                                std::chrono::duration<double>(r.elapsed).count(),
+                                format_percent(lost_fraction)));
     emit(ctx, rep);
     return r.answered > 0 ? exit_ok : exit_failed;
 }
@@ -113,9 +114,10 @@ void setup_dns(CLI::App& app, context& ctx) {
         "Time DNS lookups: the system resolver (getaddrinfo) and direct queries to DNS servers, "
         "side by side; or load one server with a dnsperf-style query file (--queries)");
     sub->add_option("name", opts->name, "Domain name to look up (e.g. example.com)");
-    auto* server_opt = sub->add_option("-s,--server", opts->servers,
-                    "DNS server ADDR[:PORT], IPv6 as [ADDR]:PORT; repeatable (default: the nameservers "
-                    "of /etc/resolv.conf plus the system resolver)");
+    auto* server_opt =
+        sub->add_option("-s,--server", opts->servers,
+                        "DNS server ADDR[:PORT], IPv6 as [ADDR]:PORT; repeatable (default: the nameservers "
+                        "of /etc/resolv.conf plus the system resolver)");
     sub->add_option("-t,--type", opts->type,
                     "Query type: A, AAAA, MX, TXT, NS, SOA, CNAME, PTR, SRV, CAA, ANY or a number")
         ->capture_default_str();
@@ -218,10 +220,11 @@ int run_dns(const dns_options& o, const context& ctx) {
         } else {
             std::string addrs;
             for (const auto& a : sr.addresses) addrs += (addrs.empty() ? "" : ", ") + a;
-            rep.add_reading(fmt::format("The system resolver returned {} for {}; the first lookup took {}{}.",
-                                        addrs, o.name, format_duration(*sr.cold),
-                                        any ? fmt::format(", repeated ones {} (median)", format_duration_us(warm.p50_us))
-                                            : std::string{}));
+            rep.add_reading(
+                fmt::format("The system resolver returned {} for {}; the first lookup took {}{}.", addrs,
+                            o.name, format_duration(*sr.cold),
+                            any ? fmt::format(", repeated ones {} (median)", format_duration_us(warm.p50_us))
+                                : std::string{}));
         }
     }
 
@@ -236,22 +239,24 @@ int run_dns(const dns_options& o, const context& ctx) {
         const bool any = lat.count > 0;
         std::string transport = o.tcp ? "tcp" : "udp";
         if (r.tcp_retries) transport += fmt::format(" (+{} tcp)", r.tcp_retries);
-        t.add_row({server.to_string(), transport, std::to_string(r.answered), std::to_string(r.timeouts),
-                   "-", any ? format_duration_us(lat.min_us) : "-", any ? format_duration_us(lat.p50_us) : "-",
+        t.add_row({server.to_string(), transport, std::to_string(r.answered), std::to_string(r.timeouts), "-",
+                   any ? format_duration_us(lat.min_us) : "-", any ? format_duration_us(lat.p50_us) : "-",
                    any ? format_duration_us(lat.mean_us) : "-", any ? format_duration_us(lat.max_us) : "-",
                    rcodes_text(r.rcodes)});
         if (r.answered == 0) {
             status = exit_failed;
-            rep.add_reading(fmt::format("{} did not answer any of {} queries within {} each.", server.to_string(),
-                                        r.sent, format_duration(qo.timeout)));
+            rep.add_reading(fmt::format("{} did not answer any of {} queries within {} each.",
+                                        server.to_string(), r.sent, format_duration(qo.timeout)));
         } else if (r.timeouts > 0) {
-            rep.add_reading(fmt::format("{} left {} of {} queries unanswered.", server.to_string(), r.timeouts, r.sent));
+            rep.add_reading(
+                fmt::format("{} left {} of {} queries unanswered.", server.to_string(), r.timeouts, r.sent));
         }
         if (r.ignored.total() > 0) {
-            rep.add_reading(fmt::format("{} datagrams ignored while waiting on {}: {} wrong ID, {} wrong source, "
-                                        "{} wrong question, {} malformed.",
-                                        r.ignored.total(), server.to_string(), r.ignored.wrong_id,
-                                        r.ignored.wrong_source, r.ignored.wrong_question, r.ignored.malformed));
+            rep.add_reading(
+                fmt::format("{} datagrams ignored while waiting on {}: {} wrong ID, {} wrong source, "
+                            "{} wrong question, {} malformed.",
+                            r.ignored.total(), server.to_string(), r.ignored.wrong_id, r.ignored.wrong_source,
+                            r.ignored.wrong_question, r.ignored.malformed));
         }
         if (r.tcp_retries > 0) {
             rep.add_reading(fmt::format("{} answers from {} were truncated and asked again over TCP.",
@@ -261,7 +266,8 @@ int run_dns(const dns_options& o, const context& ctx) {
     }
     rep.data()["servers"] = servers_json;
     if (servers.empty() && !o.system_only) {
-        rep.add_reading(fmt::format("No nameserver found in {}; only the system resolver was timed.", o.resolv_conf));
+        rep.add_reading(
+            fmt::format("No nameserver found in {}; only the system resolver was timed.", o.resolv_conf));
     }
     rep.add_table(std::move(t));
     for (auto& rt : record_tables) rep.add_table(std::move(rt));

@@ -24,7 +24,8 @@ void setup_inspect(CLI::App& app, context& ctx) {
     cmd->add_option("--rows", opts->rows, "Conversations shown in the text table (JSON lists all tracked)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
         ->capture_default_str();
-    cmd->add_option("--dns-port", opts->dns_port, "Also decode this UDP/TCP port as DNS (53 and 5353 always are)")
+    cmd->add_option("--dns-port", opts->dns_port,
+                    "Also decode this UDP/TCP port as DNS (53 and 5353 always are)")
         ->check(CLI::Range(1, 65535));
     cmd->callback([opts, &ctx] { ctx.exit_status = run_inspect(*opts, ctx); });
 }

@@ -12,13 +12,16 @@ namespace nettool::cli {
 void setup_listen(CLI::App& app, context& ctx) {
     auto opts = std::make_shared<listen_cli_options>();
     auto* sub = app.add_subcommand(
-        "listen", "Print broadcast announcements as they arrive: UDP datagrams on a port, or raw Ethernet "
-                  "broadcast frames on an interface (source, size, text; Wake-on-LAN packets are decoded).");
+        "listen",
+        "Print broadcast announcements as they arrive: UDP datagrams on a port, or raw Ethernet "
+        "broadcast frames on an interface (source, size, text; Wake-on-LAN packets are decoded).");
     sub->add_option("-i,--interface", opts->interface, "Interface to listen on (required with --ether)");
     auto* udp = sub->add_option("--udp", opts->udp_port, "Receive UDP datagrams on this port (1-65535)");
-    auto* eth = sub->add_flag("--ether", opts->ether, "Capture raw Ethernet broadcast frames (libpcap; needs CAP_NET_RAW)");
+    auto* eth = sub->add_flag("--ether", opts->ether,
+                              "Capture raw Ethernet broadcast frames (libpcap; needs CAP_NET_RAW)");
     udp->excludes(eth);
-    sub->add_option("--ethertype", opts->ethertype, "With --ether: only frames of this EtherType (e.g. 0x88b5)");
+    sub->add_option("--ethertype", opts->ethertype,
+                    "With --ether: only frames of this EtherType (e.g. 0x88b5)");
     sub->add_option("-c,--count", opts->count, "Stop after this many messages (default: no limit)");
     sub->add_option("-t,--timeout", opts->timeout_s, "Stop after this many seconds (default: no limit)");
     sub->callback([opts, &ctx] { ctx.exit_status = run_listen(*opts, ctx); });
@@ -37,7 +40,8 @@ int run_listen(const listen_cli_options& opts, const context& ctx) {
     if (!opts.ethertype.empty()) {
         lo.ethertype = parse_ethertype(opts.ethertype);
         if (!lo.ethertype)
-            return fail(fmt::format("--ethertype '{}' is not an EtherType (0x0600..0xffff)", opts.ethertype), exit_usage);
+            return fail(fmt::format("--ethertype '{}' is not an EtherType (0x0600..0xffff)", opts.ethertype),
+                        exit_usage);
     }
     lo.count = opts.count;
     lo.timeout = std::chrono::milliseconds(static_cast<long long>(opts.timeout_s * 1000.0));
@@ -48,12 +52,13 @@ int run_listen(const listen_cli_options& opts, const context& ctx) {
         lo,
         [&](const received_message& m) {
             if (!stream) return;
-            fmt::print("from {}{} size {} bytes: {}\n", m.source,
-                       m.ethertype ? fmt::format(" to {} ethertype 0x{:04x}", m.destination, *m.ethertype) : "",
-                       m.size,
-                       m.wake_on_lan ? fmt::format("Wake-on-LAN for {}{}", m.wake_on_lan->target.to_string(),
-                                                   m.wake_on_lan->password.empty() ? "" : " (with password)")
-                                     : m.text);
+            fmt::print(
+                "from {}{} size {} bytes: {}\n", m.source,
+                m.ethertype ? fmt::format(" to {} ethertype 0x{:04x}", m.destination, *m.ethertype) : "",
+                m.size,
+                m.wake_on_lan ? fmt::format("Wake-on-LAN for {}{}", m.wake_on_lan->target.to_string(),
+                                            m.wake_on_lan->password.empty() ? "" : " (with password)")
+                              : m.text);
             std::fflush(stdout);
         },
         ec);

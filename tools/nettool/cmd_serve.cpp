@@ -13,8 +13,11 @@ namespace nettool::cli {
 
 void setup_serve(CLI::App& app, context& ctx) {
     auto opt = std::make_shared<serve_options>();
-    auto* sub = app.add_subcommand("serve", "Run the responder that tcp, udp and tcp-vs-udp probe (TCP and UDP, one port)");
-    sub->add_option("-p,--port", opt->port, "TCP and UDP port to listen on")->capture_default_str()->check(CLI::Range(1, 65535));
+    auto* sub = app.add_subcommand(
+        "serve", "Run the responder that tcp, udp and tcp-vs-udp probe (TCP and UDP, one port)");
+    sub->add_option("-p,--port", opt->port, "TCP and UDP port to listen on")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 65535));
     sub->add_option("-b,--bind", opt->bind, "Address to bind (default: every IPv4 and IPv6 address)");
     sub->add_option("--max-sessions", opt->max_sessions, "Sessions served at once; more are refused")
         ->capture_default_str()
@@ -44,12 +47,13 @@ int run_serve(const serve_options& opt, const context& ctx) {
     if (!opt.bind.empty()) {
         std::error_code aec;
         socket_address::from_numeric(opt.bind, opt.port, aec);
-        if (aec) return fail(fmt::format("--bind '{}': not a numeric IPv4 or IPv6 address", opt.bind), exit_usage);
+        if (aec)
+            return fail(fmt::format("--bind '{}': not a numeric IPv4 or IPv6 address", opt.bind), exit_usage);
     }
     auto r = responder::start(cfg, ec);
     if (!r) {
-        return fail(fmt::format("cannot listen on {} port {}: {}", opt.bind.empty() ? "every address" : opt.bind,
-                                opt.port, ec.message()),
+        return fail(fmt::format("cannot listen on {} port {}: {}",
+                                opt.bind.empty() ? "every address" : opt.bind, opt.port, ec.message()),
                     exit_failed);
     }
     if (!ctx.global.quiet) {
@@ -61,9 +65,11 @@ int run_serve(const serve_options& opt, const context& ctx) {
     const auto s = r->stats();
     r->stop();
     if (!ctx.global.quiet) {
-        fmt::print(stderr, "stopped by {}: {} sessions, {} rejected, {} dropped idle, {} UDP datagrams ({} dropped)\n",
-                   sig == SIGINT ? "SIGINT" : "SIGTERM", s.sessions, s.rejected, s.dropped_idle, s.udp_datagrams,
-                   s.udp_dropped);
+        fmt::print(
+            stderr,
+            "stopped by {}: {} sessions, {} rejected, {} dropped idle, {} UDP datagrams ({} dropped)\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", s.sessions, s.rejected, s.dropped_idle, s.udp_datagrams,
+            s.udp_dropped);
     }
     return exit_ok;
 }

@@ -6,9 +6,9 @@ namespace nettool::cli {
 struct tcp_options {
     std::string target;
     std::string mode = "rr";
-    std::uint64_t count = 0;      // 0: the mode's default
-    double duration_s = 0;        // 0: the mode's default
-    std::uint32_t size = 0;       // 0: the mode's default
+    std::uint64_t count = 0;  // 0: the mode's default
+    double duration_s = 0;    // 0: the mode's default
+    std::uint32_t size = 0;   // 0: the mode's default
     double interval_s = 0;
     std::string capture_file;  // --capture FILE
     double timeout_s = 3;

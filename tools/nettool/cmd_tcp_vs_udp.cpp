@@ -18,7 +18,8 @@ void setup_tcp_vs_udp(CLI::App& app, context& ctx) {
         "tcp-vs-udp",
         "Compare TCP and UDP on one path: setup cost, round trips, throughput, loss, retransmissions.\n"
         "With no HOST it starts a responder on loopback, so it runs anywhere as is.");
-    sub->add_option("target", opt->target, "HOST[:PORT] of a running 'nettool serve' (default: in-process on 127.0.0.1)");
+    sub->add_option("target", opt->target,
+                    "HOST[:PORT] of a running 'nettool serve' (default: in-process on 127.0.0.1)");
     sub->add_option("-s,--size", opt->size, "Request/response message and datagram size, bytes")
         ->capture_default_str()
         ->check(CLI::Range(static_cast<std::uint32_t>(proto::udp_header_size), 65507u));
@@ -28,9 +29,10 @@ void setup_tcp_vs_udp(CLI::App& app, context& ctx) {
     sub->add_option("-d,--duration", opt->duration_s, "Seconds for each stream test (TCP, then UDP)")
         ->capture_default_str()
         ->check(positive_seconds());
-    sub->add_option("--capture", opt->capture_file,
-                    "Record the run to this pcap file (libpcap, needs root or CAP_NET_RAW) and add the on-wire view: "
-                    "TCP retransmissions and duplicate ACKs, UDP datagrams seen");
+    sub->add_option(
+        "--capture", opt->capture_file,
+        "Record the run to this pcap file (libpcap, needs root or CAP_NET_RAW) and add the on-wire view: "
+        "TCP retransmissions and duplicate ACKs, UDP datagrams seen");
     sub->callback([opt, &ctx] { ctx.exit_status = run_tcp_vs_udp(*opt, ctx); });
 }
 
@@ -43,7 +45,8 @@ int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
         cfg.port = 0;
         std::error_code ec;
         local = responder::start(cfg, ec);
-        if (!local) return fail(fmt::format("cannot start the loopback responder: {}", ec.message()), exit_failed);
+        if (!local)
+            return fail(fmt::format("cannot start the loopback responder: {}", ec.message()), exit_failed);
         target = local->local_endpoint();
     } else {
         target = resolve_target(opt.target, proto::default_port);
@@ -70,8 +73,9 @@ int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
     const auto r = run_tcp_vs_udp(target, o, on_step, on_iv);
     if (steps) fmt::print(stderr, "\n");
     auto rep = make_report(r);
-    cap.attach(rep, {r.connect.kernel.retransmits + r.tcp_rr.kernel.retransmits + r.tcp_stream.kernel.retransmits,
-                     r.udp_rr.sent + r.udp_stream.sent, r.udp_rr.received + r.udp_stream.received});
+    cap.attach(rep,
+               {r.connect.kernel.retransmits + r.tcp_rr.kernel.retransmits + r.tcp_stream.kernel.retransmits,
+                r.udp_rr.sent + r.udp_stream.sent, r.udp_rr.received + r.udp_stream.received});
     rep.data()["in_process_responder"] = local != nullptr;
     emit(ctx, rep);
     if (local) local->stop();

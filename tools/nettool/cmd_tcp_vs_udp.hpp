@@ -4,11 +4,11 @@
 namespace nettool::cli {
 
 struct tcp_vs_udp_cli_options {
-    std::string target;            // empty: start a responder in-process on loopback
+    std::string target;  // empty: start a responder in-process on loopback
     std::uint32_t size = 64;
     std::uint64_t count = 1000;
     double duration_s = 2;
-    std::string capture_file;      // --capture: record the run and add the on-wire view
+    std::string capture_file;  // --capture: record the run and add the on-wire view
 };
 
 void setup_tcp_vs_udp(CLI::App& app, context& ctx);

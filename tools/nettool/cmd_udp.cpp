@@ -12,20 +12,26 @@ namespace nettool::cli {
 
 void setup_udp(CLI::App& app, context& ctx) {
     auto opt = std::make_shared<udp_options>();
-    auto* sub = app.add_subcommand("udp", "UDP probes against a nettool responder: rr (request/response), stream");
-    sub->add_option("target", opt->target, "HOST[:PORT] of a running 'nettool serve' (default port 51423)")->required();
-    sub->add_option("-m,--mode", opt->mode, "rr: round trips, loss, duplicates, reordering; stream: rate, loss, jitter")
+    auto* sub =
+        app.add_subcommand("udp", "UDP probes against a nettool responder: rr (request/response), stream");
+    sub->add_option("target", opt->target, "HOST[:PORT] of a running 'nettool serve' (default port 51423)")
+        ->required();
+    sub->add_option("-m,--mode", opt->mode,
+                    "rr: round trips, loss, duplicates, reordering; stream: rate, loss, jitter")
         ->capture_default_str()
         ->check(CLI::IsMember({"rr", "stream"}));
     sub->add_option("-c,--count", opt->count, "Requests (rr, default 1000)")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
-    sub->add_option("-d,--duration", opt->duration_s, "Seconds to run (stream default 3)")->check(positive_seconds());
-    sub->add_option("-s,--size", opt->size, "Datagram size in bytes, nettool's 32-byte header included (rr 64, stream 1400)")
+    sub->add_option("-d,--duration", opt->duration_s, "Seconds to run (stream default 3)")
+        ->check(positive_seconds());
+    sub->add_option("-s,--size", opt->size,
+                    "Datagram size in bytes, nettool's 32-byte header included (rr 64, stream 1400)")
         ->check(CLI::Range(static_cast<std::uint32_t>(proto::udp_header_size), proto::max_udp_datagram));
     sub->add_option("-r,--rate", opt->rate, "Stream datagrams per second; 0 sends as fast as possible")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 1e8));
-    sub->add_option("-i,--interval", opt->interval_s, "Seconds between requests (rr)")->check(CLI::Range(0.0, 3600.0));
+    sub->add_option("-i,--interval", opt->interval_s, "Seconds between requests (rr)")
+        ->check(CLI::Range(0.0, 3600.0));
     sub->add_option("-t,--timeout", opt->timeout_s, "Seconds to wait for each answer (rr)")
         ->capture_default_str()
         ->check(positive_seconds());
@@ -64,14 +70,17 @@ int run_udp(const udp_options& opt, const context& ctx) {
         cap.attach(rep, {0, r.sent, r.received});
         emit(ctx, rep);
         if (!r.error.empty()) return fail(r.error, exit_failed);
-        if (r.received == 0) return fail(fmt::format("no answer from {} to {} datagrams", target.to_string(), r.sent), exit_failed);
+        if (r.received == 0)
+            return fail(fmt::format("no answer from {} to {} datagrams", target.to_string(), r.sent),
+                        exit_failed);
         return exit_ok;
     }
 
     udp_stream_options o;
     o.size = opt.size ? opt.size : 1400;
     o.rate = opt.rate;
-    o.gso = opt.capture_file.empty() && !opt.no_gso;  // see tcp-vs-udp: one packet per datagram when capturing
+    o.gso =
+        opt.capture_file.empty() && !opt.no_gso;  // see tcp-vs-udp: one packet per datagram when capturing
     o.duration = seconds_to_ns(opt.duration_s > 0 ? opt.duration_s : 3.0);
     interval_callback cb;
     if (want_progress(ctx)) cb = print_interval;
@@ -81,17 +90,20 @@ int run_udp(const udp_options& opt, const context& ctx) {
     rep.data()["packets_per_second"] = r.packets_per_second;
     table t{fmt::format("UDP stream to {}, {} B datagrams, {}", target.to_string(), o.size,
                         o.rate > 0 ? format_rate(o.rate, "pkt") : std::string{"as fast as possible"}),
-            {"sent", "received", "lost", "dup", "out of order", "max displacement", "jitter", "received rate", "throughput"},
+            {"sent", "received", "lost", "dup", "out of order", "max displacement", "jitter", "received rate",
+             "throughput"},
             {}};
     t.add_row({std::to_string(r.sent), std::to_string(r.received),
-               fmt::format("{} ({})", r.lost, format_percent(r.loss_fraction())), std::to_string(r.duplicates),
-               std::to_string(r.out_of_order), std::to_string(r.max_displacement), format_duration_us(r.jitter_us),
+               fmt::format("{} ({})", r.lost, format_percent(r.loss_fraction())),
+               std::to_string(r.duplicates), std::to_string(r.out_of_order),
+               std::to_string(r.max_displacement), format_duration_us(r.jitter_us),
                format_rate(r.packets_per_second, "pkt"), format_bits_per_second(r.bits_per_second)});
     rep.add_table(std::move(t));
     cap.attach(rep, {0, r.sent, r.received});
     emit(ctx, rep);
     if (!r.error.empty()) return fail(r.error, exit_failed);
-    if (r.received == 0) return fail(fmt::format("the responder at {} received nothing", target.to_string()), exit_failed);
+    if (r.received == 0)
+        return fail(fmt::format("the responder at {} received nothing", target.to_string()), exit_failed);
     return exit_ok;
 }
 

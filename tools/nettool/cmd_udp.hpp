@@ -6,10 +6,10 @@ namespace nettool::cli {
 struct udp_options {
     std::string target;
     std::string mode = "rr";
-    std::uint64_t count = 0;     // 0: default (rr 1000)
-    double duration_s = 0;       // 0: default (stream 3)
-    std::uint32_t size = 0;      // 0: default (rr 64, stream 1400)
-    double rate = 0;             // stream datagrams/s, 0 = as fast as possible
+    std::uint64_t count = 0;  // 0: default (rr 1000)
+    double duration_s = 0;    // 0: default (stream 3)
+    std::uint32_t size = 0;   // 0: default (rr 64, stream 1400)
+    double rate = 0;          // stream datagrams/s, 0 = as fast as possible
     double interval_s = 0;
     std::string capture_file;  // --capture FILE
     double timeout_s = 0.5;

@@ -12,16 +12,19 @@ namespace nettool::cli {
 void setup_wol(CLI::App& app, context& ctx) {
     auto opts = std::make_shared<wol_options>();
     auto* sub = app.add_subcommand(
-        "wol", "Wake a machine: send a Wake-on-LAN magic packet (6 x 0xff, then its MAC 16 times) as a raw "
-               "broadcast frame with EtherType 0x0842, or with --udp as a UDP broadcast to port 9.");
+        "wol",
+        "Wake a machine: send a Wake-on-LAN magic packet (6 x 0xff, then its MAC 16 times) as a raw "
+        "broadcast frame with EtherType 0x0842, or with --udp as a UDP broadcast to port 9.");
     sub->add_option("mac", opts->mac, "MAC address of the machine to wake (00:11:22:33:44:55)")->required();
     sub->add_option("-i,--interface", opts->interface, "Interface to send on (required)")->required();
-    sub->add_flag("--udp", opts->udp, "UDP broadcast to 255.255.255.255 instead of a raw frame (no root needed)");
+    sub->add_flag("--udp", opts->udp,
+                  "UDP broadcast to 255.255.255.255 instead of a raw frame (no root needed)");
     sub->add_option("--port", opts->port, "UDP port for --udp (default 9, discard; 7 is also common)");
     sub->add_flag("--directed", opts->directed, "--udp to the interface's directed broadcast address");
-    sub->add_option("--password", opts->password,
-                    "SecureOn password appended to the packet: six hex octets (aa:bb:cc:dd:ee:ff) or four dotted "
-                    "decimal octets");
+    sub->add_option(
+        "--password", opts->password,
+        "SecureOn password appended to the packet: six hex octets (aa:bb:cc:dd:ee:ff) or four dotted "
+        "decimal octets");
     sub->add_option("-c,--count", opts->count, "Packets to send, one per second (default 1, at most 10)");
     sub->callback([opts, &ctx] { ctx.exit_status = run_wol(*opts, ctx); });
 }
@@ -33,12 +36,14 @@ int run_wol(const wol_options& opts, const context& ctx) {
     if (!opts.password.empty()) {
         auto p = parse_wol_password(opts.password);
         if (!p)
-            return fail(fmt::format("--password '{}' is neither six hex octets nor four dotted decimal octets",
-                                    opts.password),
-                        exit_usage);
+            return fail(
+                fmt::format("--password '{}' is neither six hex octets nor four dotted decimal octets",
+                            opts.password),
+                exit_usage);
         password = *p;
     }
-    if (opts.port < 1 || opts.port > 65535) return fail(fmt::format("--port {}", opts.port), make_error_code(errc::bad_port));
+    if (opts.port < 1 || opts.port > 65535)
+        return fail(fmt::format("--port {}", opts.port), make_error_code(errc::bad_port));
     if (opts.count < 1 || opts.count > 10) return fail("--count must be 1..10", exit_usage);
 
     std::error_code ec;
@@ -49,7 +54,8 @@ int run_wol(const wol_options& opts, const context& ctx) {
     ip_address dst = ip_address::v4(0xFFFFFFFFU);
     if (opts.udp && opts.directed) {
         if (!itf.directed_broadcast)
-            return fail(fmt::format("interface '{}' has no IPv4 broadcast address", opts.interface), exit_usage);
+            return fail(fmt::format("interface '{}' has no IPv4 broadcast address", opts.interface),
+                        exit_usage);
         dst = *itf.directed_broadcast;
     }
     frame_sender sender;
@@ -61,7 +67,9 @@ int run_wol(const wol_options& opts, const context& ctx) {
         if (opts.udp) {
             send_udp_broadcast(opts.interface, dst, static_cast<std::uint16_t>(opts.port), payload, ec);
         } else {
-            sender.send(build_ethernet_frame(all, itf.mac.value_or(mac_address{}), ethertype_wake_on_lan, payload), ec);
+            sender.send(
+                build_ethernet_frame(all, itf.mac.value_or(mac_address{}), ethertype_wake_on_lan, payload),
+                ec);
         }
         if (ec) return fail(fmt::format("sending on '{}'", opts.interface), ec);
         if (i + 1 < opts.count) std::this_thread::sleep_for(std::chrono::seconds{1});
@@ -77,13 +85,16 @@ int run_wol(const wol_options& opts, const context& ctx) {
     r.data()["password"] = !password.empty();
     r.data()["sent"] = opts.count;
     table t{"", {"target", "interface", "sent as", "payload"}, {}};
-    t.add_row({target->to_string(), opts.interface,
-               opts.udp ? fmt::format("UDP to {}:{}", dst.to_string(), opts.port) : "Ethernet 0x0842 to ff:ff:ff:ff:ff:ff",
-               fmt::format("{} bytes{}", payload.size(), password.empty() ? "" : " (with SecureOn password)")});
+    t.add_row(
+        {target->to_string(), opts.interface,
+         opts.udp ? fmt::format("UDP to {}:{}", dst.to_string(), opts.port)
+                  : "Ethernet 0x0842 to ff:ff:ff:ff:ff:ff",
+         fmt::format("{} bytes{}", payload.size(), password.empty() ? "" : " (with SecureOn password)")});
     r.add_table(std::move(t));
-    r.add_reading(fmt::format("Magic packet for {} sent {} time(s); the machine wakes if its NIC has WoL enabled "
-                              "and it sits on {}'s segment.",
-                              target->to_string(), opts.count, opts.interface));
+    r.add_reading(
+        fmt::format("Magic packet for {} sent {} time(s); the machine wakes if its NIC has WoL enabled "
+                    "and it sits on {}'s segment.",
+                    target->to_string(), opts.count, opts.interface));
     emit(ctx, r);
     return exit_ok;
 }

@@ -13,7 +13,7 @@ struct wol_options {
     bool udp = false;       ///< UDP broadcast instead of a raw 0x0842 frame
     int port = 9;
     bool directed = false;
-    std::string password;   ///< SecureOn: 6 hex octets or 4 dotted decimal
+    std::string password;  ///< SecureOn: 6 hex octets or 4 dotted decimal
     int count = 1;
 };
 

@@ -37,9 +37,10 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     nettool::cli::context ctx;
-    CLI::App app{"nettool: measure TCP and UDP, time DNS, classify addresses, capture and inspect "
-                 "traffic.\nStart with 'nettool tcp-vs-udp'.",
-                 "nettool"};
+    CLI::App app{
+        "nettool: measure TCP and UDP, time DNS, classify addresses, capture and inspect "
+        "traffic.\nStart with 'nettool tcp-vs-udp'.",
+        "nettool"};
     app.footer(exit_codes_help);
     app.set_version_flag("--version", fmt::format("nettool {}", nettool::version_string));
     app.add_flag("--json", ctx.global.json, "Print one JSON document on stdout and nothing else");
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
         return nettool::cli::fail(fmt::format("{} (see --help)", e.what()), nettool::cli::exit_usage);
     } catch (const std::system_error& e) {  // includes nettool::usage_error
         return nettool::cli::fail(e.what(), nettool::is_usage_error(e.code()) ? nettool::cli::exit_usage
-                                                                               : nettool::cli::exit_failed);
+                                                                              : nettool::cli::exit_failed);
     } catch (const std::exception& e) {
         return nettool::cli::fail(fmt::format("internal error: {}", e.what()), nettool::cli::exit_failed);
     } catch (...) {

@@ -36,7 +36,9 @@ struct ip_address {
     /// 32 or 128.
     int bit_width() const noexcept { return family == ip_family::v4 ? 32 : 128; }
     /// Bit i counted from the most significant (i = 0) of the address.
-    bool bit(int i) const noexcept { return ((bytes[static_cast<std::size_t>(i / 8)] >> (7 - i % 8)) & 1U) != 0; }
+    bool bit(int i) const noexcept {
+        return ((bytes[static_cast<std::size_t>(i / 8)] >> (7 - i % 8)) & 1U) != 0;
+    }
     bool is_v4() const noexcept { return family == ip_family::v4; }
     /// 127.0.0.0/8 or ::1.
     bool is_loopback() const noexcept;
@@ -62,7 +64,8 @@ struct ip_prefix {
 
     /// "ADDR/LEN" or "ADDR/DOTTED.MASK" (IPv4 only). Sets ec to bad_address, bad_prefix or
     /// non_contiguous_mask; `message` (when given) receives a sentence naming the offending text.
-    static ip_prefix parse(std::string_view text, std::error_code& ec, std::string* message = nullptr) noexcept;
+    static ip_prefix parse(std::string_view text, std::error_code& ec,
+                           std::string* message = nullptr) noexcept;
     /// Like parse but throws nettool::usage_error (for command-line input).
     static ip_prefix parse_or_throw(std::string_view text);
 

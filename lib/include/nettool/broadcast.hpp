@@ -29,12 +29,13 @@ inline constexpr std::uint16_t wol_udp_port = 9;
 // ---------------------------------------------------------------- building bytes
 
 /// dst, src, EtherType, payload, zero-padded to the 60-byte minimum (without FCS).
-std::vector<std::byte> build_ethernet_frame(const mac_address& dst, const mac_address& src, std::uint16_t ethertype,
-                                            std::span<const std::byte> payload);
+std::vector<std::byte> build_ethernet_frame(const mac_address& dst, const mac_address& src,
+                                            std::uint16_t ethertype, std::span<const std::byte> payload);
 
 /// Wake-on-LAN magic packet: 6 x 0xFF, then the target MAC 16 times, then the optional SecureOn
 /// password (4 or 6 bytes).
-std::vector<std::byte> build_wol_payload(const mac_address& target, std::span<const std::uint8_t> password = {});
+std::vector<std::byte> build_wol_payload(const mac_address& target,
+                                         std::span<const std::uint8_t> password = {});
 
 /// A SecureOn password: six hex octets like a MAC ("aa:bb:cc:dd:ee:ff") or four dotted decimal
 /// octets ("192.0.2.1" form). nullopt when it is neither.
@@ -54,7 +55,8 @@ struct ethernet_frame {
     std::span<const std::byte> payload;
 };
 /// Parses the 14-byte header (18 with a VLAN tag); sets ec to errc::truncated when short.
-std::optional<ethernet_frame> parse_ethernet_frame(std::span<const std::byte> frame, std::error_code& ec) noexcept;
+std::optional<ethernet_frame> parse_ethernet_frame(std::span<const std::byte> frame,
+                                                   std::error_code& ec) noexcept;
 
 /// A parsed magic packet: the MAC repeated 16 times after the sync stream, and the password.
 struct wol_packet {
@@ -109,8 +111,8 @@ struct received_message {
     std::string source;       ///< "192.0.2.10:40000" or the source MAC
     std::string destination;  ///< destination MAC for frames; empty for UDP
     std::optional<std::uint16_t> ethertype;
-    std::size_t size = 0;     ///< payload bytes (frame: after the Ethernet header, padding included)
-    std::string text;         ///< the payload with non-printable bytes as \xNN, trailing zero padding cut
+    std::size_t size = 0;  ///< payload bytes (frame: after the Ethernet header, padding included)
+    std::string text;      ///< the payload with non-printable bytes as \xNN, trailing zero padding cut
     std::optional<wol_packet> wake_on_lan;
     bool operator==(const received_message&) const = default;
 };
@@ -120,12 +122,12 @@ void to_json(nlohmann::json& j, const received_message& m);
 std::string printable_text(std::span<const std::byte> payload);
 
 struct listen_options {
-    std::string interface;              ///< required for raw frames; optional for UDP
+    std::string interface;  ///< required for raw frames; optional for UDP
     std::optional<std::uint16_t> udp_port;
-    bool ether = false;                 ///< raw frames to ff:ff:ff:ff:ff:ff
+    bool ether = false;                      ///< raw frames to ff:ff:ff:ff:ff:ff
     std::optional<std::uint16_t> ethertype;  ///< raw: only this EtherType (default: any)
-    std::size_t count = 0;              ///< stop after this many (0: until timeout)
-    std::chrono::milliseconds timeout{0};  ///< stop after this long (0: no limit)
+    std::size_t count = 0;                   ///< stop after this many (0: until timeout)
+    std::chrono::milliseconds timeout{0};    ///< stop after this long (0: no limit)
 };
 
 /// Receives until count or timeout, calling on_message (may be empty) for each arrival as it

@@ -26,15 +26,15 @@
 namespace nettool {
 
 struct capture_options {
-    std::string interface;        ///< empty: the default route's interface, else "lo"
-    std::string filter;           ///< BPF filter expression (tcpdump syntax); empty: everything
-    int snaplen = 262144;         ///< bytes kept per packet
+    std::string interface;  ///< empty: the default route's interface, else "lo"
+    std::string filter;     ///< BPF filter expression (tcpdump syntax); empty: everything
+    int snaplen = 262144;   ///< bytes kept per packet
     bool promiscuous = false;
-    bool immediate = true;        ///< deliver packets as they arrive (no kernel batching)
-    int buffer_size = 4 << 20;    ///< kernel capture buffer, bytes
-    std::uint64_t max_packets = 0;           ///< stop after this many packets (0: no limit)
-    std::chrono::milliseconds duration{0};   ///< stop after this long (0: until stop())
-    std::string output_file;      ///< write a pcap file here when not empty
+    bool immediate = true;                  ///< deliver packets as they arrive (no kernel batching)
+    int buffer_size = 4 << 20;              ///< kernel capture buffer, bytes
+    std::uint64_t max_packets = 0;          ///< stop after this many packets (0: no limit)
+    std::chrono::milliseconds duration{0};  ///< stop after this long (0: until stop())
+    std::string output_file;                ///< write a pcap file here when not empty
 };
 
 struct capture_stats {

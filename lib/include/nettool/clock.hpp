@@ -13,8 +13,7 @@ static_assert(mono_clock::is_steady);
 /// sender timestamp, comparable only with values from the same host.
 inline std::uint64_t mono_now_ns() noexcept {
     return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(mono_clock::now().time_since_epoch())
-            .count());
+        std::chrono::duration_cast<std::chrono::nanoseconds>(mono_clock::now().time_since_epoch()).count());
 }
 
 /// Measures elapsed time from construction or the last restart().

@@ -128,7 +128,9 @@ private:
         }
         return true;
     }
-    constexpr std::uint8_t byte_at(std::size_t i) const noexcept { return std::to_integer<std::uint8_t>(data_[i]); }
+    constexpr std::uint8_t byte_at(std::size_t i) const noexcept {
+        return std::to_integer<std::uint8_t>(data_[i]);
+    }
 
     std::span<const std::byte> data_;
     std::size_t pos_ = 0;

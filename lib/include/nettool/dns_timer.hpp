@@ -58,13 +58,13 @@ enum class dns_transport { udp, tcp };
 
 struct dns_query_options {
     std::string name;
-    std::uint16_t type = 1;                      ///< A
-    dns_transport transport = dns_transport::udp; ///< udp retries over TCP when TC is set
+    std::uint16_t type = 1;                        ///< A
+    dns_transport transport = dns_transport::udp;  ///< udp retries over TCP when TC is set
     bool edns = true;
-    std::uint16_t edns_size = 1232;              ///< advertised UDP payload size with EDNS
-    bool recurse = true;                         ///< RD bit
+    std::uint16_t edns_size = 1232;  ///< advertised UDP payload size with EDNS
+    bool recurse = true;             ///< RD bit
     unsigned count = 1;
-    std::chrono::nanoseconds interval{0};        ///< from one query's send to the next
+    std::chrono::nanoseconds interval{0};                       ///< from one query's send to the next
     std::chrono::nanoseconds timeout{std::chrono::seconds{2}};  ///< per query (and per TCP retry)
 };
 
@@ -95,13 +95,13 @@ struct dns_query_result {
     std::string name;
     std::uint16_t type = 1;
     dns_transport transport = dns_transport::udp;
-    std::uint64_t sent = 0;        ///< queries sent (TCP retries not counted again)
-    std::uint64_t answered = 0;    ///< queries that got a response
-    std::uint64_t timeouts = 0;    ///< queries with no valid response before their deadline
-    std::uint64_t tcp_retries = 0; ///< UDP answers with TC set that were asked again over TCP
-    std::uint64_t tcp_failures = 0;///< TCP exchanges that failed (refused, reset, timed out)
-    std::uint64_t send_errors = 0; ///< queries the local stack refused to send
-    histogram rtt;                 ///< send of the query to its answer (over TCP too when retried)
+    std::uint64_t sent = 0;          ///< queries sent (TCP retries not counted again)
+    std::uint64_t answered = 0;      ///< queries that got a response
+    std::uint64_t timeouts = 0;      ///< queries with no valid response before their deadline
+    std::uint64_t tcp_retries = 0;   ///< UDP answers with TC set that were asked again over TCP
+    std::uint64_t tcp_failures = 0;  ///< TCP exchanges that failed (refused, reset, timed out)
+    std::uint64_t send_errors = 0;   ///< queries the local stack refused to send
+    histogram rtt;                   ///< send of the query to its answer (over TCP too when retried)
     std::map<std::string, std::uint64_t> rcodes;  ///< rcode name -> responses
     dns_ignored_counts ignored;
     std::optional<dns_records> last;  ///< records of the last response received
@@ -125,8 +125,8 @@ struct system_lookup_result {
     histogram warm;                                ///< every lookup after the first
     std::vector<std::string> addresses;            ///< of the last successful lookup, unique
     std::uint64_t failures = 0;
-    int gai_error = 0;              ///< getaddrinfo's code of the last failure (0: none)
-    std::string error;              ///< gai_strerror of it
+    int gai_error = 0;  ///< getaddrinfo's code of the last failure (0: none)
+    std::string error;  ///< gai_strerror of it
 
     bool operator==(const system_lookup_result&) const = default;
 };
@@ -154,8 +154,8 @@ std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::err
 struct dns_load_options {
     std::vector<dns_load_query> queries;  ///< replayed in order, round and round
     std::chrono::nanoseconds duration{std::chrono::seconds{10}};
-    unsigned concurrency = 100;           ///< queries outstanding at most
-    double rate = 0;                      ///< queries per second at most (0: as fast as answered)
+    unsigned concurrency = 100;  ///< queries outstanding at most
+    double rate = 0;             ///< queries per second at most (0: as fast as answered)
     std::chrono::nanoseconds timeout{std::chrono::seconds{2}};  ///< a query is lost after this
     bool edns = true;
     std::uint16_t edns_size = 1232;
@@ -166,8 +166,8 @@ struct dns_load_result {
     dns_server server;
     std::uint64_t sent = 0;
     std::uint64_t answered = 0;
-    std::uint64_t lost = 0;       ///< no response within the timeout
-    std::uint64_t late = 0;       ///< a response that came after its query was counted lost
+    std::uint64_t lost = 0;  ///< no response within the timeout
+    std::uint64_t late = 0;  ///< a response that came after its query was counted lost
     std::uint64_t send_errors = 0;
     std::chrono::nanoseconds elapsed{0};
     double queries_per_second = 0;  ///< answered / elapsed

@@ -27,7 +27,8 @@ class socket_address {
 public:
     socket_address() noexcept = default;
     /// From a numeric address and a port; ec = bad_address when text is not numeric.
-    static socket_address from_numeric(std::string_view text, std::uint16_t port, std::error_code& ec) noexcept;
+    static socket_address from_numeric(std::string_view text, std::uint16_t port,
+                                       std::error_code& ec) noexcept;
     static socket_address from_sockaddr(const sockaddr* sa, socklen_t len) noexcept;
 
     int family() const noexcept { return storage_.ss_family; }

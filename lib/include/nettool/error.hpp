@@ -12,24 +12,24 @@ namespace nettool {
 
 enum class errc {
     ok = 0,
-    bad_address = 1,       ///< text is not an IPv4/IPv6 address or a resolvable host name
-    bad_port,              ///< port is not a number in 1..65535
-    bad_prefix,            ///< CIDR prefix length out of range, or malformed ADDR/PREFIX
-    non_contiguous_mask,   ///< dotted netmask whose one-bits are not contiguous
-    bad_mac,               ///< MAC address is not six hex octets
-    bad_argument,          ///< any other option value out of its documented range
-    bad_dns_name,          ///< label over 63 octets, name over 255, or empty label
-    unknown_interface,     ///< no interface with that name on this host
-    resolve_failed,        ///< host name did not resolve to any address
-    timed_out,             ///< the peer did not answer before the deadline
-    protocol_error,        ///< the peer sent bytes that break nettool's wire protocol
-    version_mismatch,      ///< the peer speaks another version of the protocol
-    rejected,              ///< the responder refused the session (limits, unknown mode)
-    truncated,             ///< input ended before a complete header or record
-    malformed,             ///< input is complete but its fields are inconsistent
-    unsupported_link_type, ///< a capture link type nettool does not decode
-    permission_denied,     ///< the operation needs privileges (raw sockets, capture)
-    nothing_received,      ///< a measurement ended with no reply at all
+    bad_address = 1,        ///< text is not an IPv4/IPv6 address or a resolvable host name
+    bad_port,               ///< port is not a number in 1..65535
+    bad_prefix,             ///< CIDR prefix length out of range, or malformed ADDR/PREFIX
+    non_contiguous_mask,    ///< dotted netmask whose one-bits are not contiguous
+    bad_mac,                ///< MAC address is not six hex octets
+    bad_argument,           ///< any other option value out of its documented range
+    bad_dns_name,           ///< label over 63 octets, name over 255, or empty label
+    unknown_interface,      ///< no interface with that name on this host
+    resolve_failed,         ///< host name did not resolve to any address
+    timed_out,              ///< the peer did not answer before the deadline
+    protocol_error,         ///< the peer sent bytes that break nettool's wire protocol
+    version_mismatch,       ///< the peer speaks another version of the protocol
+    rejected,               ///< the responder refused the session (limits, unknown mode)
+    truncated,              ///< input ended before a complete header or record
+    malformed,              ///< input is complete but its fields are inconsistent
+    unsupported_link_type,  ///< a capture link type nettool does not decode
+    permission_denied,      ///< the operation needs privileges (raw sockets, capture)
+    nothing_received,       ///< a measurement ended with no reply at all
 };
 
 const std::error_category& nettool_category() noexcept;

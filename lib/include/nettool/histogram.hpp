@@ -17,11 +17,11 @@ namespace nettool {
 
 class histogram {
 public:
-    static constexpr unsigned sub_bucket_bits = 7;                  // 128 buckets per octave
+    static constexpr unsigned sub_bucket_bits = 7;  // 128 buckets per octave
     static constexpr std::uint64_t sub_bucket_half = 1u << sub_bucket_bits;
-    static constexpr unsigned max_exponent = 33;                     // octaves above 256 ns
+    static constexpr unsigned max_exponent = 33;  // octaves above 256 ns
     static constexpr std::uint64_t max_trackable =
-        ((2 * sub_bucket_half) << max_exponent) - 1;                 // 2^41 - 1 ns, ~36.6 min
+        ((2 * sub_bucket_half) << max_exponent) - 1;  // 2^41 - 1 ns, ~36.6 min
     static constexpr std::size_t bucket_count = sub_bucket_half * (max_exponent + 2);
 
     /// Records one value in nanoseconds. Constant time, no allocation.

@@ -61,7 +61,7 @@ void to_json(nlohmann::json& j, const protocol_node& n);
 
 /// TCP analysis counters (one connection or all of them).
 struct tcp_analysis {
-    std::uint64_t retransmissions = 0;       ///< incl. fast retransmissions (tshark's rule)
+    std::uint64_t retransmissions = 0;  ///< incl. fast retransmissions (tshark's rule)
     std::uint64_t fast_retransmissions = 0;
     std::uint64_t spurious_retransmissions = 0;
     std::uint64_t out_of_order = 0;
@@ -76,12 +76,12 @@ struct tcp_analysis {
 void to_json(nlohmann::json& j, const tcp_analysis& a);
 
 struct conversation {
-    std::string protocol;  ///< "tcp" or "udp"
+    std::string protocol;              ///< "tcp" or "udp"
     std::string address_a, address_b;  ///< A is the sender of the first packet seen
     std::uint16_t port_a = 0, port_b = 0;
     std::uint64_t packets_a_to_b = 0, bytes_a_to_b = 0;
     std::uint64_t packets_b_to_a = 0, bytes_b_to_a = 0;
-    std::chrono::nanoseconds start{0};     ///< since the first packet of the file
+    std::chrono::nanoseconds start{0};  ///< since the first packet of the file
     std::chrono::nanoseconds duration{0};
     /// TCP only: SYN -> SYN/ACK and SYN -> handshake ACK when the handshake was seen.
     std::optional<std::chrono::nanoseconds> syn_to_synack, handshake_rtt;
@@ -95,9 +95,9 @@ void to_json(nlohmann::json& j, const conversation& c);
 
 struct tcp_summary {
     tcp_analysis totals;
-    std::uint64_t connections = 0;           ///< TCP conversations seen (incl. evicted)
-    std::uint64_t handshakes = 0;            ///< full SYN, SYN/ACK, ACK handshakes seen
-    histogram handshake_rtt;                 ///< SYN -> handshake ACK
+    std::uint64_t connections = 0;  ///< TCP conversations seen (incl. evicted)
+    std::uint64_t handshakes = 0;   ///< full SYN, SYN/ACK, ACK handshakes seen
+    histogram handshake_rtt;        ///< SYN -> handshake ACK
     bool operator==(const tcp_summary&) const = default;
 };
 void to_json(nlohmann::json& j, const tcp_summary& s);
@@ -106,10 +106,10 @@ struct dns_summary {
     std::uint64_t messages = 0;
     std::uint64_t queries = 0;
     std::uint64_t responses = 0;
-    std::uint64_t answered = 0;   ///< responses matched to a query (id and client endpoint)
+    std::uint64_t answered = 0;  ///< responses matched to a query (id and client endpoint)
     std::uint64_t malformed_questions = 0;
     std::array<std::uint64_t, 16> rcodes{};  ///< responses by rcode
-    histogram latency;            ///< query -> matching response
+    histogram latency;                       ///< query -> matching response
     bool operator==(const dns_summary&) const = default;
 };
 void to_json(nlohmann::json& j, const dns_summary& s);
@@ -117,7 +117,7 @@ void to_json(nlohmann::json& j, const dns_summary& s);
 struct inspect_result {
     std::string file;
     int link_type = -1;
-    std::string link_type_name;           ///< pcap's name, e.g. "EN10MB"
+    std::string link_type_name;  ///< pcap's name, e.g. "EN10MB"
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;              ///< sum of on-wire lengths
     std::uint64_t captured_bytes = 0;     ///< sum of captured lengths

@@ -21,8 +21,8 @@ namespace nettool {
 
 /// One address configured on an interface.
 struct interface_address {
-    ip_prefix prefix;                      ///< the address with its prefix length
-    std::optional<ip_address> broadcast;   ///< IPv4 broadcast when the interface has one
+    ip_prefix prefix;                     ///< the address with its prefix length
+    std::optional<ip_address> broadcast;  ///< IPv4 broadcast when the interface has one
     bool operator==(const interface_address&) const = default;
 };
 
@@ -47,19 +47,29 @@ void to_json(nlohmann::json& j, const interface_info& i);
 /// Lists this host's interfaces (getifaddrs, SIOCGIFMTU), ordered by index.
 std::vector<interface_info> list_interfaces(std::error_code& ec) noexcept;
 
-enum class route_type : std::uint8_t { unicast, local, broadcast, anycast, multicast, blackhole, unreachable,
-                                       prohibit, throw_route, other };
+enum class route_type : std::uint8_t {
+    unicast,
+    local,
+    broadcast,
+    anycast,
+    multicast,
+    blackhole,
+    unreachable,
+    prohibit,
+    throw_route,
+    other
+};
 const char* to_string(route_type t) noexcept;
 
 /// One kernel route (RTM_GETROUTE), from the main or the local table.
 struct route_entry {
-    ip_prefix destination;                        ///< network/len (host bits clear)
-    std::optional<ip_address> gateway;            ///< next hop; none for on-link routes
-    std::optional<ip_address> preferred_source;   ///< RTA_PREFSRC
+    ip_prefix destination;                       ///< network/len (host bits clear)
+    std::optional<ip_address> gateway;           ///< next hop; none for on-link routes
+    std::optional<ip_address> preferred_source;  ///< RTA_PREFSRC
     unsigned interface_index = 0;
-    std::string interface;                        ///< name of interface_index, when known
-    std::uint32_t metric = 0;                     ///< RTA_PRIORITY
-    std::uint32_t table = 0;                      ///< 254 main, 255 local
+    std::string interface;     ///< name of interface_index, when known
+    std::uint32_t metric = 0;  ///< RTA_PRIORITY
+    std::uint32_t table = 0;   ///< 254 main, 255 local
     route_type type = route_type::unicast;
     bool operator==(const route_entry&) const = default;
 };
@@ -92,10 +102,10 @@ const char* to_string(destination_kind k) noexcept;
 struct classification {
     ip_address address;
     destination_kind kind = destination_kind::unreachable;
-    std::string interface;                    ///< outgoing (or owning) interface; empty when unreachable
-    std::optional<ip_address> gateway;        ///< next hop for remote
-    std::optional<ip_address> source;         ///< this host's address the kernel would use
-    std::optional<route_entry> route;         ///< the route that decided
+    std::string interface;              ///< outgoing (or owning) interface; empty when unreachable
+    std::optional<ip_address> gateway;  ///< next hop for remote
+    std::optional<ip_address> source;   ///< this host's address the kernel would use
+    std::optional<route_entry> route;   ///< the route that decided
     /// The prefix the explanation compares with: the on-link route's prefix for local, the
     /// source address's own prefix for remote (showing why it is not on-link).
     std::optional<ip_prefix> compared_prefix;

@@ -25,7 +25,7 @@ using bytes_view = std::span<const std::byte>;
 
 /// Link-layer header types (the pcap LINKTYPE_ / DLT_ values nettool decodes).
 namespace link_type {
-inline constexpr int null = 0;         ///< BSD loopback, 4-byte family in the capturing host's order
+inline constexpr int null = 0;  ///< BSD loopback, 4-byte family in the capturing host's order
 inline constexpr int ethernet = 1;
 inline constexpr int raw = 101;        ///< LINKTYPE_RAW: starts with IPv4 or IPv6
 inline constexpr int dlt_raw_12 = 12;  ///< DLT_RAW on most BSDs
@@ -41,15 +41,15 @@ inline constexpr int linux_sll2 = 276;
 namespace ethertype {
 inline constexpr std::uint16_t ipv4 = 0x0800;
 inline constexpr std::uint16_t arp = 0x0806;
-inline constexpr std::uint16_t vlan = 0x8100;   ///< 802.1Q C-tag
-inline constexpr std::uint16_t qinq = 0x88a8;   ///< 802.1ad S-tag
+inline constexpr std::uint16_t vlan = 0x8100;  ///< 802.1Q C-tag
+inline constexpr std::uint16_t qinq = 0x88a8;  ///< 802.1ad S-tag
 inline constexpr std::uint16_t qinq_old = 0x9100;
 inline constexpr std::uint16_t ipv6 = 0x86dd;
 }  // namespace ethertype
 
 namespace ip_proto {
-inline constexpr std::uint8_t hopopts = 0, icmp = 1, tcp = 6, udp = 17, routing = 43, fragment = 44,
-                              esp = 50, ah = 51, icmpv6 = 58, no_next = 59, dstopts = 60;
+inline constexpr std::uint8_t hopopts = 0, icmp = 1, tcp = 6, udp = 17, routing = 43, fragment = 44, esp = 50,
+                              ah = 51, icmpv6 = 58, no_next = 59, dstopts = 60;
 }
 
 struct ethernet_view {
@@ -128,7 +128,9 @@ struct ipv4_view {
     static constexpr std::size_t min_header_size = 20;
     /// nullopt when shorter than the header (IHL) or not version 4 / IHL < 5.
     static std::optional<ipv4_view> parse(bytes_view b) noexcept;
-    std::uint8_t header_length() const noexcept { return static_cast<std::uint8_t>((cursor::u8_at(bytes_, 0) & 0x0f) * 4); }
+    std::uint8_t header_length() const noexcept {
+        return static_cast<std::uint8_t>((cursor::u8_at(bytes_, 0) & 0x0f) * 4);
+    }
     std::uint8_t tos() const noexcept { return cursor::u8_at(bytes_, 1); }
     std::uint16_t total_length() const noexcept { return cursor::u16_at(bytes_, 2); }
     std::uint16_t id() const noexcept { return cursor::u16_at(bytes_, 4); }
@@ -155,7 +157,9 @@ private:
 struct ipv6_view {
     static constexpr std::size_t header_size = 40;
     static std::optional<ipv6_view> parse(bytes_view b) noexcept;
-    std::uint8_t traffic_class() const noexcept { return static_cast<std::uint8_t>(cursor::u16_at(bytes_, 0) >> 4); }
+    std::uint8_t traffic_class() const noexcept {
+        return static_cast<std::uint8_t>(cursor::u16_at(bytes_, 0) >> 4);
+    }
     std::uint32_t flow_label() const noexcept { return cursor::u32_at(bytes_, 0) & 0xfffffu; }
     std::uint16_t payload_length() const noexcept { return cursor::u16_at(bytes_, 4); }
     std::uint8_t next_header() const noexcept { return cursor::u8_at(bytes_, 6); }
@@ -184,15 +188,17 @@ struct tcp_options {
 
 struct tcp_view {
     static constexpr std::size_t min_header_size = 20;
-    static constexpr std::uint8_t fin = 0x01, syn = 0x02, rst = 0x04, psh = 0x08, ack_flag = 0x10,
-                                  urg = 0x20, ece = 0x40, cwr = 0x80;
+    static constexpr std::uint8_t fin = 0x01, syn = 0x02, rst = 0x04, psh = 0x08, ack_flag = 0x10, urg = 0x20,
+                                  ece = 0x40, cwr = 0x80;
     /// nullopt when shorter than the data offset says, or data offset < 5.
     static std::optional<tcp_view> parse(bytes_view b) noexcept;
     std::uint16_t src_port() const noexcept { return cursor::u16_at(bytes_, 0); }
     std::uint16_t dst_port() const noexcept { return cursor::u16_at(bytes_, 2); }
     std::uint32_t seq() const noexcept { return cursor::u32_at(bytes_, 4); }
     std::uint32_t ack() const noexcept { return cursor::u32_at(bytes_, 8); }
-    std::uint8_t header_length() const noexcept { return static_cast<std::uint8_t>((cursor::u8_at(bytes_, 12) >> 4) * 4); }
+    std::uint8_t header_length() const noexcept {
+        return static_cast<std::uint8_t>((cursor::u8_at(bytes_, 12) >> 4) * 4);
+    }
     std::uint8_t flags() const noexcept { return cursor::u8_at(bytes_, 13); }
     bool has(std::uint8_t flag) const noexcept { return (flags() & flag) != 0; }
     std::uint16_t window() const noexcept { return cursor::u16_at(bytes_, 14); }
@@ -244,7 +250,9 @@ struct arp_view {
     std::uint8_t protocol_length() const noexcept { return cursor::u8_at(bytes_, 5); }
     std::uint16_t operation() const noexcept { return cursor::u16_at(bytes_, 6); }
     bytes_view sender_hw() const noexcept { return cursor::slice(bytes_, 8, hardware_length()); }
-    bytes_view sender_proto() const noexcept { return cursor::slice(bytes_, 8u + hardware_length(), protocol_length()); }
+    bytes_view sender_proto() const noexcept {
+        return cursor::slice(bytes_, 8u + hardware_length(), protocol_length());
+    }
     bytes_view target_hw() const noexcept {
         return cursor::slice(bytes_, 8u + hardware_length() + protocol_length(), hardware_length());
     }
@@ -298,7 +306,20 @@ private:
 
 /// Layers decode() can find, in the order they may appear.
 enum class layer : std::uint8_t {
-    ethernet, vlan, sll, sll2, null_loop, ipv4, ipv6, ipv6_ext, tcp, udp, icmp, icmpv6, arp, dns,
+    ethernet,
+    vlan,
+    sll,
+    sll2,
+    null_loop,
+    ipv4,
+    ipv6,
+    ipv6_ext,
+    tcp,
+    udp,
+    icmp,
+    icmpv6,
+    arp,
+    dns,
     count_
 };
 std::string_view layer_name(layer l) noexcept;
@@ -331,17 +352,17 @@ struct decoded_packet {
     std::array<layer, max_layers> path{};  ///< layers found, outermost first
     std::uint8_t depth = 0;
     std::uint8_t vlan_tags = 0;
-    std::uint16_t ethertype = 0;            ///< last EtherType seen (0 when none)
-    std::uint8_t ip_protocol = 0;           ///< last IP next-header seen
-    bool ip_fragment = false;               ///< any IP fragment (first or later)
+    std::uint16_t ethertype = 0;   ///< last EtherType seen (0 when none)
+    std::uint8_t ip_protocol = 0;  ///< last IP next-header seen
+    bool ip_fragment = false;      ///< any IP fragment (first or later)
 
     std::optional<ethernet_view> ethernet;
     std::optional<sll_view> sll;
     std::optional<sll2_view> sll2;
     std::optional<null_view> null_loop;
-    std::optional<vlan_view> vlan;          ///< innermost tag
-    std::optional<ipv4_view> ipv4;          ///< outermost IPv4 header
-    std::optional<ipv6_view> ipv6;          ///< outermost IPv6 header
+    std::optional<vlan_view> vlan;  ///< innermost tag
+    std::optional<ipv4_view> ipv4;  ///< outermost IPv4 header
+    std::optional<ipv6_view> ipv6;  ///< outermost IPv6 header
     std::optional<tcp_view> tcp;
     std::optional<udp_view> udp;
     std::optional<icmp_view> icmp;

@@ -18,8 +18,8 @@ namespace nettool::proto {
 inline constexpr std::uint16_t default_port = 51423;
 inline constexpr std::uint8_t version = 1;
 
-inline constexpr std::uint32_t hello_magic = 0x4E544C31;   // "NTL1"
-inline constexpr std::uint32_t udp_magic = 0x4E545531;     // "NTU1"
+inline constexpr std::uint32_t hello_magic = 0x4E544C31;           // "NTL1"
+inline constexpr std::uint32_t udp_magic = 0x4E545531;             // "NTU1"
 inline constexpr std::uint32_t report_request_magic = 0x4E545251;  // "NTRQ"
 inline constexpr std::uint32_t udp_report_magic = 0x4E545250;      // "NTRP"
 inline constexpr std::uint32_t sink_report_magic = 0x4E54534B;     // "NTSK"
@@ -32,9 +32,9 @@ inline constexpr std::size_t udp_report_size = 72;
 inline constexpr std::size_t sink_report_size = 12;
 
 // Limits the responder enforces (and probes check before sending).
-inline constexpr std::uint32_t max_tcp_message = 1u << 20;       // echo message, bytes
-inline constexpr std::uint32_t max_udp_datagram = 65507;         // IPv4 UDP payload maximum
-inline constexpr std::uint32_t max_duration_ms = 3'600'000;      // one hour
+inline constexpr std::uint32_t max_tcp_message = 1u << 20;   // echo message, bytes
+inline constexpr std::uint32_t max_udp_datagram = 65507;     // IPv4 UDP payload maximum
+inline constexpr std::uint32_t max_duration_ms = 3'600'000;  // one hour
 
 enum class mode : std::uint8_t {
     echo = 1,          ///< TCP request/response: the responder returns each message
@@ -47,10 +47,10 @@ enum class mode : std::uint8_t {
 
 enum class status : std::uint8_t {
     ok = 0,
-    bad_version = 1,   ///< hello version is not ours
-    bad_mode = 2,      ///< unknown mode
-    busy = 3,          ///< session limit reached; try later
-    bad_param = 4,     ///< message size or duration out of range
+    bad_version = 1,  ///< hello version is not ours
+    bad_mode = 2,     ///< unknown mode
+    busy = 3,         ///< session limit reached; try later
+    bad_param = 4,    ///< message size or duration out of range
 };
 
 enum class udp_kind : std::uint8_t { echo_request = 1, echo_reply = 2, stream = 3 };

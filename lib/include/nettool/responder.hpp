@@ -34,11 +34,11 @@ struct responder_config {
 
 /// Counters since start; read from any thread.
 struct responder_stats {
-    std::uint64_t sessions = 0;           ///< TCP sessions that sent a valid hello
-    std::uint64_t rejected = 0;           ///< hellos refused (limits, version, mode)
-    std::uint64_t dropped_idle = 0;       ///< sessions closed for silence or slowness
-    std::uint64_t udp_datagrams = 0;      ///< datagrams with a live cookie
-    std::uint64_t udp_dropped = 0;        ///< datagrams dropped silently (no or bad cookie, malformed)
+    std::uint64_t sessions = 0;       ///< TCP sessions that sent a valid hello
+    std::uint64_t rejected = 0;       ///< hellos refused (limits, version, mode)
+    std::uint64_t dropped_idle = 0;   ///< sessions closed for silence or slowness
+    std::uint64_t udp_datagrams = 0;  ///< datagrams with a live cookie
+    std::uint64_t udp_dropped = 0;    ///< datagrams dropped silently (no or bad cookie, malformed)
     std::uint64_t udp_replies = 0;
 };
 

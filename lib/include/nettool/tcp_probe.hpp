@@ -30,16 +30,16 @@ struct connect_failures {
 
 /// The kernel's view of TCP connections (TCP_INFO), summed or sampled across them.
 struct kernel_tcp_view {
-    std::uint64_t connections = 0;     ///< connections sampled
-    std::uint64_t retransmits = 0;     ///< segments the kernel retransmitted (tcpi_total_retrans)
-    double rtt_us = 0;                 ///< mean smoothed RTT the kernel measured (tcpi_rtt)
-    std::uint32_t cwnd_segments = 0;   ///< largest congestion window seen (tcpi_snd_cwnd)
+    std::uint64_t connections = 0;    ///< connections sampled
+    std::uint64_t retransmits = 0;    ///< segments the kernel retransmitted (tcpi_total_retrans)
+    double rtt_us = 0;                ///< mean smoothed RTT the kernel measured (tcpi_rtt)
+    std::uint32_t cwnd_segments = 0;  ///< largest congestion window seen (tcpi_snd_cwnd)
     bool operator==(const kernel_tcp_view&) const = default;
 };
 
 struct tcp_connect_options {
     std::uint64_t count = 10;
-    std::chrono::nanoseconds interval{0};         ///< pause between connects
+    std::chrono::nanoseconds interval{0};  ///< pause between connects
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};
 };
 
@@ -47,7 +47,7 @@ struct tcp_connect_result {
     socket_address target;
     std::uint64_t attempts = 0;
     std::uint64_t established = 0;
-    histogram connect_time;   ///< connect() start to established, ns
+    histogram connect_time;  ///< connect() start to established, ns
     connect_failures failures;
     kernel_tcp_view kernel;
     std::chrono::nanoseconds elapsed{0};
@@ -56,10 +56,10 @@ struct tcp_connect_result {
 };
 
 struct tcp_rr_options {
-    std::uint32_t size = 64;                         ///< request and response size, bytes
-    std::uint64_t count = 1000;                      ///< stop after this many (0: use duration)
-    std::chrono::nanoseconds duration{0};            ///< stop after this long (0: use count)
-    std::chrono::nanoseconds interval{0};            ///< pause between requests
+    std::uint32_t size = 64;                                    ///< request and response size, bytes
+    std::uint64_t count = 1000;                                 ///< stop after this many (0: use duration)
+    std::chrono::nanoseconds duration{0};                       ///< stop after this long (0: use count)
+    std::chrono::nanoseconds interval{0};                       ///< pause between requests
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};  ///< per request
 };
 
@@ -69,10 +69,10 @@ struct tcp_rr_result {
     std::chrono::nanoseconds first_reply{0};  ///< connect start to first response: setup + 1 RTT
     std::uint64_t sent = 0;
     std::uint64_t completed = 0;
-    std::uint64_t corrupted = 0;   ///< responses whose bytes differ from the request
+    std::uint64_t corrupted = 0;  ///< responses whose bytes differ from the request
     histogram rtt;
     kernel_tcp_view kernel;
-    std::string error;             ///< why the run stopped early, empty when it did not
+    std::string error;  ///< why the run stopped early, empty when it did not
     std::chrono::nanoseconds elapsed{0};
     bool operator==(const tcp_rr_result&) const = default;
 };
@@ -83,7 +83,7 @@ struct tcp_stream_options {
     std::chrono::nanoseconds duration{std::chrono::seconds{3}};
     std::uint32_t write_size = 128 * 1024;  ///< bytes per write/read call
     stream_direction direction = stream_direction::upload;
-    unsigned parallel = 1;                  ///< streams per direction
+    unsigned parallel = 1;                                      ///< streams per direction
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};  ///< connect and stall limit
 };
 
@@ -100,12 +100,12 @@ struct tcp_stream_result {
     socket_address target;
     stream_direction direction = stream_direction::upload;
     unsigned streams = 0;
-    std::uint64_t bytes_sent = 0;       ///< by this host
-    std::uint64_t bytes_received = 0;   ///< by the receiving side: the responder for uploads
+    std::uint64_t bytes_sent = 0;      ///< by this host
+    std::uint64_t bytes_received = 0;  ///< by the receiving side: the responder for uploads
     double seconds = 0;
-    double bits_per_second = 0;         ///< received bytes over the test's duration
+    double bits_per_second = 0;  ///< received bytes over the test's duration
     std::vector<stream_interval> intervals;
-    kernel_tcp_view kernel;             ///< this host's sending sockets
+    kernel_tcp_view kernel;  ///< this host's sending sockets
     std::string error;
     bool operator==(const tcp_stream_result&) const = default;
 };

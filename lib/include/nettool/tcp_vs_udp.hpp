@@ -13,11 +13,11 @@
 namespace nettool {
 
 struct tcp_vs_udp_options {
-    std::uint32_t size = 64;          ///< request/response message and datagram size, bytes
-    std::uint64_t count = 1000;       ///< request/response rounds per protocol
-    std::uint64_t connects = 200;     ///< TCP connects timed for setup cost
+    std::uint32_t size = 64;       ///< request/response message and datagram size, bytes
+    std::uint64_t count = 1000;    ///< request/response rounds per protocol
+    std::uint64_t connects = 200;  ///< TCP connects timed for setup cost
     std::chrono::nanoseconds duration{std::chrono::seconds{2}};  ///< each stream test
-    std::uint32_t stream_datagram = 1400;  ///< UDP stream datagram size, bytes
+    std::uint32_t stream_datagram = 1400;                        ///< UDP stream datagram size, bytes
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};
     bool udp_gso = true;  ///< see udp_stream_options::gso
 };
@@ -35,7 +35,8 @@ struct tcp_vs_udp_result {
 using step_callback = std::function<void(std::string_view)>;
 
 tcp_vs_udp_result run_tcp_vs_udp(const socket_address& target, const tcp_vs_udp_options& opt,
-                                 const step_callback& on_step = {}, const interval_callback& on_interval = {});
+                                 const step_callback& on_step = {},
+                                 const interval_callback& on_interval = {});
 
 /// True when every part got at least one answer.
 bool succeeded(const tcp_vs_udp_result& r) noexcept;

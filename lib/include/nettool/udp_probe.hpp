@@ -17,9 +17,9 @@
 namespace nettool {
 
 struct udp_rr_options {
-    std::uint32_t size = 64;   ///< datagram size, bytes (>= 32, the nettool header)
+    std::uint32_t size = 64;  ///< datagram size, bytes (>= 32, the nettool header)
     std::uint64_t count = 1000;
-    std::chrono::nanoseconds duration{0};   ///< 0: use count
+    std::chrono::nanoseconds duration{0};  ///< 0: use count
     std::chrono::nanoseconds interval{0};
     std::chrono::nanoseconds timeout{std::chrono::milliseconds{500}};  ///< per probe
 };
@@ -27,22 +27,24 @@ struct udp_rr_options {
 struct udp_rr_result {
     socket_address target;
     std::uint64_t sent = 0;
-    std::uint64_t received = 0;    ///< distinct probes answered (late ones included)
-    std::uint64_t lost = 0;        ///< probes never answered
-    std::uint64_t duplicates = 0;  ///< extra copies of an answer
-    std::uint64_t reordered = 0;   ///< answers older than one already received
-    std::uint64_t late = 0;        ///< answers that came after their probe's timeout
+    std::uint64_t received = 0;               ///< distinct probes answered (late ones included)
+    std::uint64_t lost = 0;                   ///< probes never answered
+    std::uint64_t duplicates = 0;             ///< extra copies of an answer
+    std::uint64_t reordered = 0;              ///< answers older than one already received
+    std::uint64_t late = 0;                   ///< answers that came after their probe's timeout
     std::chrono::nanoseconds first_reply{0};  ///< first datagram out to its answer back
     histogram rtt;
     std::string error;
     std::chrono::nanoseconds elapsed{0};
-    double loss_fraction() const noexcept { return sent ? static_cast<double>(lost) / static_cast<double>(sent) : 0; }
+    double loss_fraction() const noexcept {
+        return sent ? static_cast<double>(lost) / static_cast<double>(sent) : 0;
+    }
     bool operator==(const udp_rr_result&) const = default;
 };
 
 struct udp_stream_options {
-    std::uint32_t size = 1400;   ///< datagram payload size, bytes (>= 32)
-    double rate = 0;             ///< datagrams per second; 0 sends as fast as possible
+    std::uint32_t size = 1400;  ///< datagram payload size, bytes (>= 32)
+    double rate = 0;            ///< datagrams per second; 0 sends as fast as possible
     std::chrono::nanoseconds duration{std::chrono::seconds{3}};
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};
     /// Let the kernel cut batches into datagrams (UDP GSO). A capture on the sending host then
@@ -53,21 +55,23 @@ struct udp_stream_options {
 struct udp_stream_result {
     socket_address target;
     std::uint32_t size = 0;
-    std::uint64_t sent = 0;            ///< datagrams handed to the kernel
-    std::uint64_t send_dropped = 0;    ///< refused by this host's stack (ENOBUFS and alike)
-    std::uint64_t received = 0;        ///< by the responder, duplicates included
-    std::uint64_t lost = 0;            ///< sent but never received
+    std::uint64_t sent = 0;          ///< datagrams handed to the kernel
+    std::uint64_t send_dropped = 0;  ///< refused by this host's stack (ENOBUFS and alike)
+    std::uint64_t received = 0;      ///< by the responder, duplicates included
+    std::uint64_t lost = 0;          ///< sent but never received
     std::uint64_t duplicates = 0;
     std::uint64_t out_of_order = 0;
     std::uint64_t max_displacement = 0;  ///< largest reordering distance, in datagrams
-    double jitter_us = 0;              ///< RFC 3550 interarrival jitter
-    double seconds = 0;                ///< sending time
-    double packets_per_second = 0;     ///< received by the responder
-    double bits_per_second = 0;        ///< UDP payload received by the responder
+    double jitter_us = 0;                ///< RFC 3550 interarrival jitter
+    double seconds = 0;                  ///< sending time
+    double packets_per_second = 0;       ///< received by the responder
+    double bits_per_second = 0;          ///< UDP payload received by the responder
     double send_packets_per_second = 0;
     std::vector<stream_interval> intervals;  ///< sender side
     std::string error;
-    double loss_fraction() const noexcept { return sent ? static_cast<double>(lost) / static_cast<double>(sent) : 0; }
+    double loss_fraction() const noexcept {
+        return sent ? static_cast<double>(lost) / static_cast<double>(sent) : 0;
+    }
     bool operator==(const udp_stream_result&) const = default;
 };
 

@@ -55,8 +55,8 @@ std::string interface_for(const socket_address& target);
 /// what the probes reported, for comparison; pass what applies.
 struct wire_comparison {
     std::uint64_t kernel_retransmits = 0;
-    std::uint64_t udp_sent_by_app = 0;       ///< datagrams the application handed to the kernel
-    std::uint64_t udp_counted_by_peer = 0;   ///< datagrams the responder (or client) counted
+    std::uint64_t udp_sent_by_app = 0;      ///< datagrams the application handed to the kernel
+    std::uint64_t udp_counted_by_peer = 0;  ///< datagrams the responder (or client) counted
 };
 void add_wire_view(report& rep, const wire_view& w, const wire_comparison& app);
 

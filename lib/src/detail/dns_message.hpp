@@ -28,9 +28,8 @@ struct dns_query_wire {
 
 /// Builds a query with ldns (ldns_pkt_query_new + ldns_pkt2wire). ec = errc::bad_dns_name when
 /// ldns refuses the name.
-dns_query_wire build_dns_query(std::string_view name, std::uint16_t type, std::uint16_t id,
-                               bool recurse, bool edns, std::uint16_t edns_size,
-                               std::error_code& ec);
+dns_query_wire build_dns_query(std::string_view name, std::uint16_t type, std::uint16_t id, bool recurse,
+                               bool edns, std::uint16_t edns_size, std::error_code& ec);
 
 /// Rewrites the ID of a wire query in place (the first two bytes); false when too short.
 bool set_dns_query_id(std::span<std::byte> wire, std::uint16_t id) noexcept;

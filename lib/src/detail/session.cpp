@@ -29,8 +29,9 @@ session open_session(const socket_address& target, const proto::hello& hello, mo
     }
     std::array<std::byte, proto::hello_reply_size> in{};
     if (!read_exact(s.fd.get(), in, deadline, ec)) {
-        what = fmt::format("waiting for the responder's reply from {}: {} (is 'nettool serve' running there?)",
-                           target.to_string(), describe(ec));
+        what =
+            fmt::format("waiting for the responder's reply from {}: {} (is 'nettool serve' running there?)",
+                        target.to_string(), describe(ec));
         return {};
     }
     const auto reply = proto::decode_hello_reply(in);
@@ -46,7 +47,8 @@ session open_session(const socket_address& target, const proto::hello& hello, mo
     }
     if (reply.value.st != proto::status::ok) {
         ec = make_error_code(errc::rejected);
-        what = fmt::format("responder {} rejected the session: {}", target.to_string(), proto::to_string(reply.value.st));
+        what = fmt::format("responder {} rejected the session: {}", target.to_string(),
+                           proto::to_string(reply.value.st));
         return {};
     }
     s.cookie = reply.value.cookie;

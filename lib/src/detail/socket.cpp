@@ -14,7 +14,9 @@
 namespace nettool::detail {
 
 namespace {
-std::error_code last_error() noexcept { return {errno, std::system_category()}; }
+std::error_code last_error() noexcept {
+    return {errno, std::system_category()};
+}
 
 int ms_until(mono_clock::time_point deadline) noexcept {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - mono_clock::now());
@@ -63,7 +65,8 @@ void set_int_option(int fd, int level, int name, int value) noexcept {
     (void)::setsockopt(fd, level, name, &value, sizeof value);
 }
 
-unique_fd tcp_connect(const socket_address& to, mono_clock::time_point deadline, std::error_code& ec) noexcept {
+unique_fd tcp_connect(const socket_address& to, mono_clock::time_point deadline,
+                      std::error_code& ec) noexcept {
     ec.clear();
     unique_fd fd{::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP)};
     if (!fd) {
@@ -94,7 +97,8 @@ timeval to_timeval(std::chrono::nanoseconds d) noexcept {
 }
 }  // namespace
 
-unique_fd tcp_connect_blocking(const socket_address& to, std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
+unique_fd tcp_connect_blocking(const socket_address& to, std::chrono::nanoseconds timeout,
+                               std::error_code& ec) noexcept {
     ec.clear();
     unique_fd fd{::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP)};
     if (!fd) {
@@ -142,7 +146,8 @@ bool wait_writable(int fd, mono_clock::time_point deadline, std::error_code& ec)
     return wait_for(fd, POLLOUT, deadline, ec);
 }
 
-bool write_all(int fd, std::span<const std::byte> data, mono_clock::time_point deadline, std::error_code& ec) noexcept {
+bool write_all(int fd, std::span<const std::byte> data, mono_clock::time_point deadline,
+               std::error_code& ec) noexcept {
     std::size_t done = 0;
     while (done < data.size()) {
         const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
@@ -163,7 +168,8 @@ bool write_all(int fd, std::span<const std::byte> data, mono_clock::time_point d
 
 // Reads exactly out.size() bytes. A clean end of stream before that is reported as
 // std::errc::connection_aborted so callers can tell it from a timeout.
-bool read_exact(int fd, std::span<std::byte> out, mono_clock::time_point deadline, std::error_code& ec) noexcept {
+bool read_exact(int fd, std::span<std::byte> out, mono_clock::time_point deadline,
+                std::error_code& ec) noexcept {
     std::size_t done = 0;
     while (done < out.size()) {
         const ssize_t n = ::recv(fd, out.data() + done, out.size() - done, 0);

@@ -50,11 +50,13 @@ tcp_info_snapshot read_tcp_info(int fd) noexcept;
 
 /// Non-blocking connect with a deadline; the socket is left non-blocking. ec: the connect error
 /// (ECONNREFUSED, ENETUNREACH, ...) or errc::timed_out.
-unique_fd tcp_connect(const socket_address& to, mono_clock::time_point deadline, std::error_code& ec) noexcept;
+unique_fd tcp_connect(const socket_address& to, mono_clock::time_point deadline,
+                      std::error_code& ec) noexcept;
 
 /// Blocking connect bounded by timeout (SO_SNDTIMEO): the fewest system calls, for connect-rate
 /// probes. The socket is left blocking. ec: the connect error or errc::timed_out.
-unique_fd tcp_connect_blocking(const socket_address& to, std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
+unique_fd tcp_connect_blocking(const socket_address& to, std::chrono::nanoseconds timeout,
+                               std::error_code& ec) noexcept;
 
 /// Makes fd blocking with kernel send/receive timeouts: a request/response loop then costs one
 /// system call per send and per receive. write_all/read_exact still enforce their deadlines.
@@ -68,9 +70,11 @@ bool wait_readable(int fd, mono_clock::time_point deadline, std::error_code& ec)
 bool wait_writable(int fd, mono_clock::time_point deadline, std::error_code& ec) noexcept;
 
 /// Writes all of data (non-blocking fd), waiting as needed until deadline.
-bool write_all(int fd, std::span<const std::byte> data, mono_clock::time_point deadline, std::error_code& ec) noexcept;
+bool write_all(int fd, std::span<const std::byte> data, mono_clock::time_point deadline,
+               std::error_code& ec) noexcept;
 /// Reads exactly out.size() bytes; a clean end of stream first gives std::errc::connection_aborted.
-bool read_exact(int fd, std::span<std::byte> out, mono_clock::time_point deadline, std::error_code& ec) noexcept;
+bool read_exact(int fd, std::span<std::byte> out, mono_clock::time_point deadline,
+                std::error_code& ec) noexcept;
 
 /// Sets an int socket option, ignoring failures that only cost performance.
 void set_int_option(int fd, int level, int name, int value) noexcept;
