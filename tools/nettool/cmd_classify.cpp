@@ -1,6 +1,8 @@
 #include "cmd_classify.hpp"
 
 #include <nettool/address.hpp>
+#include <nettool/error.hpp>
+#include <nettool/inspect.hpp>
 #include <nettool/netclass.hpp>
 
 #include <fmt/format.h>
@@ -8,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <iostream>
 #include <memory>
 
@@ -94,6 +97,8 @@ void setup_classify(CLI::App& app, context& ctx) {
     sub->add_option(
         "-f,--file", opts->file,
         "Classify the addresses in this file, one per line ('#' comments allowed); '-' reads stdin");
+    sub->add_option("--pcap", opts->pcap,
+                    "Classify both endpoints of every TCP/UDP conversation in this pcap or pcapng file");
     sub->add_flag("--explain", opts->explain, "Show the binary explanation even for more than 8 addresses");
     sub->add_flag("--no-explain", opts->no_explain, "Only the summary table, no binary explanation");
     sub->callback([opts, &ctx] { ctx.exit_status = run_classify(*opts, ctx); });
@@ -128,21 +133,42 @@ int run_classify(const classify_options& opts, const context& ctx) {
         }
     }
 
+    if (!opts.pcap.empty()) {
+        // Every distinct endpoint of the capture's conversations, in first-seen order.
+        std::error_code ec;
+        std::string detail;
+        inspect_options io;
+        io.max_flows = 1u << 20;
+        const auto r = inspect_file(opts.pcap, io, ec, detail);
+        if (ec) {
+            return fail(fmt::format("--pcap {}: {}", opts.pcap, detail.empty() ? ec.message() : detail),
+                        ec == errc::malformed ? exit_usage : exit_failed);
+        }
+        std::set<std::string> seen;
+        for (const auto& c : r.conversations) {
+            for (const auto* a : {&c.address_a, &c.address_b}) {
+                if (!seen.insert(*a).second) continue;
+                if (auto ip = ip_address::parse(*a)) targets.push_back(*ip);
+            }
+        }
+    }
+    const bool from_input = !opts.file.empty() || !opts.pcap.empty();
+
     std::error_code ec;
     const auto view = host_view::load(ec);
     if (ec) return fail("reading interfaces and routes", ec);
-    if (targets.empty() && opts.file.empty()) {
+    if (targets.empty() && !from_input) {
         emit(ctx, host_report(view));
         return exit_ok;
     }
 
-    const bool bulk = !opts.file.empty() || targets.size() > explain_limit;
+    const bool bulk = from_input || targets.size() > explain_limit;
     if (bulk && !ctx.global.json && !opts.explain) return run_bulk_text(bulk_classifier(view), targets);
 
     std::optional<bulk_classifier> fast;
     if (bulk) fast.emplace(view);
     const bool explain_each =
-        !opts.no_explain && (opts.explain || (opts.file.empty() && targets.size() <= explain_limit));
+        !opts.no_explain && (opts.explain || (!from_input && targets.size() <= explain_limit));
     report r{"classify"};
     auto& results = r.data()["results"] = nlohmann::json::array();
     table summary{"", {"address", "kind", "interface", "gateway", "source", "route"}, {}};

@@ -12,6 +12,7 @@ namespace nettool::cli {
 struct classify_options {
     std::vector<std::string> addresses;  ///< destinations to classify (explain mode)
     std::string file;                    ///< one address per line; "-" reads stdin (bulk mode)
+    std::string pcap;                    ///< classify the endpoints of this capture's conversations (bulk mode)
     bool explain = false;                ///< force the binary explanation even in bulk mode
     bool no_explain = false;             ///< only the summary table
 };
