@@ -1,7 +1,7 @@
 // Cost of the DNS message work around one timed query: building it with ldns, and checking a
 // received answer (header peek through the cursor, full ldns parse, records printed).
-#include "detail/dns_header.hpp"
-#include "detail/dns_message.hpp"
+#include "dns/dns_header.hpp"
+#include "dns/dns_message.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -1,5 +1,5 @@
 // Histogram hot paths. Target (issue 2): record >= 100 M values/s on one core.
-#include <nettool/histogram.hpp>
+#include <nettool/core/histogram.hpp>
 
 #include <benchmark/benchmark.h>
 

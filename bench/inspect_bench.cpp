@@ -1,8 +1,8 @@
 // Decoder and inspector hot paths. Issue 5 targets inspect throughput >= 10x tshark io,phs and
 // >= 3x `tcpdump -nn -r`; these measure nettool's side (packets/s and bytes/s) so ratios can be
 // taken against the tools in the same run. NETTOOL_BENCH_PCAP=FILE adds a whole-file run.
-#include <nettool/inspect.hpp>
-#include <nettool/packet.hpp>
+#include <nettool/packet/inspect.hpp>
+#include <nettool/packet/packet.hpp>
 
 #include <benchmark/benchmark.h>
 

@@ -2,7 +2,7 @@
 // like a BGP full table (mostly /24 and /16-/23, few shorter, ~1% longer than /24), against
 // uniformly random addresses (worst case for caches) and addresses inside the table's prefixes.
 // Target: >= 50 M lookups/s on one core. Also the linear scan a naive classifier does, for scale.
-#include <nettool/prefix_table.hpp>
+#include <nettool/net/prefix_table.hpp>
 
 #include <benchmark/benchmark.h>
 

@@ -1,6 +1,6 @@
 // libFuzzer: received Ethernet frames as `nettool listen --ether` decodes them (Ethernet II with
 // optional 802.1Q tag, Wake-on-LAN magic packet, printable text), and UDP payloads likewise.
-#include <nettool/broadcast.hpp>
+#include <nettool/netclass/broadcast.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -4,12 +4,8 @@
 // against a question with another ID, then read again as a TCP stream of length-prefixed
 // messages. Seeds: real dnsmasq answers in fuzz/corpus/dns_response_fuzz/.
 
-#include "detail/dns_header.hpp"
-#include "detail/dns_message.hpp"
-
-// libnettool.so is built without coverage instrumentation; compiling the code under test into
-// this target gives libFuzzer its edges (these definitions take precedence over the library's).
-#include "dns_message.cpp"  // NOLINT(bugprone-suspicious-include)
+#include "dns/dns_header.hpp"
+#include "dns/dns_message.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // libFuzzer target for the packet decoders: the first byte selects the link type, the rest is
 // the captured packet. Every view accessor the inspector uses is exercised on the result.
-#include <nettool/packet.hpp>
+#include <nettool/packet/packet.hpp>
 
 #include <array>
 #include <cstddef>

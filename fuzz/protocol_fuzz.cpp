@@ -1,5 +1,5 @@
 // Fuzzes every decoder of the responder's wire protocol: bytes from the network, in any order.
-#include <nettool/protocol.hpp>
+#include <nettool/probe/protocol.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // libFuzzer: the rtnetlink route-dump parser (bytes the kernel sends to read_routes()).
-#include "detail/rtnetlink.hpp"
+#include "netclass/rtnetlink.hpp"
 
 #include <cstddef>
 #include <cstdint>

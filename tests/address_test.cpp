@@ -1,9 +1,9 @@
 // Addresses and prefixes: parse/print, the ipcalc arithmetic, RFC 3021, and `nettool netmask`.
-#include <nettool/address.hpp>
+#include <nettool/net/address.hpp>
 
 #include "support/process.hpp"
 
-#include <nettool/error.hpp>
+#include <nettool/core/error.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

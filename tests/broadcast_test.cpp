@@ -1,12 +1,12 @@
 // Broadcast frames and datagrams: byte layouts, the bounds-checked decoders (with truncation
 // sweeps), CLI errors, and end-to-end runs between hosts built in network namespaces (a bridge as
 // the switch, a router to a second subnet) with tcpdump/tshark as the oracle for WoL bytes.
-#include <nettool/broadcast.hpp>
+#include <nettool/netclass/broadcast.hpp>
 
 #include "support/netns_lab.hpp"
 #include "support/process.hpp"
 
-#include <nettool/error.hpp>
+#include <nettool/core/error.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,9 +1,9 @@
 // capture: the library on its own thread while the test sends loopback traffic, and the CLI
 // (SIGTERM leaves a valid file whose count tcpdump agrees with, count limit, error lines).
-#include <nettool/capture.hpp>
+#include <nettool/packet/capture.hpp>
 
-#include <nettool/error.hpp>
-#include <nettool/inspect.hpp>
+#include <nettool/core/error.hpp>
+#include <nettool/packet/inspect.hpp>
 
 #include "support/child.hpp"
 #include "support/process.hpp"

@@ -1,7 +1,9 @@
 // The nettool program's contract: help, version, exit codes and one-line errors.
 #include "support/process.hpp"
 
-#include <nettool/version.hpp>
+#include <nettool/core/version.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 

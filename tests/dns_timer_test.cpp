@@ -1,11 +1,11 @@
 // nettool/dns_timer.hpp against real DNS servers started on loopback ports (dnsmasq, unbound), a
 // fake UDP server that misbehaves on purpose, and getaddrinfo.
-#include <nettool/dns_timer.hpp>
+#include <nettool/dns/dns_timer.hpp>
 
-#include "detail/dns_message.hpp"
+#include "dns/dns_message.hpp"
 #include "support/process.hpp"
 
-#include <nettool/error.hpp>
+#include <nettool/core/error.hpp>
 
 #include <gtest/gtest.h>
 #include <ldns/ldns.h>

@@ -1,4 +1,4 @@
-#include <nettool/histogram.hpp>
+#include <nettool/core/histogram.hpp>
 
 #include <gtest/gtest.h>
 

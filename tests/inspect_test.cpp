@@ -1,8 +1,8 @@
 // inspect: synthetic captures with known TCP/UDP/DNS events, the flow-table bound, the CLI
 // contract, and robustness over every capture of tcpdump's test suite.
-#include <nettool/inspect.hpp>
+#include <nettool/packet/inspect.hpp>
 
-#include <nettool/error.hpp>
+#include <nettool/core/error.hpp>
 
 #include "support/process.hpp"
 #include "support/synth.hpp"

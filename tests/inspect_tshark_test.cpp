@@ -2,7 +2,7 @@
 // retransmissions on (1) a synthetic capture with known events, (2) tcpdump test captures with
 // TCP traffic and (3) real loopback traffic (TCP, UDP, DNS against a dnsmasq started here)
 // captured by tcpdump (root only).
-#include <nettool/inspect.hpp>
+#include <nettool/packet/inspect.hpp>
 
 #include "support/process.hpp"
 #include "support/child.hpp"

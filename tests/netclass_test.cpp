@@ -1,9 +1,9 @@
 // This host's view and the local/remote classifier: unit cases on hand-built views, the
 // rtnetlink parser (with a truncation sweep), and namespaces compared against `ip route get`.
-#include <nettool/netclass.hpp>
+#include <nettool/netclass/netclass.hpp>
 
-#include "detail/rtnetlink.hpp"
-#include <nettool/error.hpp>
+#include "netclass/rtnetlink.hpp"
+#include <nettool/core/error.hpp>
 #include "support/netns_lab.hpp"
 #include "support/process.hpp"
 

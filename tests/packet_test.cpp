@@ -1,5 +1,5 @@
 // Decoders: tiny inline fixtures for each layer and edge case, and a truncation sweep.
-#include <nettool/packet.hpp>
+#include <nettool/packet/packet.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include <nettool/protocol.hpp>
+#include <nettool/probe/protocol.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,6 @@
-#include <nettool/report.hpp>
+#include <nettool/core/report.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
-#include <nettool/responder.hpp>
+#include <nettool/probe/responder.hpp>
 
-#include <nettool/protocol.hpp>
+#include <nettool/probe/protocol.hpp>
 
-#include "detail/session.hpp"
-#include "detail/socket.hpp"
+#include "probe/session.hpp"
+#include "net/socket.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include <nettool/tcp_probe.hpp>
+#include <nettool/probe/tcp_probe.hpp>
 
 #include "support/process.hpp"
 #include "support/responder_fixture.hpp"

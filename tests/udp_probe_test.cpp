@@ -1,4 +1,4 @@
-#include <nettool/udp_probe.hpp>
+#include <nettool/probe/udp_probe.hpp>
 
 #include "support/responder_fixture.hpp"
 

@@ -1,5 +1,6 @@
 // Capture while probing: the on-wire view of a tcp-vs-udp run, checked against tshark.
-#include <nettool/wire_view.hpp>
+#include <nettool/packet/wire_view.hpp>
+#include <nettool/netclass/netclass.hpp>
 
 #include "support/process.hpp"
 

@@ -1,7 +1,9 @@
 // Links libnettool through find_package and uses its public API.
-#include <nettool/histogram.hpp>
-#include <nettool/report.hpp>
-#include <nettool/version.hpp>
+#include <nettool/core/histogram.hpp>
+#include <nettool/core/report.hpp>
+#include <nettool/core/version.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 

@@ -1,7 +1,7 @@
 #pragma once
 // A responder on a free 127.0.0.1 port for the length of one test (probe tests share it).
 
-#include <nettool/responder.hpp>
+#include <nettool/probe/responder.hpp>
 
 #include <gtest/gtest.h>
 

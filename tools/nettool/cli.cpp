@@ -1,8 +1,10 @@
 #include "cli.hpp"
 
-#include <nettool/wire_view.hpp>
+#include <nettool/netclass/netclass.hpp>
+#include <nettool/packet/wire_view.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <unistd.h>
@@ -54,7 +56,7 @@ probe_capture::probe_capture(const std::string& file, const socket_address& targ
     if (file.empty()) return;
     std::error_code ec;
     std::string detail;
-    recorder_ = wire_recorder::start(target, file, ec, detail);
+    recorder_ = wire_recorder::start(target, interface_for(target), file, ec, detail);
     if (!recorder_)
         throw std::system_error(
             ec, fmt::format("--capture {}: {}", file, detail.empty() ? ec.message() : detail));

@@ -1,10 +1,10 @@
 #pragma once
 // What every subcommand shares: the global flags, the exit-code rule and the output helpers.
 
-#include <nettool/endpoint.hpp>
-#include <nettool/error.hpp>
-#include <nettool/report.hpp>
-#include <nettool/tcp_probe.hpp>
+#include <nettool/net/endpoint.hpp>
+#include <nettool/core/error.hpp>
+#include <nettool/core/report.hpp>
+#include <nettool/probe/tcp_probe.hpp>
 
 #include <CLI/CLI.hpp>
 

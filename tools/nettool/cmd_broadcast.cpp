@@ -1,8 +1,9 @@
 #include "cmd_broadcast.hpp"
 
-#include <nettool/broadcast.hpp>
+#include <nettool/netclass/broadcast.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <thread>

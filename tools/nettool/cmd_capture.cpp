@@ -1,9 +1,10 @@
 #include "cmd_capture.hpp"
 
-#include <nettool/capture.hpp>
-#include <nettool/packet.hpp>
+#include <nettool/packet/capture.hpp>
+#include <nettool/packet/packet.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <csignal>

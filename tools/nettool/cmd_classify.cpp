@@ -1,11 +1,12 @@
 #include "cmd_classify.hpp"
 
-#include <nettool/address.hpp>
-#include <nettool/error.hpp>
-#include <nettool/inspect.hpp>
-#include <nettool/netclass.hpp>
+#include <nettool/net/address.hpp>
+#include <nettool/core/error.hpp>
+#include <nettool/packet/inspect.hpp>
+#include <nettool/netclass/netclass.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <fstream>

@@ -1,9 +1,10 @@
 #include "cmd_dns.hpp"
 
-#include <nettool/clock.hpp>
-#include <nettool/dns_timer.hpp>
+#include <nettool/core/clock.hpp>
+#include <nettool/dns/dns_timer.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <memory>

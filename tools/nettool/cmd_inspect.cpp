@@ -1,6 +1,6 @@
 #include "cmd_inspect.hpp"
 
-#include <nettool/inspect.hpp>
+#include <nettool/packet/inspect.hpp>
 
 #include <fmt/format.h>
 

@@ -1,8 +1,9 @@
 #include "cmd_netmask.hpp"
 
-#include <nettool/address.hpp>
+#include <nettool/net/address.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 

@@ -1,6 +1,6 @@
 #include "cmd_serve.hpp"
 
-#include <nettool/responder.hpp>
+#include <nettool/probe/responder.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>

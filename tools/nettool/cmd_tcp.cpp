@@ -1,9 +1,9 @@
 #include "cmd_tcp.hpp"
 
-#include <nettool/clock.hpp>
-#include <nettool/protocol.hpp>
-#include <nettool/wire_view.hpp>
-#include <nettool/tcp_probe.hpp>
+#include <nettool/core/clock.hpp>
+#include <nettool/probe/protocol.hpp>
+#include <nettool/packet/wire_view.hpp>
+#include <nettool/probe/tcp_probe.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -1,12 +1,13 @@
 #include "cmd_tcp_vs_udp.hpp"
 
-#include <nettool/clock.hpp>
-#include <nettool/protocol.hpp>
-#include <nettool/wire_view.hpp>
-#include <nettool/responder.hpp>
-#include <nettool/tcp_vs_udp.hpp>
+#include <nettool/core/clock.hpp>
+#include <nettool/probe/protocol.hpp>
+#include <nettool/packet/wire_view.hpp>
+#include <nettool/probe/responder.hpp>
+#include <nettool/probe/tcp_vs_udp.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 

@@ -1,9 +1,9 @@
 #include "cmd_udp.hpp"
 
-#include <nettool/clock.hpp>
-#include <nettool/protocol.hpp>
-#include <nettool/wire_view.hpp>
-#include <nettool/udp_probe.hpp>
+#include <nettool/core/clock.hpp>
+#include <nettool/probe/protocol.hpp>
+#include <nettool/packet/wire_view.hpp>
+#include <nettool/probe/udp_probe.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -4,9 +4,10 @@
 #include "cli.hpp"
 #include "commands.hpp"
 
-#include <nettool/version.hpp>
+#include <nettool/core/version.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <cstdio>

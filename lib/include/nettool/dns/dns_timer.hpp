@@ -1,0 +1,188 @@
+#pragma once
+// DNS lookup timing: how long name resolution takes the way applications see it (getaddrinfo)
+// and the way a DNS server answers it (direct queries over UDP or TCP), plus a load mode that
+// replays a dnsperf-style query file against one server.
+//
+// The DNS message format is handled by ldns inside the library; this header needs only the
+// standard library and nlohmann-json. A timeout, an NXDOMAIN or a lost query is a measured
+// outcome in the result, not an error.
+
+#include <nettool/core/export.hpp>
+#include <nettool/packet/dns_rcode.hpp>
+#include <nettool/core/histogram.hpp>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+NETTOOL_API_BEGIN
+namespace nettool {
+
+// ---------------------------------------------------------------------------------------------
+// Input checking (all before anything is sent)
+
+/// Checks a domain name in presentation format: no label over 63 octets, the whole name at most
+/// 255 octets in wire form, no empty label (a single trailing dot and "." itself are fine).
+/// Returns errc::bad_dns_name with nothing sent.
+std::error_code validate_dns_name(std::string_view name) noexcept;
+
+/// "A", "aaaa", "MX", "TXT", "NS", "SOA", "CNAME", "PTR", "SRV", "CAA", "ANY", "TYPE65" or a
+/// number 0..65535. nullopt for anything else.
+std::optional<std::uint16_t> parse_dns_type(std::string_view text) noexcept;
+/// The mnemonic of a query type ("AAAA", "TYPE65534" when ldns has no name for it).
+std::string dns_type_name(std::uint16_t type);
+
+/// A DNS server address: an IPv4 or IPv6 literal and a port.
+struct dns_server {
+    std::string address;
+    std::uint16_t port = 53;
+
+    std::string to_string() const;  ///< "192.0.2.1:53", "[::1]:5353"
+    bool operator==(const dns_server&) const = default;
+};
+/// "ADDR", "ADDR:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 literal. errc::bad_address or
+/// errc::bad_port on bad text.
+std::optional<dns_server> parse_dns_server(std::string_view text, std::error_code& ec) noexcept;
+/// The nameserver lines of a resolv.conf file (default /etc/resolv.conf), port 53.
+std::vector<dns_server> resolv_conf_servers(const std::string& path = "/etc/resolv.conf");
+
+// ---------------------------------------------------------------------------------------------
+// Direct queries to one server
+
+enum class dns_transport { udp, tcp };
+
+struct dns_query_options {
+    std::string name;
+    std::uint16_t type = 1;                        ///< A
+    dns_transport transport = dns_transport::udp;  ///< udp retries over TCP when TC is set
+    bool edns = true;
+    std::uint16_t edns_size = 1232;  ///< advertised UDP payload size with EDNS
+    bool recurse = true;             ///< RD bit
+    unsigned count = 1;
+    std::chrono::nanoseconds interval{0};                       ///< from one query's send to the next
+    std::chrono::nanoseconds timeout{std::chrono::seconds{2}};  ///< per query (and per TCP retry)
+};
+
+/// Datagrams received while waiting for an answer that were not the answer.
+struct dns_ignored_counts {
+    std::uint64_t wrong_id = 0;        ///< ID of no outstanding query
+    std::uint64_t wrong_source = 0;    ///< from another address or port than the server
+    std::uint64_t wrong_question = 0;  ///< right ID, another name/type/class (or not a response)
+    std::uint64_t malformed = 0;       ///< empty, cut short, or unparsable by ldns
+
+    std::uint64_t total() const noexcept { return wrong_id + wrong_source + wrong_question + malformed; }
+    bool operator==(const dns_ignored_counts&) const = default;
+};
+
+/// The records of one response, one string per RR as dig prints them (owner, TTL, class, type,
+/// rdata, tab separated).
+struct dns_records {
+    std::string rcode;  ///< "NOERROR", "NXDOMAIN", ...
+    bool authoritative = false;
+    bool truncated = false;  ///< TC bit of the response these records came from
+    std::vector<std::string> answer, authority, additional;
+    bool operator==(const dns_records&) const = default;
+};
+void to_json(nlohmann::json& j, const dns_records& r);
+
+struct dns_query_result {
+    dns_server server;
+    std::string name;
+    std::uint16_t type = 1;
+    dns_transport transport = dns_transport::udp;
+    std::uint64_t sent = 0;          ///< queries sent (TCP retries not counted again)
+    std::uint64_t answered = 0;      ///< queries that got a response
+    std::uint64_t timeouts = 0;      ///< queries with no valid response before their deadline
+    std::uint64_t tcp_retries = 0;   ///< UDP answers with TC set that were asked again over TCP
+    std::uint64_t tcp_failures = 0;  ///< TCP exchanges that failed (refused, reset, timed out)
+    std::uint64_t send_errors = 0;   ///< queries the local stack refused to send
+    histogram rtt;                   ///< send of the query to its answer (over TCP too when retried)
+    std::map<std::string, std::uint64_t> rcodes;  ///< rcode name -> responses
+    dns_ignored_counts ignored;
+    std::optional<dns_records> last;  ///< records of the last response received
+
+    bool operator==(const dns_query_result&) const = default;
+};
+void to_json(nlohmann::json& j, const dns_query_result& r);
+
+/// Sends options.count queries to server one after another and times each answer. ec is set only
+/// for local failures (no socket, bad address); timeouts and rcodes are in the result.
+dns_query_result time_dns_queries(const dns_server& server, const dns_query_options& options,
+                                  std::error_code& ec) noexcept;
+
+// ---------------------------------------------------------------------------------------------
+// The system resolver (getaddrinfo)
+
+struct system_lookup_result {
+    std::string name;
+    unsigned lookups = 0;
+    std::optional<std::chrono::nanoseconds> cold;  ///< the first lookup
+    histogram warm;                                ///< every lookup after the first
+    std::vector<std::string> addresses;            ///< of the last successful lookup, unique
+    std::uint64_t failures = 0;
+    int gai_error = 0;  ///< getaddrinfo's code of the last failure (0: none)
+    std::string error;  ///< gai_strerror of it
+
+    bool operator==(const system_lookup_result&) const = default;
+};
+void to_json(nlohmann::json& j, const system_lookup_result& r);
+
+/// Calls getaddrinfo(name, AF_UNSPEC, SOCK_STREAM) count times, interval apart.
+system_lookup_result time_system_lookups(const std::string& name, unsigned count,
+                                         std::chrono::nanoseconds interval) noexcept;
+
+// ---------------------------------------------------------------------------------------------
+// Load mode
+
+/// One line of a dnsperf query file: "name type".
+struct dns_load_query {
+    std::string name;
+    std::uint16_t type = 1;
+    bool operator==(const dns_load_query&) const = default;
+};
+/// Parses dnsperf's format: one "name [type]" per line (type defaults to A), '#' and ';'
+/// comments and blank lines skipped. usage errors name the line: errc::bad_dns_name or
+/// errc::bad_argument.
+std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::error_code& ec,
+                                                 std::string* error_line = nullptr);
+
+struct dns_load_options {
+    std::vector<dns_load_query> queries;  ///< replayed in order, round and round
+    std::chrono::nanoseconds duration{std::chrono::seconds{10}};
+    unsigned concurrency = 100;  ///< queries outstanding at most
+    double rate = 0;             ///< queries per second at most (0: as fast as answered)
+    std::chrono::nanoseconds timeout{std::chrono::seconds{2}};  ///< a query is lost after this
+    bool edns = true;
+    std::uint16_t edns_size = 1232;
+    bool recurse = true;
+};
+
+struct dns_load_result {
+    dns_server server;
+    std::uint64_t sent = 0;
+    std::uint64_t answered = 0;
+    std::uint64_t lost = 0;  ///< no response within the timeout
+    std::uint64_t late = 0;  ///< a response that came after its query was counted lost
+    std::uint64_t send_errors = 0;
+    std::chrono::nanoseconds elapsed{0};
+    double queries_per_second = 0;  ///< answered / elapsed
+    histogram latency;
+    std::map<std::string, std::uint64_t> rcodes;
+    dns_ignored_counts ignored;
+
+    bool operator==(const dns_load_result&) const = default;
+};
+void to_json(nlohmann::json& j, const dns_load_result& r);
+
+dns_load_result run_dns_load(const dns_server& server, const dns_load_options& options,
+                             std::error_code& ec) noexcept;
+
+}  // namespace nettool
+NETTOOL_API_END

@@ -1,0 +1,88 @@
+#pragma once
+// UDP probes against a nettool responder: request/response round trips with loss, duplication
+// and reordering counted apart, and a paced or flat-out stream the responder counts (received,
+// lost, duplicated, out of order, RFC 3550 jitter). UDP has no setup: the session cookie comes
+// over a TCP control connection, which also carries the responder's counts back.
+
+#include <nettool/core/export.hpp>
+#include <nettool/net/endpoint.hpp>
+#include <nettool/core/histogram.hpp>
+#include <nettool/probe/tcp_probe.hpp>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+NETTOOL_API_BEGIN
+namespace nettool {
+
+struct udp_rr_options {
+    std::uint32_t size = 64;  ///< datagram size, bytes (>= 32, the nettool header)
+    std::uint64_t count = 1000;
+    std::chrono::nanoseconds duration{0};  ///< 0: use count
+    std::chrono::nanoseconds interval{0};
+    std::chrono::nanoseconds timeout{std::chrono::milliseconds{500}};  ///< per probe
+};
+
+struct udp_rr_result {
+    socket_address target;
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;               ///< distinct probes answered (late ones included)
+    std::uint64_t lost = 0;                   ///< probes never answered
+    std::uint64_t duplicates = 0;             ///< extra copies of an answer
+    std::uint64_t reordered = 0;              ///< answers older than one already received
+    std::uint64_t late = 0;                   ///< answers that came after their probe's timeout
+    std::chrono::nanoseconds first_reply{0};  ///< first datagram out to its answer back
+    histogram rtt;
+    std::string error;
+    std::chrono::nanoseconds elapsed{0};
+    double loss_fraction() const noexcept {
+        return sent ? static_cast<double>(lost) / static_cast<double>(sent) : 0;
+    }
+    bool operator==(const udp_rr_result&) const = default;
+};
+
+struct udp_stream_options {
+    std::uint32_t size = 1400;  ///< datagram payload size, bytes (>= 32)
+    double rate = 0;            ///< datagrams per second; 0 sends as fast as possible
+    std::chrono::nanoseconds duration{std::chrono::seconds{3}};
+    std::chrono::nanoseconds timeout{std::chrono::seconds{3}};
+    /// Let the kernel cut batches into datagrams (UDP GSO). A capture on the sending host then
+    /// sees one large packet per batch; turn it off to see every datagram on the wire.
+    bool gso = true;
+};
+
+struct udp_stream_result {
+    socket_address target;
+    std::uint32_t size = 0;
+    std::uint64_t sent = 0;          ///< datagrams handed to the kernel
+    std::uint64_t send_dropped = 0;  ///< refused by this host's stack (ENOBUFS and alike)
+    std::uint64_t received = 0;      ///< by the responder, duplicates included
+    std::uint64_t lost = 0;          ///< sent but never received
+    std::uint64_t duplicates = 0;
+    std::uint64_t out_of_order = 0;
+    std::uint64_t max_displacement = 0;  ///< largest reordering distance, in datagrams
+    double jitter_us = 0;                ///< RFC 3550 interarrival jitter
+    double seconds = 0;                  ///< sending time
+    double packets_per_second = 0;       ///< received by the responder
+    double bits_per_second = 0;          ///< UDP payload received by the responder
+    double send_packets_per_second = 0;
+    std::vector<stream_interval> intervals;  ///< sender side
+    std::string error;
+    double loss_fraction() const noexcept {
+        return sent ? static_cast<double>(lost) / static_cast<double>(sent) : 0;
+    }
+    bool operator==(const udp_stream_result&) const = default;
+};
+
+udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& opt);
+udp_stream_result udp_stream_probe(const socket_address& target, const udp_stream_options& opt,
+                                   const interval_callback& on_interval = {});
+
+void to_json(nlohmann::json& j, const udp_rr_result& r);
+void to_json(nlohmann::json& j, const udp_stream_result& r);
+
+}  // namespace nettool
+NETTOOL_API_END

@@ -1,0 +1,187 @@
+#include <nettool/probe/protocol.hpp>
+
+namespace nettool::proto {
+
+namespace {
+bool valid_mode(std::uint8_t m) noexcept {
+    return m >= 1 && m <= 6;
+}
+bool valid_status(std::uint8_t s) noexcept {
+    return s <= 4;
+}
+bool valid_kind(std::uint8_t k) noexcept {
+    return k >= 1 && k <= 3;
+}
+}  // namespace
+
+std::size_t encode(const hello& h, std::span<std::byte> out) noexcept {
+    byte_writer w{out};
+    w.u32(hello_magic);
+    w.u8(version);
+    w.u8(static_cast<std::uint8_t>(h.m));
+    w.u16(0);
+    w.u32(h.message_size);
+    w.u32(h.duration_ms);
+    return w.ok() ? w.size() : 0;
+}
+
+std::size_t encode(const hello_reply& r, std::span<std::byte> out) noexcept {
+    byte_writer w{out};
+    w.u32(hello_magic);
+    w.u8(version);
+    w.u8(static_cast<std::uint8_t>(r.st));
+    w.u16(0);
+    w.u64(r.cookie);
+    return w.ok() ? w.size() : 0;
+}
+
+std::size_t encode(const udp_header& h, std::span<std::byte> out) noexcept {
+    byte_writer w{out};
+    w.u32(udp_magic);
+    w.u8(version);
+    w.u8(static_cast<std::uint8_t>(h.kind));
+    w.u16(0);
+    w.u64(h.cookie);
+    w.u64(h.seq);
+    w.u64(h.send_ns);
+    return w.ok() ? w.size() : 0;
+}
+
+std::size_t encode(const udp_report& r, std::span<std::byte> out) noexcept {
+    byte_writer w{out};
+    w.u32(udp_report_magic);
+    w.u32(0);
+    w.u64(r.received);
+    w.u64(r.duplicates);
+    w.u64(r.out_of_order);
+    w.u64(r.max_displacement);
+    w.u64(r.highest_seq);
+    w.u64(r.bytes);
+    w.u64(r.jitter_ns);
+    w.u64(r.active_ns);
+    return w.ok() ? w.size() : 0;
+}
+
+std::size_t encode_sink_report(std::uint64_t bytes, std::span<std::byte> out) noexcept {
+    byte_writer w{out};
+    w.u32(sink_report_magic);
+    w.u64(bytes);
+    return w.ok() ? w.size() : 0;
+}
+
+std::size_t encode_report_request(std::span<std::byte> out) noexcept {
+    byte_writer w{out};
+    w.u32(report_request_magic);
+    return w.ok() ? w.size() : 0;
+}
+
+decoded<hello> decode_hello(std::span<const std::byte> in) noexcept {
+    cursor c{in};
+    const auto magic = c.u32();
+    const auto ver = c.u8();
+    const auto m = c.u8();
+    c.skip(2);
+    decoded<hello> d;
+    d.value.message_size = c.u32();
+    d.value.duration_ms = c.u32();
+    if (!c.ok()) return {decode_status::truncated, {}};
+    if (magic != hello_magic) return {decode_status::bad_magic, {}};
+    d.value.m = static_cast<mode>(m);
+    if (ver != version)
+        d.status = decode_status::bad_version;
+    else if (!valid_mode(m))
+        d.status = decode_status::bad_value;
+    else
+        d.status = decode_status::ok;
+    return d;
+}
+
+decoded<hello_reply> decode_hello_reply(std::span<const std::byte> in) noexcept {
+    cursor c{in};
+    const auto magic = c.u32();
+    const auto ver = c.u8();
+    const auto st = c.u8();
+    c.skip(2);
+    const auto cookie = c.u64();
+    if (!c.ok()) return {decode_status::truncated, {}};
+    if (magic != hello_magic) return {decode_status::bad_magic, {}};
+    if (ver != version) return {decode_status::bad_version, {}};
+    if (!valid_status(st)) return {decode_status::bad_value, {}};
+    return {decode_status::ok, {static_cast<status>(st), cookie}};
+}
+
+decoded<udp_header> decode_udp_header(std::span<const std::byte> in) noexcept {
+    cursor c{in};
+    const auto magic = c.u32();
+    const auto ver = c.u8();
+    const auto kind = c.u8();
+    c.skip(2);
+    udp_header h;
+    h.cookie = c.u64();
+    h.seq = c.u64();
+    h.send_ns = c.u64();
+    if (!c.ok()) return {decode_status::truncated, {}};
+    if (magic != udp_magic) return {decode_status::bad_magic, {}};
+    if (ver != version) return {decode_status::bad_version, {}};
+    if (!valid_kind(kind)) return {decode_status::bad_value, {}};
+    h.kind = static_cast<udp_kind>(kind);
+    return {decode_status::ok, h};
+}
+
+decoded<udp_report> decode_udp_report(std::span<const std::byte> in) noexcept {
+    cursor c{in};
+    const auto magic = c.u32();
+    c.skip(4);
+    udp_report r;
+    r.received = c.u64();
+    r.duplicates = c.u64();
+    r.out_of_order = c.u64();
+    r.max_displacement = c.u64();
+    r.highest_seq = c.u64();
+    r.bytes = c.u64();
+    r.jitter_ns = c.u64();
+    r.active_ns = c.u64();
+    if (!c.ok()) return {decode_status::truncated, {}};
+    if (magic != udp_report_magic) return {decode_status::bad_magic, {}};
+    if (r.duplicates > r.received || r.out_of_order > r.received) return {decode_status::bad_value, {}};
+    return {decode_status::ok, r};
+}
+
+decoded<std::uint64_t> decode_sink_report(std::span<const std::byte> in) noexcept {
+    cursor c{in};
+    const auto magic = c.u32();
+    const auto bytes = c.u64();
+    if (!c.ok()) return {decode_status::truncated, 0};
+    if (magic != sink_report_magic) return {decode_status::bad_magic, 0};
+    return {decode_status::ok, bytes};
+}
+
+bool is_report_request(std::span<const std::byte> in) noexcept {
+    cursor c{in};
+    return c.u32() == report_request_magic && c.ok();
+}
+
+const char* to_string(mode m) noexcept {
+    switch (m) {
+        case mode::echo: return "echo";
+        case mode::sink: return "sink";
+        case mode::source: return "source";
+        case mode::connect_only: return "connect-only";
+        case mode::udp_echo: return "udp-echo";
+        case mode::udp_sink: return "udp-sink";
+    }
+    return "unknown";
+}
+
+const char* to_string(status s) noexcept {
+    switch (s) {
+        case status::ok: return "ok";
+        case status::bad_version: return "unsupported protocol version";
+        case status::bad_mode: return "unknown mode";
+        case status::busy: return "responder busy (session limit reached)";
+        case status::bad_param: return "message size or duration out of range";
+    }
+    return "unknown status";
+}
+
+}  // namespace nettool::proto

@@ -1,0 +1,63 @@
+#include "probe/session.hpp"
+
+#include <nettool/core/error.hpp>
+
+#include <fmt/format.h>
+
+#include <array>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+namespace nettool::detail {
+
+session open_session(const socket_address& target, const proto::hello& hello, mono_clock::time_point deadline,
+                     std::error_code& ec, std::string& what) {
+    session s;
+    const auto t0 = mono_clock::now();
+    s.fd = tcp_connect(target, deadline, ec);
+    if (ec) {
+        what = fmt::format("connect to {}: {}", target.to_string(), describe(ec));
+        return {};
+    }
+    s.connect_time = mono_clock::now() - t0;
+    set_int_option(s.fd.get(), IPPROTO_TCP, TCP_NODELAY, 1);
+    std::array<std::byte, proto::hello_size> out{};
+    proto::encode(hello, out);
+    if (!write_all(s.fd.get(), out, deadline, ec)) {
+        what = fmt::format("sending hello to {}: {}", target.to_string(), describe(ec));
+        return {};
+    }
+    std::array<std::byte, proto::hello_reply_size> in{};
+    if (!read_exact(s.fd.get(), in, deadline, ec)) {
+        what =
+            fmt::format("waiting for the responder's reply from {}: {} (is 'nettool serve' running there?)",
+                        target.to_string(), describe(ec));
+        return {};
+    }
+    const auto reply = proto::decode_hello_reply(in);
+    if (reply.status == proto::decode_status::bad_version) {
+        ec = make_error_code(errc::version_mismatch);
+        what = fmt::format("{} speaks another nettool protocol version", target.to_string());
+        return {};
+    }
+    if (!reply) {
+        ec = make_error_code(errc::protocol_error);
+        what = fmt::format("{} is not a nettool responder (bad reply to hello)", target.to_string());
+        return {};
+    }
+    if (reply.value.st != proto::status::ok) {
+        ec = make_error_code(errc::rejected);
+        what = fmt::format("responder {} rejected the session: {}", target.to_string(),
+                           proto::to_string(reply.value.st));
+        return {};
+    }
+    s.cookie = reply.value.cookie;
+    return s;
+}
+
+std::string describe(const std::error_code& ec) {
+    if (ec == std::errc::connection_aborted) return "connection closed by peer";
+    return ec.message();
+}
+
+}  // namespace nettool::detail

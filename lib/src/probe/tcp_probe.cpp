@@ -1,0 +1,377 @@
+#include <nettool/probe/tcp_probe.hpp>
+
+#include <nettool/core/error.hpp>
+#include <nettool/core/report.hpp>
+
+#include "probe/session.hpp"
+#include "net/socket.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace nettool {
+
+using namespace std::chrono_literals;
+
+void connect_failures::count(const std::error_code& ec) noexcept {
+    if (ec == std::errc::connection_refused)
+        ++refused;
+    else if (ec == errc::timed_out || ec == std::errc::timed_out)
+        ++timed_out;
+    else if (ec == std::errc::network_unreachable || ec == std::errc::host_unreachable)
+        ++unreachable;
+    else
+        ++other;
+}
+
+double tcp_connect_result::connects_per_second() const noexcept {
+    const double s = std::chrono::duration<double>(elapsed).count();
+    return s > 0 ? static_cast<double>(established) / s : 0.0;
+}
+
+namespace {
+
+void sample(kernel_tcp_view& k, const detail::tcp_info_snapshot& t, double& rtt_sum) {
+    if (!t.valid) return;
+    ++k.connections;
+    k.retransmits += t.total_retrans;
+    rtt_sum += t.rtt_us;
+    k.rtt_us = rtt_sum / static_cast<double>(k.connections);
+    k.cwnd_segments = std::max(k.cwnd_segments, t.snd_cwnd);
+}
+
+void pause_for(std::chrono::nanoseconds d) {
+    if (d > 0ns) std::this_thread::sleep_for(d);
+}
+
+}  // namespace
+
+tcp_connect_result tcp_connect_probe(const socket_address& target, const tcp_connect_options& opt) {
+    tcp_connect_result r;
+    r.target = target;
+    double rtt_sum = 0;
+    const stopwatch total;
+    for (std::uint64_t i = 0; i < opt.count; ++i) {
+        if (i > 0) pause_for(opt.interval);
+        ++r.attempts;
+        std::error_code ec;
+        const auto t0 = mono_clock::now();
+        auto fd = detail::tcp_connect_blocking(target, opt.timeout, ec);
+        const auto t1 = mono_clock::now();
+        if (ec) {
+            r.failures.count(ec);
+            continue;
+        }
+        ++r.established;
+        r.connect_time.record(t1 - t0);
+        sample(r.kernel, detail::read_tcp_info(fd.get()), rtt_sum);
+    }
+    r.elapsed = total.elapsed();
+    return r;
+}
+
+tcp_rr_result tcp_rr_probe(const socket_address& target, const tcp_rr_options& opt) {
+    tcp_rr_result r;
+    r.target = target;
+    if (opt.size < 1 || opt.size > proto::max_tcp_message) {
+        r.error = fmt::format("message size {} B is outside 1..{} B", opt.size, proto::max_tcp_message);
+        return r;
+    }
+    const stopwatch total;
+    std::error_code ec;
+    const auto t0 = mono_clock::now();
+    auto s = detail::open_session(target, {proto::mode::echo, opt.size, 0}, t0 + opt.timeout, ec, r.error);
+    if (ec) {
+        r.elapsed = total.elapsed();
+        return r;
+    }
+    r.connect_time = s.connect_time;
+    detail::make_blocking(s.fd.get(), opt.timeout);
+    std::vector<std::byte> req(opt.size), resp(opt.size);
+    for (std::size_t i = 0; i < req.size(); ++i) req[i] = static_cast<std::byte>(i * 7 + 1);
+    const auto stop_at =
+        opt.duration > 0ns ? mono_clock::now() + opt.duration : mono_clock::time_point::max();
+    const std::uint64_t limit = opt.count > 0 ? opt.count : UINT64_MAX;
+    for (std::uint64_t i = 0; i < limit; ++i) {
+        const auto start = mono_clock::now();
+        if (start >= stop_at) break;
+        if (i > 0) pause_for(opt.interval);
+        // The first bytes carry the sequence number so a stale or mixed-up response is caught.
+        std::memcpy(req.data(), &i, std::min<std::size_t>(sizeof i, req.size()));
+        const auto sent_at = mono_clock::now();
+        ++r.sent;
+        if (!detail::write_all(s.fd.get(), req, sent_at + opt.timeout, ec) ||
+            !detail::read_exact(s.fd.get(), resp, sent_at + opt.timeout, ec)) {
+            r.error = fmt::format("request {} to {}: {}", i + 1, target.to_string(), detail::describe(ec));
+            break;
+        }
+        const auto rtt = mono_clock::now() - sent_at;
+        if (resp != req) ++r.corrupted;
+        r.rtt.record(rtt);
+        ++r.completed;
+        if (r.completed == 1) r.first_reply = mono_clock::now() - t0;
+    }
+    double rtt_sum = 0;
+    sample(r.kernel, detail::read_tcp_info(s.fd.get()), rtt_sum);
+    r.elapsed = total.elapsed();
+    return r;
+}
+
+namespace {
+
+struct alignas(64) stream_counter {
+    std::atomic<std::uint64_t> bytes{0};
+};
+
+struct stream_outcome {
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;  // by whoever received: the responder's count for uploads
+    mono_clock::time_point data_start{};
+    mono_clock::time_point data_end{};
+    detail::tcp_info_snapshot info;
+    std::string error;
+};
+
+void run_upload(const socket_address& target, const tcp_stream_options& opt, std::latch& ready,
+                const mono_clock::time_point& start, stream_counter& counter, stream_outcome& out) {
+    std::error_code ec;
+    auto s = detail::open_session(target, {proto::mode::sink, 0, 0}, mono_clock::now() + opt.timeout, ec,
+                                  out.error);
+    ready.count_down();
+    ready.wait();
+    if (ec) return;
+    std::vector<std::byte> buf(opt.write_size, std::byte{0x5a});
+    const auto end = start + opt.duration;
+    out.data_start = mono_clock::now();
+    for (;;) {
+        const auto now = mono_clock::now();
+        if (now >= end) break;
+        const ssize_t n = ::send(s.fd.get(), buf.data(), buf.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            out.sent += static_cast<std::uint64_t>(n);
+            counter.bytes.store(out.sent, std::memory_order_relaxed);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!detail::wait_writable(s.fd.get(), std::min(end, now + opt.timeout), ec) &&
+                ec != errc::timed_out)
+                break;
+            ec.clear();
+            continue;
+        }
+        out.error = fmt::format("sending to {}: {}", target.to_string(), std::strerror(errno));
+        return;
+    }
+    out.data_end = mono_clock::now();
+    out.info = detail::read_tcp_info(s.fd.get());
+    ::shutdown(s.fd.get(), SHUT_WR);
+    std::array<std::byte, proto::sink_report_size> rep{};
+    // The responder reports after reading everything still in flight.
+    if (!detail::read_exact(s.fd.get(), rep, mono_clock::now() + opt.timeout + 5s, ec)) {
+        out.error = fmt::format("waiting for the responder's byte count: {}", detail::describe(ec));
+        out.received = out.sent;
+        return;
+    }
+    const auto d = proto::decode_sink_report(rep);
+    out.received = d ? d.value : 0;
+    if (!d) out.error = "responder sent a malformed byte count";
+}
+
+void run_download(const socket_address& target, const tcp_stream_options& opt, std::latch& ready,
+                  stream_counter& counter, stream_outcome& out) {
+    std::error_code ec;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(opt.duration).count();
+    const auto duration_ms =
+        static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 1, proto::max_duration_ms));
+    // The responder starts sending on its reply; the few bytes before the latch opens count too.
+    auto session = detail::open_session(target, {proto::mode::source, 0, duration_ms},
+                                        mono_clock::now() + opt.timeout, ec, out.error);
+    ready.count_down();
+    ready.wait();
+    if (ec) return;
+    std::vector<std::byte> buf(opt.write_size);
+    out.data_start = mono_clock::now();
+    const auto hard_end = out.data_start + opt.duration + opt.timeout;
+    for (;;) {
+        const ssize_t n = ::recv(session.fd.get(), buf.data(), buf.size(), 0);
+        if (n > 0) {
+            out.received += static_cast<std::uint64_t>(n);
+            counter.bytes.store(out.received, std::memory_order_relaxed);
+            continue;
+        }
+        if (n == 0) break;  // the responder finished its duration
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (mono_clock::now() >= hard_end ||
+                !detail::wait_readable(session.fd.get(), std::min(hard_end, mono_clock::now() + opt.timeout),
+                                       ec)) {
+                out.error = fmt::format("receiving from {}: stalled", target.to_string());
+                break;
+            }
+            continue;
+        }
+        out.error = fmt::format("receiving from {}: {}", target.to_string(), std::strerror(errno));
+        break;
+    }
+    out.data_end = mono_clock::now();
+    out.info = detail::read_tcp_info(session.fd.get());
+}
+
+}  // namespace
+
+tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_stream_options& opt,
+                                   const interval_callback& on_interval) {
+    tcp_stream_result r;
+    r.target = target;
+    r.direction = opt.direction;
+    const unsigned per_dir = std::clamp(opt.parallel, 1u, 128u);
+    const bool up = opt.direction != stream_direction::download;
+    const bool down = opt.direction != stream_direction::upload;
+    const unsigned n = per_dir * ((up ? 1 : 0) + (down ? 1 : 0));
+    r.streams = n;
+
+    std::vector<stream_counter> counters(n);
+    std::vector<stream_outcome> outcomes(n);
+    std::latch ready{static_cast<std::ptrdiff_t>(n) + 1};
+    mono_clock::time_point start{};
+    std::vector<std::thread> threads;
+    threads.reserve(n);
+    for (unsigned i = 0; i < n; ++i) {
+        const bool is_up = up && i < per_dir;
+        threads.emplace_back([&, i, is_up] {
+            if (is_up)
+                run_upload(target, opt, ready, start, counters[i], outcomes[i]);
+            else
+                run_download(target, opt, ready, counters[i], outcomes[i]);
+        });
+    }
+    // Every stream has connected (or failed) when the latch opens; start the clock then.
+    start = mono_clock::now() + 1ms;
+    ready.count_down();
+    ready.wait();
+    std::this_thread::sleep_until(start);
+
+    // Sample the counters once a second for interval lines while the streams run.
+    std::uint64_t prev = 0;
+    auto prev_t = start;
+    const auto end = start + opt.duration;
+    while (mono_clock::now() < end) {
+        const auto next = std::min(prev_t + 1s, end);
+        std::this_thread::sleep_until(next);
+        std::uint64_t sum = 0;
+        for (const auto& c : counters) sum += c.bytes.load(std::memory_order_relaxed);
+        const auto now = mono_clock::now();
+        stream_interval iv;
+        iv.start_s = std::chrono::duration<double>(prev_t - start).count();
+        iv.end_s = std::chrono::duration<double>(now - start).count();
+        iv.bytes = sum - prev;
+        const double dt = iv.end_s - iv.start_s;
+        iv.bits_per_second = dt > 0 ? static_cast<double>(iv.bytes) * 8.0 / dt : 0.0;
+        if (dt >= 0.05) {  // skip a sliver left at the end
+            r.intervals.push_back(iv);
+            if (on_interval) on_interval(iv);
+        }
+        prev = sum;
+        prev_t = now;
+    }
+    for (auto& t : threads) t.join();
+
+    double rtt_sum = 0;
+    mono_clock::time_point first = mono_clock::time_point::max(), last{};
+    for (const auto& o : outcomes) {
+        r.bytes_sent += o.sent;
+        r.bytes_received += o.received;
+        if (o.sent > 0) sample(r.kernel, o.info, rtt_sum);
+        if (o.data_start != mono_clock::time_point{}) first = std::min(first, o.data_start);
+        last = std::max(last, o.data_end);
+        if (r.error.empty() && !o.error.empty()) r.error = o.error;
+    }
+    if (last > first) r.seconds = std::chrono::duration<double>(last - first).count();
+    if (r.seconds > 0) r.bits_per_second = static_cast<double>(r.bytes_received) * 8.0 / r.seconds;
+    return r;
+}
+
+const char* to_string(stream_direction d) noexcept {
+    switch (d) {
+        case stream_direction::upload: return "upload";
+        case stream_direction::download: return "download";
+        case stream_direction::bidir: return "bidir";
+    }
+    return "?";
+}
+
+void to_json(nlohmann::json& j, const connect_failures& f) {
+    j = {{"refused", f.refused},
+         {"timed_out", f.timed_out},
+         {"unreachable", f.unreachable},
+         {"other", f.other},
+         {"total", f.total()}};
+}
+
+void to_json(nlohmann::json& j, const kernel_tcp_view& k) {
+    j = {{"connections", k.connections},
+         {"retransmits", k.retransmits},
+         {"rtt_us", k.rtt_us},
+         {"cwnd_segments", k.cwnd_segments}};
+}
+
+void to_json(nlohmann::json& j, const stream_interval& i) {
+    j = {{"start_s", i.start_s},
+         {"end_s", i.end_s},
+         {"bytes", i.bytes},
+         {"bits_per_second", i.bits_per_second}};
+}
+
+void to_json(nlohmann::json& j, const tcp_connect_result& r) {
+    j = {{"target", r.target.to_string()},
+         {"attempts", r.attempts},
+         {"established", r.established},
+         {"connect", latency_summary::from(r.connect_time)},
+         {"failures", r.failures},
+         {"kernel", r.kernel},
+         {"connects_per_second", r.connects_per_second()},
+         {"elapsed_s", std::chrono::duration<double>(r.elapsed).count()}};
+}
+
+void to_json(nlohmann::json& j, const tcp_rr_result& r) {
+    j = {{"target", r.target.to_string()},
+         {"sent", r.sent},
+         {"completed", r.completed},
+         {"corrupted", r.corrupted},
+         {"connect_us", std::chrono::duration<double, std::micro>(r.connect_time).count()},
+         {"first_reply_us", std::chrono::duration<double, std::micro>(r.first_reply).count()},
+         {"rtt", latency_summary::from(r.rtt)},
+         {"kernel", r.kernel},
+         {"elapsed_s", std::chrono::duration<double>(r.elapsed).count()}};
+    if (!r.error.empty()) j["error"] = r.error;
+}
+
+void to_json(nlohmann::json& j, const tcp_stream_result& r) {
+    j = {{"target", r.target.to_string()},
+         {"direction", to_string(r.direction)},
+         {"streams", r.streams},
+         {"bytes_sent", r.bytes_sent},
+         {"bytes_received", r.bytes_received},
+         {"seconds", r.seconds},
+         {"bits_per_second", r.bits_per_second},
+         {"intervals", r.intervals},
+         {"kernel", r.kernel}};
+    if (!r.error.empty()) j["error"] = r.error;
+}
+
+}  // namespace nettool

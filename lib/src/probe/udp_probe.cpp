@@ -1,0 +1,321 @@
+#include <nettool/probe/udp_probe.hpp>
+
+#include <nettool/core/error.hpp>
+#include <nettool/core/report.hpp>
+
+#include "probe/session.hpp"
+#include "net/socket.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
+namespace nettool {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Checks a received datagram against our session; returns the header when it is an answer of ours.
+std::optional<proto::udp_header> our_reply(std::span<const std::byte> dgram, std::uint64_t cookie) {
+    const auto h = proto::decode_udp_header(dgram);
+    if (!h || h.value.cookie != cookie || h.value.kind != proto::udp_kind::echo_reply) return std::nullopt;
+    return h.value;
+}
+
+}  // namespace
+
+udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& opt) {
+    udp_rr_result r;
+    r.target = target;
+    if (opt.size < proto::udp_header_size || opt.size > proto::max_udp_datagram) {
+        r.error = fmt::format("datagram size {} B is outside {}..{} B", opt.size, proto::udp_header_size,
+                              proto::max_udp_datagram);
+        return r;
+    }
+    const stopwatch total;
+    std::error_code ec;
+    auto control = detail::open_session(target, {proto::mode::udp_echo, opt.size, 0},
+                                        mono_clock::now() + opt.timeout + 2s, ec, r.error);
+    if (ec) return r;
+    auto fd = detail::udp_connect(target, ec);
+    if (ec) {
+        r.error = fmt::format("UDP socket to {}: {}", target.to_string(), ec.message());
+        return r;
+    }
+    detail::make_blocking(fd.get(), opt.timeout);
+    std::vector<std::byte> out(opt.size, std::byte{0}), in(proto::max_udp_datagram);
+    const std::uint64_t limit = opt.count > 0 ? opt.count : UINT64_MAX;
+    std::vector<std::uint8_t> answered;
+    answered.reserve(opt.count > 0 ? opt.count : 1u << 20);
+    std::uint64_t highest_answered = 0;  // plus one
+    const auto stop_at =
+        opt.duration > 0ns ? mono_clock::now() + opt.duration : mono_clock::time_point::max();
+
+    auto take = [&](const proto::udp_header& h, std::uint64_t now_ns, std::uint64_t current) -> bool {
+        if (h.seq >= answered.size()) return false;  // never sent: not ours after all
+        if (answered[h.seq] != 0) {
+            ++r.duplicates;
+            return false;
+        }
+        answered[h.seq] = 1;
+        ++r.received;
+        if (h.seq + 1 < highest_answered) ++r.reordered;
+        highest_answered = std::max(highest_answered, h.seq + 1);
+        if (h.seq != current) {
+            ++r.late;
+            return false;
+        }
+        r.rtt.record(now_ns - h.send_ns);
+        if (h.seq == 0) r.first_reply = std::chrono::nanoseconds{now_ns - h.send_ns};
+        return true;
+    };
+
+    auto receive_until = [&](mono_clock::time_point deadline, std::uint64_t current) {
+        for (;;) {
+            const ssize_t n = ::recv(fd.get(), in.data(), in.size(), 0);
+            if (n >= 0) {
+                const auto now = mono_now_ns();
+                if (auto h = our_reply({in.data(), static_cast<std::size_t>(n)}, control.cookie)) {
+                    if (take(*h, now, current)) return;
+                }
+                if (mono_clock::now() >= deadline) return;  // a stream of strays must not hold us
+                continue;
+            }
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {  // ICMP errors: the probe counts as lost
+                if (mono_clock::now() >= deadline) return;
+                continue;
+            }
+            std::error_code wec;
+            if (!detail::wait_readable(fd.get(), deadline, wec)) return;
+        }
+    };
+
+    for (std::uint64_t i = 0; i < limit; ++i) {
+        if (mono_clock::now() >= stop_at) break;
+        if (i > 0 && opt.interval > 0ns) std::this_thread::sleep_for(opt.interval);
+        const auto now = mono_now_ns();
+        proto::encode(proto::udp_header{proto::udp_kind::echo_request, control.cookie, i, now}, out);
+        answered.push_back(0);
+        ++r.sent;
+        if (::send(fd.get(), out.data(), out.size(), 0) < 0) continue;  // counted lost
+        receive_until(mono_clock::now() + opt.timeout, i);
+    }
+    // Stragglers: answers still on their way count as late, not lost.
+    const auto drain = std::min<std::chrono::nanoseconds>(opt.timeout, 200ms);
+    detail::make_blocking(fd.get(), drain);
+    receive_until(mono_clock::now() + drain, UINT64_MAX);
+    r.lost = r.sent - r.received;
+    r.elapsed = total.elapsed();
+    return r;
+}
+
+udp_stream_result udp_stream_probe(const socket_address& target, const udp_stream_options& opt,
+                                   const interval_callback& on_interval) {
+    udp_stream_result r;
+    r.target = target;
+    r.size = opt.size;
+    if (opt.size < proto::udp_header_size || opt.size > proto::max_udp_datagram) {
+        r.error = fmt::format("datagram size {} B is outside {}..{} B", opt.size, proto::udp_header_size,
+                              proto::max_udp_datagram);
+        return r;
+    }
+    std::error_code ec;
+    auto control = detail::open_session(target, {proto::mode::udp_sink, 0, 0},
+                                        mono_clock::now() + opt.timeout, ec, r.error);
+    if (ec) return r;
+    auto fd = detail::udp_connect(target, ec);
+    if (ec) {
+        r.error = fmt::format("UDP socket to {}: {}", target.to_string(), ec.message());
+        return r;
+    }
+    detail::set_int_option(fd.get(), SOL_SOCKET, SO_SNDBUF, 4 << 20);
+
+    // One batch of datagrams, laid out back to back once; only header fields change per send.
+    // With UDP GSO (UDP_SEGMENT) the kernel cuts one 64 KB send into datagrams of opt.size;
+    // without it, sendmmsg sends the batch in one system call.
+    constexpr std::size_t batch = 64;
+    const std::size_t gso_segments = std::min<std::size_t>(batch, 65000 / opt.size);
+    bool use_gso = opt.gso && gso_segments >= 2;
+    std::vector<std::byte> buf(batch * opt.size, std::byte{0});
+    std::array<mmsghdr, batch> msgs{};
+    std::array<iovec, batch> iov{};
+    for (std::size_t i = 0; i < batch; ++i) {
+        iov[i] = {buf.data() + i * opt.size, opt.size};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> gso_control{};
+    iovec gso_iov{};
+    msghdr gso_msg{};
+    gso_msg.msg_iov = &gso_iov;
+    gso_msg.msg_iovlen = 1;
+    gso_msg.msg_control = gso_control.data();
+    gso_msg.msg_controllen = gso_control.size();
+    {
+        cmsghdr* cm = CMSG_FIRSTHDR(&gso_msg);
+        cm->cmsg_level = SOL_UDP;
+        cm->cmsg_type = UDP_SEGMENT;
+        cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+        const auto seg = static_cast<std::uint16_t>(opt.size);
+        std::memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+    }
+
+    const auto start = mono_clock::now();
+    const auto end = start + opt.duration;
+    auto next_interval = start + 1s;
+    auto interval_start = start;
+    std::uint64_t interval_base = 0;
+    std::uint64_t seq = 0;
+    auto emit_interval = [&](mono_clock::time_point now) {
+        stream_interval iv;
+        iv.start_s = std::chrono::duration<double>(interval_start - start).count();
+        iv.end_s = std::chrono::duration<double>(now - start).count();
+        iv.bytes = (r.sent - interval_base) * opt.size;
+        const double dt = iv.end_s - iv.start_s;
+        iv.bits_per_second = dt > 0 ? static_cast<double>(iv.bytes) * 8.0 / dt : 0.0;
+        if (dt >= 0.05) {
+            r.intervals.push_back(iv);
+            if (on_interval) on_interval(iv);
+        }
+        interval_base = r.sent;
+        interval_start = now;
+    };
+
+    for (;;) {
+        auto now = mono_clock::now();
+        if (now >= end) break;
+        if (now >= next_interval) {
+            emit_interval(now);
+            next_interval += 1s;
+        }
+        std::size_t n = use_gso ? gso_segments : batch;
+        if (opt.rate > 0) {
+            // Datagram k is due at start + k / rate; send what is due, then sleep to the next.
+            const double elapsed = std::chrono::duration<double>(now - start).count();
+            const auto due = static_cast<std::uint64_t>(elapsed * opt.rate) + 1;
+            if (due <= seq) {
+                const auto next_due =
+                    start + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::duration<double>(static_cast<double>(seq) / opt.rate));
+                std::this_thread::sleep_until(std::min({next_due, end, next_interval}));
+                continue;
+            }
+            n = static_cast<std::size_t>(std::min<std::uint64_t>(n, due - seq));
+        }
+        const auto stamp = mono_now_ns();
+        for (std::size_t i = 0; i < n; ++i) {
+            proto::encode(proto::udp_header{proto::udp_kind::stream, control.cookie, seq + i, stamp},
+                          {buf.data() + i * opt.size, opt.size});
+        }
+        int m = -1;
+        if (use_gso && n >= 2) {
+            gso_iov = {buf.data(), n * opt.size};
+            if (::sendmsg(fd.get(), &gso_msg, 0) >= 0)
+                m = static_cast<int>(n);
+            else if (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP) {
+                use_gso = false;  // no GSO on this path: fall back to sendmmsg from now on
+                continue;
+            }
+        } else {
+            m = ::sendmmsg(fd.get(), msgs.data(), static_cast<unsigned>(n), 0);
+        }
+        if (m > 0) {
+            seq += static_cast<std::uint64_t>(m);
+            r.sent += static_cast<std::uint64_t>(m);
+            continue;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            std::error_code wec;
+            detail::wait_writable(fd.get(), std::min(end, mono_clock::now() + 10ms), wec);
+            continue;
+        }
+        // ENOBUFS, ECONNREFUSED from an earlier ICMP error: the datagrams did not leave.
+        r.send_dropped += n;
+        seq += n;
+    }
+    const auto sent_until = mono_clock::now();
+    emit_interval(sent_until);
+    r.seconds = std::chrono::duration<double>(sent_until - start).count();
+    r.send_packets_per_second = r.seconds > 0 ? static_cast<double>(r.sent) / r.seconds : 0;
+
+    // Let the last datagrams land, then ask the responder what it counted.
+    std::this_thread::sleep_for(100ms);
+    std::array<std::byte, proto::report_request_size> req{};
+    proto::encode_report_request(req);
+    std::array<std::byte, proto::udp_report_size> rep{};
+    const auto deadline = mono_clock::now() + opt.timeout;
+    if (!detail::write_all(control.fd.get(), req, deadline, ec) ||
+        !detail::read_exact(control.fd.get(), rep, deadline, ec)) {
+        r.error = fmt::format("asking the responder for its counts: {}", detail::describe(ec));
+        return r;
+    }
+    const auto d = proto::decode_udp_report(rep);
+    if (!d) {
+        r.error = "the responder sent malformed counts";
+        return r;
+    }
+    const auto& c = d.value;
+    r.received = c.received;
+    r.duplicates = c.duplicates;
+    r.out_of_order = c.out_of_order;
+    r.max_displacement = c.max_displacement;
+    const std::uint64_t unique = c.received - c.duplicates;
+    r.lost = r.sent > unique ? r.sent - unique : 0;
+    r.jitter_us = static_cast<double>(c.jitter_ns) / 1000.0;
+    // Rates over the sending time: the receiver keeps pace or drops, it cannot take longer.
+    if (r.seconds > 0) {
+        r.packets_per_second = static_cast<double>(c.received) / r.seconds;
+        r.bits_per_second = static_cast<double>(c.bytes) * 8.0 / r.seconds;
+    }
+    return r;
+}
+
+void to_json(nlohmann::json& j, const udp_rr_result& r) {
+    j = {{"target", r.target.to_string()},
+         {"sent", r.sent},
+         {"received", r.received},
+         {"lost", r.lost},
+         {"duplicates", r.duplicates},
+         {"reordered", r.reordered},
+         {"late", r.late},
+         {"loss_fraction", r.loss_fraction()},
+         {"first_reply_us", std::chrono::duration<double, std::micro>(r.first_reply).count()},
+         {"rtt", latency_summary::from(r.rtt)},
+         {"elapsed_s", std::chrono::duration<double>(r.elapsed).count()}};
+    if (!r.error.empty()) j["error"] = r.error;
+}
+
+void to_json(nlohmann::json& j, const udp_stream_result& r) {
+    j = {{"target", r.target.to_string()},
+         {"size", r.size},
+         {"sent", r.sent},
+         {"send_dropped", r.send_dropped},
+         {"received", r.received},
+         {"lost", r.lost},
+         {"loss_fraction", r.loss_fraction()},
+         {"duplicates", r.duplicates},
+         {"out_of_order", r.out_of_order},
+         {"max_displacement", r.max_displacement},
+         {"jitter_us", r.jitter_us},
+         {"seconds", r.seconds},
+         {"packets_per_second", r.packets_per_second},
+         {"bits_per_second", r.bits_per_second},
+         {"send_packets_per_second", r.send_packets_per_second},
+         {"intervals", r.intervals}};
+    if (!r.error.empty()) j["error"] = r.error;
+}
+
+}  // namespace nettool
