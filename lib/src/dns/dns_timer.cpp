@@ -8,6 +8,7 @@
 
 #include <nettool/core/clock.hpp>
 #include <nettool/core/error.hpp>
+#include <nettool/net/endpoint.hpp>
 #include <nettool/core/report.hpp>
 
 #include <nlohmann/json.hpp>
@@ -123,57 +124,17 @@ std::string dns_server::to_string() const {
 }
 
 std::optional<dns_server> parse_dns_server(std::string_view text, std::error_code& ec) noexcept {
-    ec.clear();
     try {
-        std::string host;
-        std::string_view port_text;
-        if (!text.empty() && text.front() == '[') {
-            const auto close = text.find(']');
-            if (close == std::string_view::npos) {
-                ec = make_error_code(errc::bad_address);
-                return std::nullopt;
-            }
-            host = std::string{text.substr(1, close - 1)};
-            const auto rest = text.substr(close + 1);
-            if (!rest.empty()) {
-                if (rest.front() != ':') {
-                    ec = make_error_code(errc::bad_address);
-                    return std::nullopt;
-                }
-                port_text = rest.substr(1);
-                if (port_text.empty()) {
-                    ec = make_error_code(errc::bad_port);
-                    return std::nullopt;
-                }
-            }
-        } else if (std::count(text.begin(), text.end(), ':') == 1) {
-            const auto colon = text.find(':');
-            host = std::string{text.substr(0, colon)};
-            port_text = text.substr(colon + 1);
-            if (port_text.empty()) {
-                ec = make_error_code(errc::bad_port);
-                return std::nullopt;
-            }
-        } else {
-            host = std::string{text};  // IPv4, or a bare IPv6 literal
-        }
+        // The one HOST[:PORT] grammar (nettool/net/endpoint.hpp); a DNS server must be numeric.
+        const host_port hp = parse_host_port(text, 53, ec);
+        if (ec) return std::nullopt;
         asio::error_code aec;
-        const auto addr = asio::ip::make_address(host, aec);
+        const auto addr = asio::ip::make_address(hp.host, aec);
         if (aec) {
             ec = make_error_code(errc::bad_address);
             return std::nullopt;
         }
-        dns_server s;
-        s.address = addr.to_string();
-        if (!port_text.empty()) {
-            std::uint16_t p = 0;
-            if (!parse_u16(port_text, p) || p == 0) {
-                ec = make_error_code(errc::bad_port);
-                return std::nullopt;
-            }
-            s.port = p;
-        }
-        return s;
+        return dns_server{addr.to_string(), hp.port};
     } catch (...) {
         ec = std::make_error_code(std::errc::not_enough_memory);
         return std::nullopt;

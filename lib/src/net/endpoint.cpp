@@ -31,9 +31,12 @@ bool parse_port(std::string_view s, std::uint16_t& port) {
     return true;
 }
 
+// An IPv6 literal, optionally with a zone index ("fe80::1%eth0", as resolv.conf may hold).
 bool is_ipv6_literal(std::string_view s) {
     in6_addr a{};
-    const std::string z{s};
+    const auto zone = s.find('%');
+    if (zone != std::string_view::npos && (zone + 1 == s.size() || zone == 0)) return false;
+    const std::string z{s.substr(0, zone)};
     return ::inet_pton(AF_INET6, z.c_str(), &a) == 1;
 }
 

@@ -1,8 +1,8 @@
 #include <nettool/netclass/broadcast.hpp>
+#include <nettool/core/cursor.hpp>
 #include <nettool/core/error.hpp>
 #include <nettool/netclass/netclass.hpp>
 
-#include "netclass/bounded_reader.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -76,7 +76,7 @@ std::optional<std::uint16_t> parse_ethertype(std::string_view text) noexcept {
 
 namespace {
 
-mac_address read_mac(detail::bounded_reader& r) noexcept {
+mac_address read_mac(cursor& r) noexcept {
     mac_address m;
     for (auto& b : m.bytes) b = r.u8();
     return m;
@@ -87,16 +87,16 @@ mac_address read_mac(detail::bounded_reader& r) noexcept {
 std::optional<ethernet_frame> parse_ethernet_frame(std::span<const std::byte> frame,
                                                    std::error_code& ec) noexcept {
     ec.clear();
-    detail::bounded_reader r(frame);
+    cursor r(frame);
     ethernet_frame f;
     f.destination = read_mac(r);
     f.source = read_mac(r);
-    f.ethertype = r.be16();
+    f.ethertype = r.u16();
     if (f.ethertype == 0x8100 || f.ethertype == 0x88A8) {
-        f.vlan = static_cast<std::uint16_t>(r.be16() & 0x0FFFU);
-        f.ethertype = r.be16();
+        f.vlan = static_cast<std::uint16_t>(r.u16() & 0x0FFFU);
+        f.ethertype = r.u16();
     }
-    if (r.truncated()) {
+    if (!r.ok()) {
         ec = make_error_code(errc::truncated);
         return std::nullopt;
     }
@@ -108,7 +108,7 @@ std::optional<wol_packet> parse_wol_payload(std::span<const std::byte> payload,
                                             std::error_code& ec) noexcept {
     ec.clear();
     // Find the sync stream: six 0xFF bytes.
-    detail::bounded_reader scan(payload);
+    cursor scan(payload);
     int run = 0;
     while (run < 6 && !scan.empty()) run = scan.u8() == 0xFF ? run + 1 : 0;
     if (run < 6) {
@@ -116,18 +116,18 @@ std::optional<wol_packet> parse_wol_payload(std::span<const std::byte> payload,
         return std::nullopt;
     }
     // More 0xFF may follow when the MAC itself starts with 0xFF; the 16 copies fill 96 bytes.
-    detail::bounded_reader r(scan.rest());
+    cursor r(scan.rest());
     wol_packet w;
     w.target = read_mac(r);
     for (int i = 1; i < 16; ++i) {
         const auto again = read_mac(r);
-        if (r.truncated()) break;
+        if (!r.ok()) break;
         if (again != w.target) {
             ec = make_error_code(errc::malformed);
             return std::nullopt;
         }
     }
-    if (r.truncated()) {
+    if (!r.ok()) {
         ec = make_error_code(errc::truncated);
         return std::nullopt;
     }

@@ -1,7 +1,7 @@
 #include <nettool/netclass/netclass.hpp>
+#include <nettool/core/cursor.hpp>
 #include <nettool/core/error.hpp>
 
-#include "netclass/bounded_reader.hpp"
 #include "netclass/rtnetlink.hpp"
 
 #include <fmt/format.h>
@@ -205,7 +205,7 @@ constexpr std::size_t align4(std::size_t n) {
 std::optional<ip_address> address_from(std::span<const std::byte> payload, int family) noexcept {
     const std::size_t n = family == AF_INET ? 4 : 16;
     if (payload.size() != n) return std::nullopt;
-    bounded_reader r(payload);
+    cursor r(payload);
     ip_address a;
     a.family = family == AF_INET ? ip_family::v4 : ip_family::v6;
     for (std::size_t i = 0; i < n; ++i) a.bytes[i] = r.u8();
@@ -229,14 +229,14 @@ route_type type_from(unsigned t) noexcept {
 
 // Walks rtattrs in `r`, calling f(type, payload). Returns truncated/malformed on bad lengths.
 template <typename F>
-std::error_code for_each_attr(bounded_reader& r, F&& f) noexcept {
-    while (!r.empty()) {
-        const std::uint16_t len = r.host16();
-        const std::uint16_t type = r.host16();
-        if (r.truncated()) return make_error_code(errc::truncated);
+std::error_code for_each_attr(cursor& r, F&& f) noexcept {
+    while (r.ok() && !r.empty()) {
+        const std::uint16_t len = r.u16_host();
+        const std::uint16_t type = r.u16_host();
+        if (!r.ok()) return make_error_code(errc::truncated);
         if (len < 4) return make_error_code(errc::malformed);
-        auto payload = r.bytes(len - 4U);
-        if (r.truncated()) return make_error_code(errc::truncated);
+        auto payload = r.take(len - 4U);
+        if (!r.ok()) return make_error_code(errc::truncated);
         r.skip(std::min(align4(len) - len, r.remaining()));
         f(type, payload);
     }
@@ -244,7 +244,7 @@ std::error_code for_each_attr(bounded_reader& r, F&& f) noexcept {
 }
 
 std::error_code parse_route(std::span<const std::byte> body, std::vector<route_entry>& out) noexcept {
-    bounded_reader r(body);
+    cursor r(body);
     const unsigned family = r.u8();
     const unsigned dst_len = r.u8();
     r.skip(2);  // src_len, tos
@@ -252,7 +252,7 @@ std::error_code parse_route(std::span<const std::byte> body, std::vector<route_e
     r.skip(2);  // protocol, scope
     const unsigned type = r.u8();
     r.skip(4);  // flags
-    if (r.truncated()) return make_error_code(errc::truncated);
+    if (!r.ok()) return make_error_code(errc::truncated);
     if (family != AF_INET && family != AF_INET6) return {};
     const int fam = static_cast<int>(family);
     const unsigned width = family == AF_INET ? 32 : 128;
@@ -264,8 +264,8 @@ std::error_code parse_route(std::span<const std::byte> body, std::vector<route_e
     e.type = type_from(type);
     auto read_u32 = [](std::span<const std::byte> p) -> std::optional<std::uint32_t> {
         if (p.size() != 4) return std::nullopt;
-        bounded_reader v(p);
-        return v.host32();
+        cursor v(p);
+        return v.u32_host();
     };
     std::error_code inner;
     auto ec = for_each_attr(r, [&](std::uint16_t t, std::span<const std::byte> p) {
@@ -285,19 +285,19 @@ std::error_code parse_route(std::span<const std::byte> body, std::vector<route_e
                 if (auto v = read_u32(p)) table = *v;
                 break;
             case RTA_VIA: {  // gateway of another family (IPv4 route via IPv6 next hop)
-                bounded_reader v(p);
-                const std::uint16_t vfam = v.host16();
+                cursor v(p);
+                const std::uint16_t vfam = v.u16_host();
                 auto rest = v.rest();
-                if (!v.truncated() && (vfam == AF_INET || vfam == AF_INET6))
+                if (!!v.ok() && (vfam == AF_INET || vfam == AF_INET6))
                     e.gateway = address_from(rest, vfam);
                 break;
             }
             case RTA_MULTIPATH: {  // first next hop only: rtnexthop {len, flags, hops, ifindex} + attrs
-                bounded_reader m(p);
-                const std::uint16_t nh_len = m.host16();
+                cursor m(p);
+                const std::uint16_t nh_len = m.u16_host();
                 m.skip(2);
-                const std::uint32_t ifindex = m.host32();
-                if (m.truncated()) {
+                const std::uint32_t ifindex = m.u32_host();
+                if (!m.ok()) {
                     inner = make_error_code(errc::truncated);
                     break;
                 }
@@ -305,13 +305,13 @@ std::error_code parse_route(std::span<const std::byte> body, std::vector<route_e
                     inner = make_error_code(errc::malformed);
                     break;
                 }
-                auto attrs = m.bytes(nh_len - 8U);
-                if (m.truncated()) {
+                auto attrs = m.take(nh_len - 8U);
+                if (!m.ok()) {
                     inner = make_error_code(errc::truncated);
                     break;
                 }
                 e.interface_index = ifindex;
-                bounded_reader a(attrs);
+                cursor a(attrs);
                 auto ec2 = for_each_attr(a, [&](std::uint16_t t2, std::span<const std::byte> p2) {
                     if (t2 == RTA_GATEWAY) e.gateway = address_from(p2, fam);
                 });
@@ -339,24 +339,24 @@ std::error_code parse_route(std::span<const std::byte> body, std::vector<route_e
 
 std::error_code parse_route_dump(std::span<const std::byte> buffer, std::vector<route_entry>& out,
                                  bool* done) noexcept {
-    bounded_reader r(buffer);
-    while (!r.empty()) {
-        const std::uint32_t len = r.host32();
-        const std::uint16_t type = r.host16();
+    cursor r(buffer);
+    while (r.ok() && !r.empty()) {
+        const std::uint32_t len = r.u32_host();
+        const std::uint16_t type = r.u16_host();
         r.skip(2 + 4 + 4);  // flags, seq, pid
-        if (r.truncated()) return make_error_code(errc::truncated);
+        if (!r.ok()) return make_error_code(errc::truncated);
         if (len < 16) return make_error_code(errc::malformed);
-        auto body = r.bytes(len - 16U);
-        if (r.truncated()) return make_error_code(errc::truncated);
+        auto body = r.take(len - 16U);
+        if (!r.ok()) return make_error_code(errc::truncated);
         r.skip(std::min(align4(len) - len, r.remaining()));
         if (type == NLMSG_DONE) {
             if (done != nullptr) *done = true;
             return {};
         }
         if (type == NLMSG_ERROR) {
-            bounded_reader er(body);
-            const auto code = static_cast<std::int32_t>(er.host32());
-            if (er.truncated()) return make_error_code(errc::truncated);
+            cursor er(body);
+            const auto code = static_cast<std::int32_t>(er.u32_host());
+            if (!er.ok()) return make_error_code(errc::truncated);
             if (code == 0) continue;  // an ACK
             return std::error_code(-code, std::system_category());
         }

@@ -14,7 +14,7 @@ NETTOOL_TESTING_API_BEGIN
 namespace nettool::detail {
 
 /// Parses a buffer of rtnetlink messages (one recv() of an RTM_GETROUTE dump) and appends the
-/// routes of the main (254) and local (255) tables. Every read goes through bounded_reader.
+/// routes of the main (254) and local (255) tables. Every read goes through nettool::cursor.
 /// Returns errc::truncated when a message or attribute runs past the buffer, errc::malformed for
 /// impossible lengths or an NLMSG_ERROR, or success. Sets *done on NLMSG_DONE.
 std::error_code parse_route_dump(std::span<const std::byte> buffer, std::vector<route_entry>& out,

@@ -267,27 +267,13 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
     std::this_thread::sleep_until(start);
 
     // Sample the counters once a second for interval lines while the streams run.
-    std::uint64_t prev = 0;
-    auto prev_t = start;
+    interval_meter meter{start, r.intervals, on_interval};
     const auto end = start + opt.duration;
     while (mono_clock::now() < end) {
-        const auto next = std::min(prev_t + 1s, end);
-        std::this_thread::sleep_until(next);
+        std::this_thread::sleep_until(std::min(meter.interval_start() + 1s, end));
         std::uint64_t sum = 0;
         for (const auto& c : counters) sum += c.bytes.load(std::memory_order_relaxed);
-        const auto now = mono_clock::now();
-        stream_interval iv;
-        iv.start_s = std::chrono::duration<double>(prev_t - start).count();
-        iv.end_s = std::chrono::duration<double>(now - start).count();
-        iv.bytes = sum - prev;
-        const double dt = iv.end_s - iv.start_s;
-        iv.bits_per_second = dt > 0 ? static_cast<double>(iv.bytes) * 8.0 / dt : 0.0;
-        if (dt >= 0.05) {  // skip a sliver left at the end
-            r.intervals.push_back(iv);
-            if (on_interval) on_interval(iv);
-        }
-        prev = sum;
-        prev_t = now;
+        meter.close(mono_clock::now(), sum);
     }
     for (auto& t : threads) t.join();
 
@@ -306,15 +292,6 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
     return r;
 }
 
-const char* to_string(stream_direction d) noexcept {
-    switch (d) {
-        case stream_direction::upload: return "upload";
-        case stream_direction::download: return "download";
-        case stream_direction::bidir: return "bidir";
-    }
-    return "?";
-}
-
 void to_json(nlohmann::json& j, const connect_failures& f) {
     j = {{"refused", f.refused},
          {"timed_out", f.timed_out},
@@ -328,13 +305,6 @@ void to_json(nlohmann::json& j, const kernel_tcp_view& k) {
          {"retransmits", k.retransmits},
          {"rtt_us", k.rtt_us},
          {"cwnd_segments", k.cwnd_segments}};
-}
-
-void to_json(nlohmann::json& j, const stream_interval& i) {
-    j = {{"start_s", i.start_s},
-         {"end_s", i.end_s},
-         {"bytes", i.bytes},
-         {"bits_per_second", i.bits_per_second}};
 }
 
 void to_json(nlohmann::json& j, const tcp_connect_result& r) {

@@ -175,29 +175,14 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
     const auto start = mono_clock::now();
     const auto end = start + opt.duration;
     auto next_interval = start + 1s;
-    auto interval_start = start;
-    std::uint64_t interval_base = 0;
+    interval_meter meter{start, r.intervals, on_interval};
     std::uint64_t seq = 0;
-    auto emit_interval = [&](mono_clock::time_point now) {
-        stream_interval iv;
-        iv.start_s = std::chrono::duration<double>(interval_start - start).count();
-        iv.end_s = std::chrono::duration<double>(now - start).count();
-        iv.bytes = (r.sent - interval_base) * opt.size;
-        const double dt = iv.end_s - iv.start_s;
-        iv.bits_per_second = dt > 0 ? static_cast<double>(iv.bytes) * 8.0 / dt : 0.0;
-        if (dt >= 0.05) {
-            r.intervals.push_back(iv);
-            if (on_interval) on_interval(iv);
-        }
-        interval_base = r.sent;
-        interval_start = now;
-    };
 
     for (;;) {
         auto now = mono_clock::now();
         if (now >= end) break;
         if (now >= next_interval) {
-            emit_interval(now);
+            meter.close(now, r.sent * opt.size);
             next_interval += 1s;
         }
         std::size_t n = use_gso ? gso_segments : batch;
@@ -247,7 +232,7 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
         seq += n;
     }
     const auto sent_until = mono_clock::now();
-    emit_interval(sent_until);
+    meter.close(sent_until, r.sent * opt.size);
     r.seconds = std::chrono::duration<double>(sent_until - start).count();
     r.send_packets_per_second = r.seconds > 0 ? static_cast<double>(r.sent) / r.seconds : 0;
 

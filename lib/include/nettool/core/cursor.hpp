@@ -4,10 +4,12 @@
 // A cursor walks a std::span<const std::byte>. Every read checks the remaining length first; a
 // read past the end returns 0 (or an empty span), does not move, and latches ok() to false, so
 // a parser can read a whole header and test ok() once (tcpdump's GET_ macros, made sticky).
-// Multi-byte reads are big-endian (network order) unless the name ends in _le.
+// Multi-byte reads are big-endian (network order) unless the name ends in _le (little-endian)
+// or _host (this machine's byte order, as in netlink messages from the kernel).
 
 #include <nettool/core/export.hpp>
 #include <cstddef>
+#include <bit>
 #include <cstdint>
 #include <span>
 
@@ -70,6 +72,13 @@ public:
                  (std::uint32_t{byte_at(pos_ + 2)} << 16) | (std::uint32_t{byte_at(pos_ + 3)} << 24);
         pos_ += 4;
         return v;
+    }
+
+    constexpr std::uint16_t u16_host() noexcept {
+        return std::endian::native == std::endian::little ? u16_le() : u16();
+    }
+    constexpr std::uint32_t u32_host() noexcept {
+        return std::endian::native == std::endian::little ? u32_le() : u32();
     }
 
     /// Advances n bytes; false (and not ok) when fewer remain.

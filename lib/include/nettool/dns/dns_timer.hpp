@@ -47,8 +47,8 @@ struct dns_server {
     std::string to_string() const;  ///< "192.0.2.1:53", "[::1]:5353"
     bool operator==(const dns_server&) const = default;
 };
-/// "ADDR", "ADDR:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 literal. errc::bad_address or
-/// errc::bad_port on bad text.
+/// "ADDR", "ADDR:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 literal: parse_host_port's grammar
+/// with port 53 by default, and the host must be numeric. errc::bad_address or errc::bad_port.
 std::optional<dns_server> parse_dns_server(std::string_view text, std::error_code& ec) noexcept;
 /// The nameserver lines of a resolv.conf file (default /etc/resolv.conf), port 53.
 std::vector<dns_server> resolv_conf_servers(const std::string& path = "/etc/resolv.conf");

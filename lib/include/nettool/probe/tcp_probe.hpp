@@ -6,6 +6,7 @@
 #include <nettool/core/export.hpp>
 #include <nettool/net/endpoint.hpp>
 #include <nettool/core/histogram.hpp>
+#include <nettool/probe/stream_interval.hpp>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -79,7 +80,6 @@ struct tcp_rr_result {
     bool operator==(const tcp_rr_result&) const = default;
 };
 
-enum class stream_direction { upload, download, bidir };
 
 struct tcp_stream_options {
     std::chrono::nanoseconds duration{std::chrono::seconds{3}};
@@ -87,15 +87,6 @@ struct tcp_stream_options {
     stream_direction direction = stream_direction::upload;
     unsigned parallel = 1;                                      ///< streams per direction
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};  ///< connect and stall limit
-};
-
-/// One reporting interval (about a second) of a stream test.
-struct stream_interval {
-    double start_s = 0;
-    double end_s = 0;
-    std::uint64_t bytes = 0;
-    double bits_per_second = 0;
-    bool operator==(const stream_interval&) const = default;
 };
 
 struct tcp_stream_result {
@@ -112,19 +103,14 @@ struct tcp_stream_result {
     bool operator==(const tcp_stream_result&) const = default;
 };
 
-/// Called once per interval from the probing thread; must be quick.
-using interval_callback = std::function<void(const stream_interval&)>;
-
 tcp_connect_result tcp_connect_probe(const socket_address& target, const tcp_connect_options& opt);
 tcp_rr_result tcp_rr_probe(const socket_address& target, const tcp_rr_options& opt);
 tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_stream_options& opt,
                                    const interval_callback& on_interval = {});
 
-const char* to_string(stream_direction d) noexcept;
 
 void to_json(nlohmann::json& j, const connect_failures& f);
 void to_json(nlohmann::json& j, const kernel_tcp_view& k);
-void to_json(nlohmann::json& j, const stream_interval& i);
 void to_json(nlohmann::json& j, const tcp_connect_result& r);
 void to_json(nlohmann::json& j, const tcp_rr_result& r);
 void to_json(nlohmann::json& j, const tcp_stream_result& r);

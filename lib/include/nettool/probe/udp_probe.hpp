@@ -7,7 +7,7 @@
 #include <nettool/core/export.hpp>
 #include <nettool/net/endpoint.hpp>
 #include <nettool/core/histogram.hpp>
-#include <nettool/probe/tcp_probe.hpp>
+#include <nettool/probe/stream_interval.hpp>
 
 #include <nlohmann/json_fwd.hpp>
 

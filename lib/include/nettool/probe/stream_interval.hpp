@@ -1,0 +1,56 @@
+#pragma once
+// A stream test's reporting intervals (about a second each, as iperf3 prints them) and the one
+// piece of arithmetic that cuts a running byte count into them. Every stream probe (TCP, UDP,
+// and later iperf3) reports through this.
+
+#include <nettool/core/export.hpp>
+#include <nettool/core/clock.hpp>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+NETTOOL_API_BEGIN
+namespace nettool {
+
+/// One reporting interval of a stream test.
+struct stream_interval {
+    double start_s = 0;  ///< seconds since the stream started
+    double end_s = 0;
+    std::uint64_t bytes = 0;
+    double bits_per_second = 0;
+    bool operator==(const stream_interval&) const = default;
+};
+void to_json(nlohmann::json& j, const stream_interval& i);
+
+/// Called once per interval from the probing thread; must be quick.
+using interval_callback = std::function<void(const stream_interval&)>;
+
+/// Which way a stream's bytes flow, seen from the probing host.
+enum class stream_direction { upload, download, bidir };
+const char* to_string(stream_direction d) noexcept;
+
+/// Cuts a running byte total into intervals: close(now, total) ends the interval that began at
+/// the previous close (or at start), appends it to `out` and calls `on_interval`. An interval
+/// shorter than 50 ms (the sliver left when a test ends just after a boundary) is dropped.
+class interval_meter {
+public:
+    interval_meter(mono_clock::time_point start, std::vector<stream_interval>& out,
+                   const interval_callback& on_interval) noexcept
+        : start_(start), from_(start), out_(out), on_interval_(on_interval) {}
+
+    void close(mono_clock::time_point now, std::uint64_t total_bytes);
+    mono_clock::time_point interval_start() const noexcept { return from_; }
+
+private:
+    mono_clock::time_point start_;
+    mono_clock::time_point from_;
+    std::uint64_t base_ = 0;
+    std::vector<stream_interval>& out_;
+    const interval_callback& on_interval_;
+};
+
+}  // namespace nettool
+NETTOOL_API_END
