@@ -208,6 +208,7 @@ no_drop_in_b
 
 # ICMP port unreachable: UDP to port 9 of b, where nothing listens.
 start_capture icmp-error "$ns_a" "$if_a" 256 20 udp or icmp
+# shellcheck disable=SC2016 # $i belongs to the inner shell
 in_a bash -c 'for i in 1 2 3; do printf "nettool probe %s\n" "$i" >/dev/udp/'"$v4_b"'/9; sleep 0.2; done'
 stop_capture icmp-error
 
@@ -271,5 +272,6 @@ done
 mv "$tmp/udp-loss.probe.json" "$out/udp-loss.probe.json"
 # tcpdump hands its files to its own user; give them the owner of the folder they land in.
 chown "$(stat -c %u:%g "$out")" "$out"/*.pcap "$out/udp-loss.probe.json"
-echo "make-captures: wrote $(ls "$out"/*.pcap | wc -l) captures to $out ($(uname -r), $(date -u +%F))"
+set -- "$out"/*.pcap
+echo "make-captures: wrote $# captures to $out ($(uname -r), $(date -u +%F))"
 echo "make-captures: now run data/regenerate-golden.sh and review the diff"
