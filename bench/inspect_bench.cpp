@@ -99,11 +99,11 @@ void BM_InspectFile(benchmark::State& state) {
     }
     std::uint64_t packets = 0, bytes = 0;
     for (auto _ : state) {
-        std::error_code ec;
-        std::string detail;
-        auto r = nettool::inspect_file(path, {}, ec, detail);
-        if (ec) {
-            state.SkipWithError(detail.empty() ? ec.message().c_str() : detail.c_str());
+        nettool::inspect_result r;
+        try {
+            r = nettool::inspect_file(path);
+        } catch (const nettool::error& e) {
+            state.SkipWithError(e.what());
             return;
         }
         packets += r.packets;

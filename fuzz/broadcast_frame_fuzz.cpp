@@ -9,10 +9,11 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const auto bytes = std::as_bytes(std::span(data, size));
     std::error_code ec;
-    if (auto f = nettool::parse_ethernet_frame(bytes, ec)) {
+    const auto f = nettool::parse_ethernet_frame(bytes, ec);
+    if (!ec) {
         std::error_code wec;
-        (void)nettool::parse_wol_payload(f->payload, wec);
-        (void)nettool::printable_text(f->payload);
+        (void)nettool::parse_wol_payload(f.payload, wec);
+        (void)nettool::printable_text(f.payload);
     }
     std::error_code wec;
     (void)nettool::parse_wol_payload(bytes, wec);

@@ -79,9 +79,8 @@ TEST(Capture, LibraryCapturesOnItsOwnThreadWhileTrafficRuns) {
     o.output_file = temp_path("lib.pcap");
     o.buffer_size = 32 << 20;
     std::error_code ec;
-    std::string detail;
-    auto cap = capture_session::open(o, ec, detail);
-    ASSERT_TRUE(cap) << ec.message() << ": " << detail;
+    auto cap = capture_session::open(o, ec);
+    ASSERT_TRUE(cap) << ec.message();
     EXPECT_EQ(cap->interface(), "lo");
     std::atomic<int> seen{0};
     cap->start([&seen](const captured_packet& p) {
@@ -98,8 +97,8 @@ TEST(Capture, LibraryCapturesOnItsOwnThreadWhileTrafficRuns) {
         EXPECT_EQ(s.captured, 25u);
     }
     // The file is complete and inspect reads the datagrams the test sent.
-    auto r = inspect_file(o.output_file, {}, ec, detail);
-    ASSERT_FALSE(ec) << detail;
+    auto r = inspect_file(o.output_file, {}, ec);
+    ASSERT_FALSE(ec) << ec.message();
     EXPECT_EQ(r.packets, s.captured);
     EXPECT_EQ(totals_for_port(r, "udp", receiver.port).packets_to_port, s.captured);
     EXPECT_EQ(cap->stop(), s);  // idempotent
@@ -114,9 +113,8 @@ TEST(Capture, PacketLimitStopsTheThread) {
     o.filter = "udp dst port " + std::to_string(receiver.port);
     o.max_packets = 3;
     std::error_code ec;
-    std::string detail;
-    auto cap = capture_session::open(o, ec, detail);
-    ASSERT_TRUE(cap) << detail;
+    auto cap = capture_session::open(o, ec);
+    ASSERT_TRUE(cap) << ec.message();
     cap->start();
     for (int i = 0; i < 100 && cap->running(); ++i) {
         sender.send_to(receiver.port, 2);
@@ -132,10 +130,15 @@ TEST(Capture, BadFilterIsAUsageError) {
     o.interface = "lo";
     o.filter = "port nonsense";
     std::error_code ec;
-    std::string detail;
-    EXPECT_FALSE(capture_session::open(o, ec, detail));
+    EXPECT_FALSE(capture_session::open(o, ec));
     EXPECT_EQ(ec, make_error_code(errc::bad_argument));
-    EXPECT_NE(detail.find("nonsense"), std::string::npos);
+    try {
+        (void)capture_session::open(o);
+        ADD_FAILURE() << "opened";
+    } catch (const nettool::error& e) {
+        EXPECT_EQ(e.code(), make_error_code(errc::bad_argument));
+        EXPECT_NE(std::string{e.what()}.find("nonsense"), std::string::npos) << e.what();
+    }
 }
 
 TEST(CaptureCli, SigtermLeavesAValidFileWithTheReportedCount) {

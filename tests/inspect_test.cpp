@@ -73,10 +73,9 @@ TEST(Inspect, SyntheticScenarioCountsEveryEvent) {
     auto path = temp_path("scenario.pcap");
     write_scenario(path);
     std::error_code ec;
-    std::string detail;
-    auto r = inspect_file(path, {}, ec, detail);
+    auto r = inspect_file(path, {}, ec);
     fs::remove(path);
-    ASSERT_FALSE(ec) << ec.message() << " " << detail;
+    ASSERT_FALSE(ec) << ec.message();
     EXPECT_EQ(r.packets, 30u);
     EXPECT_EQ(r.link_type_name, "EN10MB");
     EXPECT_EQ(r.protocols.ipv4, 30u);
@@ -141,8 +140,7 @@ TEST(Inspect, FlowTableIsBoundedAndCountsEvictions) {
     inspect_options o;
     o.max_flows = 10;
     std::error_code ec;
-    std::string detail;
-    auto r = inspect_file(path, o, ec, detail);
+    auto r = inspect_file(path, o, ec);
     fs::remove(path);
     ASSERT_FALSE(ec);
     EXPECT_EQ(r.flows_seen, 50u);
@@ -166,8 +164,7 @@ TEST(Inspect, ProgressIsReportedOnLargeFiles) {
     std::vector<inspect_progress> calls;
     o.on_progress = [&calls](const inspect_progress& p) { calls.push_back(p); };
     std::error_code ec;
-    std::string detail;
-    auto r = inspect_file(path, o, ec, detail);
+    auto r = inspect_file(path, o, ec);
     auto size = fs::file_size(path);
     fs::remove(path);
     ASSERT_FALSE(ec);
@@ -184,10 +181,9 @@ TEST(Inspect, FileCutInsideARecordKeepsWhatWasRead) {
     write_scenario(path);
     fs::resize_file(path, fs::file_size(path) - 5);
     std::error_code ec;
-    std::string detail;
-    auto r = inspect_file(path, {}, ec, detail);
+    auto r = inspect_file(path, {}, ec);
     fs::remove(path);
-    ASSERT_FALSE(ec) << detail;
+    ASSERT_FALSE(ec) << ec.message();
     EXPECT_EQ(r.packets, 29u);
     ASSERT_FALSE(r.notes.empty());
     EXPECT_NE(r.notes.back().find("reading stopped early"), std::string::npos) << r.notes.back();
@@ -273,13 +269,13 @@ TEST(InspectCorpus, EveryTcpdumpTestCaptureInspectsCleanly) {
     if (files.empty()) GTEST_SKIP() << "no corpus at " << NETTOOL_CORPUS_DIR << "/tcpdump-tests";
     std::size_t read = 0, refused = 0;
     for (const auto& f : files) {
-        std::error_code ec;
-        std::string detail;
-        auto r = inspect_file(f.string(), {}, ec, detail);
-        if (ec) {
+        nettool::inspect_result r;
+        try {
+            r = inspect_file(f.string());
+        } catch (const nettool::error& e) {
             // Only "libpcap cannot read this file" is acceptable, with a reason.
-            EXPECT_EQ(ec, nettool::make_error_code(nettool::errc::malformed)) << f;
-            EXPECT_FALSE(detail.empty()) << f;
+            EXPECT_EQ(e.code(), nettool::make_error_code(nettool::errc::malformed)) << f;
+            EXPECT_NE(std::string{e.what()}.find("not a pcap"), std::string::npos) << f << ": " << e.what();
             ++refused;
             continue;
         }

@@ -115,9 +115,8 @@ inspect_result inspect_or_fail(const std::string& file, std::uint16_t dns_port =
     inspect_options opts;
     opts.extra_dns_port = dns_port;
     std::error_code ec;
-    std::string detail;
-    auto r = inspect_file(file, opts, ec, detail);
-    EXPECT_FALSE(ec) << file << ": " << ec.message() << " " << detail;
+    auto r = inspect_file(file, opts, ec);
+    EXPECT_FALSE(ec) << file << ": " << ec.message();
     return r;
 }
 

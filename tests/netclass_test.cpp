@@ -29,7 +29,7 @@ ip_address A(const char* s) {
     return ip_address::parse(s).value();
 }
 ip_prefix P(const char* s) {
-    return ip_prefix::parse_or_throw(s);
+    return ip_prefix::parse(s);
 }
 
 route_entry R(const char* dst, const char* gw, unsigned ifindex, const char* ifname, std::uint32_t metric = 0,

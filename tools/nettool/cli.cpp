@@ -35,14 +35,8 @@ bool want_progress(const context& ctx) {
 }
 
 socket_address resolve_target(const std::string& text, std::uint16_t default_port) {
-    std::error_code ec;
-    const auto hp = parse_host_port(text, default_port, ec);
-    if (ec) throw usage_error(static_cast<errc>(ec.value()), fmt::format("'{}': {}", text, ec.message()));
-    auto addrs = resolve(hp, ec);
-    if (ec || addrs.empty()) {
-        throw std::system_error(make_error_code(errc::resolve_failed),
-                                fmt::format("'{}' did not resolve to an address", hp.host));
-    }
+    const auto addrs = resolve(parse_host_port(text, default_port));
+    if (addrs.empty()) throw error(errc::resolve_failed, fmt::format("'{}' did not resolve to an address", text));
     return addrs.front();
 }
 
@@ -54,25 +48,24 @@ void print_interval(const stream_interval& iv) {
 
 probe_capture::probe_capture(const std::string& file, const socket_address& target) : file_(file) {
     if (file.empty()) return;
-    std::error_code ec;
-    std::string detail;
-    recorder_ = wire_recorder::start(target, interface_for(target), file, ec, detail);
-    if (!recorder_)
-        throw std::system_error(
-            ec, fmt::format("--capture {}: {}", file, detail.empty() ? ec.message() : detail));
+    try {
+        recorder_ = wire_recorder::start(target, interface_for(target), file);
+    } catch (const error& e) {
+        throw error(e.code(), fmt::format("--capture {}: {}", file, e.what()));
+    }
 }
 
 probe_capture::~probe_capture() = default;
 
 void probe_capture::attach(report& rep, const wire_comparison& app) {
     if (!recorder_) return;
-    std::error_code ec;
-    std::string detail;
-    const auto w = recorder_->finish(ec, detail);
+    wire_view w;
+    try {
+        w = recorder_->finish();
+    } catch (const error& e) {
+        throw error(e.code(), fmt::format("inspecting {}: {}", file_, e.what()));
+    }
     recorder_.reset();
-    if (ec)
-        throw std::system_error(
-            ec, fmt::format("inspecting {}: {}", file_, detail.empty() ? ec.message() : detail));
     add_wire_view(rep, w, app);
 }
 

@@ -46,8 +46,8 @@ void emit(const context& ctx, const report& r);
 /// True when stdout is a terminal and --quiet/--json are off: interval lines are wanted.
 bool want_progress(const context& ctx);
 
-/// Parses HOST[:PORT] and resolves it to the first address. Throws nettool::usage_error for
-/// bad syntax (exit 2); a name that does not resolve throws std::system_error (exit 1).
+/// Parses HOST[:PORT] and resolves it to the first address. Throws nettool::error: bad syntax
+/// is a usage error (exit 2); a name that does not resolve is errc::resolve_failed (exit 1).
 socket_address resolve_target(const std::string& text, std::uint16_t default_port);
 
 /// Prints one iperf3-style interval line on stdout: "[  1.0-  2.0 s]  1.18 GB  9.41 Gbit/s".

@@ -61,16 +61,15 @@ int run_capture(const capture_cli_options& o, const context& ctx) {
     co.promiscuous = o.promiscuous;
     co.buffer_size = o.buffer_kib * 1024;
 
-    std::error_code ec;
-    std::string detail;
-    auto cap = capture_session::open(co, ec, detail);
-    if (!cap) {
-        std::string iface = co.interface.empty() ? default_capture_interface() : co.interface;
-        std::string why = detail.empty() ? ec.message() : detail;
-        if (ec == make_error_code(errc::permission_denied))
-            why = fmt::format("permission denied: {} (capturing needs root or CAP_NET_RAW)", detail);
-        return fail(fmt::format("capture: {}: {}", iface, why),
-                    is_usage_error(ec) ? exit_usage : exit_failed);
+    std::unique_ptr<capture_session> cap;
+    try {
+        cap = capture_session::open(co);
+    } catch (const error& e) {
+        const std::string iface = co.interface.empty() ? default_capture_interface() : co.interface;
+        std::string why = e.what();
+        if (e.code() == make_error_code(errc::permission_denied))
+            why = fmt::format("permission denied: {} (capturing needs root or CAP_NET_RAW)", e.what());
+        return fail(fmt::format("capture: {}: {}", iface, why), is_usage_error(e.code()) ? exit_usage : exit_failed);
     }
 
     g_stop = 0;

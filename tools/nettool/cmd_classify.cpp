@@ -136,14 +136,14 @@ int run_classify(const classify_options& opts, const context& ctx) {
 
     if (!opts.pcap.empty()) {
         // Every distinct endpoint of the capture's conversations, in first-seen order.
-        std::error_code ec;
-        std::string detail;
         inspect_options io;
         io.max_flows = 1u << 20;
-        const auto r = inspect_file(opts.pcap, io, ec, detail);
-        if (ec) {
-            return fail(fmt::format("--pcap {}: {}", opts.pcap, detail.empty() ? ec.message() : detail),
-                        ec == errc::malformed ? exit_usage : exit_failed);
+        inspect_result r;
+        try {
+            r = inspect_file(opts.pcap, io);
+        } catch (const error& e) {
+            return fail(fmt::format("--pcap {}: {}", opts.pcap, e.what()),
+                        e.code() == errc::malformed ? exit_usage : exit_failed);
         }
         std::set<std::string> seen;
         for (const auto& c : r.conversations) {

@@ -55,19 +55,24 @@ int run_load(const dns_options& o, const context& ctx) {
     if (o.servers.size() != 1) {
         return fail("--queries needs exactly one --server", exit_usage);
     }
-    std::error_code ec;
-    const auto server = parse_dns_server(o.servers.front(), ec);
-    if (!server) return fail(fmt::format("bad --server '{}'", o.servers.front()), ec);
+    dns_server server;
+    try {
+        server = parse_dns_server(o.servers.front());
+    } catch (const error& e) {
+        return fail(fmt::format("bad --server: {}", e.what()), exit_usage);
+    }
     std::ifstream in{o.queries_file};
     if (!in) {
         return fail(fmt::format("cannot read query file '{}'", o.queries_file), exit_usage);
     }
     std::stringstream text;
     text << in.rdbuf();
-    std::string bad_line;
     dns_load_options lo;
-    lo.queries = parse_dns_query_file(text.str(), ec, &bad_line);
-    if (ec) return fail(fmt::format("query file '{}': {}", o.queries_file, bad_line), ec);
+    try {
+        lo.queries = parse_dns_query_file(text.str());
+    } catch (const error& e) {
+        return fail(fmt::format("query file '{}': {}", o.queries_file, e.what()), exit_usage);
+    }
     if (lo.queries.empty())
         return fail(fmt::format("query file '{}' has no queries", o.queries_file), exit_usage);
     lo.duration = seconds_to_ns(o.duration_s);
@@ -77,8 +82,9 @@ int run_load(const dns_options& o, const context& ctx) {
     lo.edns = !o.no_edns;
     lo.edns_size = static_cast<std::uint16_t>(o.edns_size);
     lo.recurse = !o.no_recurse;
-    const auto r = run_dns_load(*server, lo, ec);
-    if (ec) return fail(fmt::format("load against {}", server->to_string()), ec);
+    std::error_code ec;
+    const auto r = run_dns_load(server, lo, ec);
+    if (ec) return fail(fmt::format("load against {}", server.to_string()), ec);
 
     report rep{"dns"};
     rep.data()["mode"] = "load";
@@ -88,7 +94,7 @@ int run_load(const dns_options& o, const context& ctx) {
     rep.data()["rate_limit_qps"] = lo.rate;
     rep.data()["load"] = r;
     const auto lat = latency_summary::from(r.latency);
-    table t{fmt::format("DNS load against {} ({} queries in file, concurrency {})", server->to_string(),
+    table t{fmt::format("DNS load against {} ({} queries in file, concurrency {})", server.to_string(),
                         lo.queries.size(), lo.concurrency),
             {"sent", "answered", "lost", "late", "qps", "min", "p50", "p99", "max", "rcodes"},
             {}};
@@ -98,7 +104,7 @@ int run_load(const dns_options& o, const context& ctx) {
                rcodes_text(r.rcodes)});
     rep.add_table(std::move(t));
     const double lost_fraction = r.sent ? static_cast<double>(r.lost) / static_cast<double>(r.sent) : 0.0;
-    rep.add_reading(fmt::format("{} answered {} in {:.2f} s, {} of the queries lost.", server->to_string(),
+    rep.add_reading(fmt::format("{} answered {} in {:.2f} s, {} of the queries lost.", server.to_string(),
                                 format_rate(r.queries_per_second, "queries"),
                                 std::chrono::duration<double>(r.elapsed).count(),
                                 format_percent(lost_fraction)));
@@ -175,10 +181,11 @@ int run_dns(const dns_options& o, const context& ctx) {
     }
     std::vector<dns_server> servers;
     for (const auto& s : o.servers) {
-        std::error_code ec;
-        auto parsed = parse_dns_server(s, ec);
-        if (!parsed) return fail(fmt::format("bad --server '{}'", s), ec);
-        servers.push_back(*parsed);
+        try {
+            servers.push_back(parse_dns_server(s));
+        } catch (const error& e) {
+            return fail(fmt::format("bad --server: {}", e.what()), exit_usage);
+        }
     }
     const bool run_system = o.system_only || o.servers.empty();
     if (!o.system_only && o.servers.empty()) servers = resolv_conf_servers(o.resolv_conf);

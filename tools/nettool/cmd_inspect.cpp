@@ -53,14 +53,16 @@ int run_inspect(const inspect_cli_options& o, const context& ctx) {
             std::fflush(stderr);
         };
     }
-    std::error_code ec;
-    std::string detail;
-    auto r = inspect_file(o.file, io, ec, detail);
-    if (printed) fmt::print(stderr, "\r\033[K");
-    if (ec) {
-        if (!detail.empty()) return fail(fmt::format("inspect: {}: {}", o.file, detail), exit_usage);
-        return fail(fmt::format("inspect: {}", o.file), ec);
+    inspect_result r;
+    try {
+        r = inspect_file(o.file, io);
+    } catch (const error& e) {
+        if (printed) fmt::print(stderr, "\r\033[K");
+        // Not a capture libpcap can read: the user named the wrong file (2); the OS refused it: 1.
+        return fail(fmt::format("inspect: {}: {}", o.file, e.what()),
+                    e.code() == errc::malformed || is_usage_error(e.code()) ? exit_usage : exit_failed);
     }
+    if (printed) fmt::print(stderr, "\r\033[K");
     emit(ctx, make_report(r, o.rows));
     return exit_ok;
 }

@@ -30,10 +30,7 @@ int run_netmask(const netmask_options& opts, const context& ctx) {
                         exit_usage);
         text += "/" + opts.mask;
     }
-    std::error_code ec;
-    std::string message;
-    const auto p = ip_prefix::parse(text, ec, &message);
-    if (ec) return fail(message, exit_usage);
+    const auto p = ip_prefix::parse(text);  // a bad prefix throws a usage error: exit 2
     const auto s = prefix_summary::of(p);
 
     report r{"netmask"};

@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
         return nettool::cli::fail(fmt::format("{} (see --help)", e.what()), nettool::cli::exit_usage);
     } catch (const CLI::ParseError& e) {
         return nettool::cli::fail(fmt::format("{} (see --help)", e.what()), nettool::cli::exit_usage);
-    } catch (const std::system_error& e) {  // includes nettool::usage_error
+    } catch (const std::system_error& e) {  // nettool::error and what the standard library throws
         return nettool::cli::fail(e.what(), nettool::is_usage_error(e.code()) ? nettool::cli::exit_usage
                                                                               : nettool::cli::exit_failed);
     } catch (const std::exception& e) {

@@ -32,9 +32,7 @@
 
 namespace nettool {
 
-std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::error_code& ec,
-                                                 std::string* error_line) {
-    ec.clear();
+std::vector<dns_load_query> parse_dns_query_file(std::string_view text) {
     std::vector<dns_load_query> out;
     std::size_t line_no = 0;
     while (!text.empty()) {
@@ -49,24 +47,21 @@ std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::err
         words >> type;
         dns_load_query q;
         q.name = name;
-        if (validate_dns_name(name)) {
-            ec = make_error_code(errc::bad_dns_name);
-            if (error_line) *error_line = "line " + std::to_string(line_no) + ": bad name '" + name + "'";
-            return {};
-        }
+        if (validate_dns_name(name))
+            throw error(errc::bad_dns_name, "line " + std::to_string(line_no) + ": bad name '" + name + "'");
         if (!type.empty()) {
             const auto t = parse_dns_type(type);
-            if (!t || (words >> extra)) {
-                ec = make_error_code(errc::bad_argument);
-                if (error_line)
-                    *error_line = "line " + std::to_string(line_no) + ": bad type in '" + line + "'";
-                return {};
-            }
+            if (!t || (words >> extra))
+                throw error(errc::bad_argument, "line " + std::to_string(line_no) + ": bad type in '" + line + "'");
             q.type = *t;
         }
         out.push_back(std::move(q));
     }
     return out;
+}
+
+std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::error_code& ec) noexcept {
+    return detail::to_error_code(ec, [&] { return parse_dns_query_file(text); });
 }
 
 void to_json(nlohmann::json& j, const dns_load_result& r) {

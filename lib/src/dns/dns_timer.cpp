@@ -11,6 +11,7 @@
 #include <nettool/net/endpoint.hpp>
 #include <nettool/core/report.hpp>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <asio.hpp>
@@ -123,22 +124,17 @@ std::string dns_server::to_string() const {
     return address + ":" + std::to_string(port);
 }
 
-std::optional<dns_server> parse_dns_server(std::string_view text, std::error_code& ec) noexcept {
-    try {
-        // The one HOST[:PORT] grammar (nettool/net/endpoint.hpp); a DNS server must be numeric.
-        const host_port hp = parse_host_port(text, 53, ec);
-        if (ec) return std::nullopt;
-        asio::error_code aec;
-        const auto addr = asio::ip::make_address(hp.host, aec);
-        if (aec) {
-            ec = make_error_code(errc::bad_address);
-            return std::nullopt;
-        }
-        return dns_server{addr.to_string(), hp.port};
-    } catch (...) {
-        ec = std::make_error_code(std::errc::not_enough_memory);
-        return std::nullopt;
-    }
+dns_server parse_dns_server(std::string_view text) {
+    // The one HOST[:PORT] grammar (nettool/net/endpoint.hpp); a DNS server must be numeric.
+    const host_port hp = parse_host_port(text, 53);
+    asio::error_code aec;
+    const auto addr = asio::ip::make_address(hp.host, aec);
+    if (aec) throw error(errc::bad_address, fmt::format("'{}' is not a numeric IPv4 or IPv6 address", hp.host));
+    return dns_server{addr.to_string(), hp.port};
+}
+
+dns_server parse_dns_server(std::string_view text, std::error_code& ec) noexcept {
+    return detail::to_error_code(ec, [&] { return parse_dns_server(text); });
 }
 
 std::vector<dns_server> resolv_conf_servers(const std::string& path) {
@@ -151,9 +147,8 @@ std::vector<dns_server> resolv_conf_servers(const std::string& path) {
         if (!(words >> key >> value) || key != "nameserver") continue;
         std::error_code ec;
         // resolv.conf may carry a zone index (fe80::1%eth0); asio understands it.
-        if (auto s = parse_dns_server(value.find(':') != std::string::npos ? "[" + value + "]" : value, ec)) {
-            out.push_back(*s);
-        }
+        auto s = parse_dns_server(value.find(':') != std::string::npos ? "[" + value + "]" : value, ec);
+        if (!ec) out.push_back(std::move(s));
     }
     return out;
 }

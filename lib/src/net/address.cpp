@@ -150,14 +150,9 @@ std::string pow2_minus(int n, unsigned sub) {
 
 }  // namespace
 
-ip_prefix ip_prefix::parse(std::string_view text, std::error_code& ec, std::string* message) noexcept {
-    ec.clear();
-    auto fail = [&](errc e, std::string msg) {
-        ec = make_error_code(e);
-        if (message != nullptr) *message = std::move(msg);
-        return ip_prefix{};
-    };
-    try {
+ip_prefix ip_prefix::parse(std::string_view text) {
+    auto fail = [](errc e, std::string msg) -> ip_prefix { throw error(e, std::move(msg)); };
+    {
         const auto slash = text.find('/');
         if (slash == std::string_view::npos)
             return fail(errc::bad_prefix,
@@ -195,17 +190,11 @@ ip_prefix ip_prefix::parse(std::string_view text, std::error_code& ec, std::stri
                                     mask->to_string(), mask->to_binary()));
         p.length = len;
         return p;
-    } catch (...) {
-        return fail(errc::bad_prefix, "out of memory");
     }
 }
 
-ip_prefix ip_prefix::parse_or_throw(std::string_view text) {
-    std::error_code ec;
-    std::string msg;
-    auto p = parse(text, ec, &msg);
-    if (ec) throw usage_error(static_cast<errc>(ec.value()), msg);
-    return p;
+ip_prefix ip_prefix::parse(std::string_view text, std::error_code& ec) noexcept {
+    return detail::to_error_code(ec, [&] { return parse(text); });
 }
 
 ip_address ip_prefix::network() const noexcept {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <memory>
 
 namespace nettool {
 
@@ -42,49 +43,46 @@ bool is_ipv6_literal(std::string_view s) {
 
 }  // namespace
 
-host_port parse_host_port(std::string_view text, std::uint16_t default_port, std::error_code& ec) {
-    ec.clear();
+host_port parse_host_port(std::string_view text, std::uint16_t default_port) {
     host_port hp{{}, default_port};
     if (!text.empty() && text.front() == '[') {
         const auto close = text.find(']');
         if (close == std::string_view::npos) {
-            ec = make_error_code(errc::bad_address);
-            return {};
-        }
+        throw error(errc::bad_address, fmt::format("'{}': no closing ']' after the IPv6 address", text));
+    }
         hp.host = std::string{text.substr(1, close - 1)};
         if (!is_ipv6_literal(hp.host)) {
-            ec = make_error_code(errc::bad_address);
-            return {};
-        }
+        throw error(errc::bad_address, fmt::format("'{}': '{}' in brackets is not an IPv6 address", text, hp.host));
+    }
         const auto rest = text.substr(close + 1);
         if (!rest.empty()) {
             if (rest.front() != ':' || !parse_port(rest.substr(1), hp.port)) {
-                ec = make_error_code(errc::bad_port);
-                return {};
-            }
+        throw error(errc::bad_port, fmt::format("'{}': the port after ']' must be ':' and a number 1..65535", text));
+    }
         }
         return hp;
     }
     if (std::count(text.begin(), text.end(), ':') > 1) {  // bare IPv6 literal, no port
         if (!is_ipv6_literal(text)) {
-            ec = make_error_code(errc::bad_address);
-            return {};
-        }
+        throw error(errc::bad_address, fmt::format("'{}' is not an IPv6 address (write [ADDR]:PORT to give a port)", text));
+    }
         hp.host = std::string{text};
         return hp;
     }
     const auto colon = text.find(':');
     const auto host = text.substr(0, colon);
     if (colon != std::string_view::npos && !parse_port(text.substr(colon + 1), hp.port)) {
-        ec = make_error_code(errc::bad_port);
-        return {};
+        throw error(errc::bad_port, fmt::format("'{}': port '{}' is not a number 1..65535", text, text.substr(colon + 1)));
     }
     if (!valid_hostname(host)) {
-        ec = make_error_code(errc::bad_address);
-        return {};
+        throw error(errc::bad_address, fmt::format("'{}' is not a host name or address", host));
     }
     hp.host = std::string{host};
     return hp;
+}
+
+host_port parse_host_port(std::string_view text, std::uint16_t default_port, std::error_code& ec) noexcept {
+    return detail::to_error_code(ec, [&] { return parse_host_port(text, default_port); });
 }
 
 socket_address socket_address::from_numeric(std::string_view text, std::uint16_t port,
@@ -165,8 +163,7 @@ bool operator==(const socket_address& a, const socket_address& b) noexcept {
            a.address_string() == b.address_string();
 }
 
-std::vector<socket_address> resolve(const host_port& hp, std::error_code& ec) {
-    ec.clear();
+std::vector<socket_address> resolve(const host_port& hp) {
     std::error_code numeric_ec;
     auto a = socket_address::from_numeric(hp.host, hp.port, numeric_ec);
     if (!numeric_ec) return {a};
@@ -175,17 +172,24 @@ std::vector<socket_address> resolve(const host_port& hp, std::error_code& ec) {
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
     const std::string port = std::to_string(hp.port);
-    if (::getaddrinfo(hp.host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
-        ec = make_error_code(errc::resolve_failed);
-        return {};
+    const int rc = ::getaddrinfo(hp.host.c_str(), port.c_str(), &hints, &res);
+    if (rc != 0 || res == nullptr) {
+        throw error(errc::resolve_failed,
+                    fmt::format("'{}' did not resolve to an address ({})", hp.host,
+                                rc != 0 ? ::gai_strerror(rc) : "no addresses"));
     }
+    // Owns res from here, so a failed allocation below does not leak it.
+    std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard{res, ::freeaddrinfo};
     std::vector<socket_address> out;
     for (auto* p = res; p != nullptr; p = p->ai_next) {
         auto sa = socket_address::from_sockaddr(p->ai_addr, p->ai_addrlen);
         if (std::find(out.begin(), out.end(), sa) == out.end()) out.push_back(sa);
     }
-    ::freeaddrinfo(res);
     return out;
+}
+
+std::vector<socket_address> resolve(const host_port& hp, std::error_code& ec) noexcept {
+    return detail::to_error_code(ec, [&] { return resolve(hp); });
 }
 
 }  // namespace nettool

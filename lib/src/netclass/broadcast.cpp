@@ -84,7 +84,7 @@ mac_address read_mac(cursor& r) noexcept {
 
 }  // namespace
 
-std::optional<ethernet_frame> parse_ethernet_frame(std::span<const std::byte> frame,
+ethernet_frame parse_ethernet_frame(std::span<const std::byte> frame,
                                                    std::error_code& ec) noexcept {
     ec.clear();
     cursor r(frame);
@@ -98,13 +98,13 @@ std::optional<ethernet_frame> parse_ethernet_frame(std::span<const std::byte> fr
     }
     if (!r.ok()) {
         ec = make_error_code(errc::truncated);
-        return std::nullopt;
+        return {};
     }
     f.payload = r.rest();
     return f;
 }
 
-std::optional<wol_packet> parse_wol_payload(std::span<const std::byte> payload,
+wol_packet parse_wol_payload(std::span<const std::byte> payload,
                                             std::error_code& ec) noexcept {
     ec.clear();
     // Find the sync stream: six 0xFF bytes.
@@ -113,7 +113,7 @@ std::optional<wol_packet> parse_wol_payload(std::span<const std::byte> payload,
     while (run < 6 && !scan.empty()) run = scan.u8() == 0xFF ? run + 1 : 0;
     if (run < 6) {
         ec = make_error_code(payload.empty() || run > 0 ? errc::truncated : errc::malformed);
-        return std::nullopt;
+        return {};
     }
     // More 0xFF may follow when the MAC itself starts with 0xFF; the 16 copies fill 96 bytes.
     cursor r(scan.rest());
@@ -124,12 +124,12 @@ std::optional<wol_packet> parse_wol_payload(std::span<const std::byte> payload,
         if (!r.ok()) break;
         if (again != w.target) {
             ec = make_error_code(errc::malformed);
-            return std::nullopt;
+            return {};
         }
     }
     if (!r.ok()) {
         ec = make_error_code(errc::truncated);
-        return std::nullopt;
+        return {};
     }
     const std::size_t left = r.remaining();
     if (left == 4 || left == 6) {
@@ -137,7 +137,7 @@ std::optional<wol_packet> parse_wol_payload(std::span<const std::byte> payload,
             for (std::size_t i = 0; i < left; ++i) w.password.push_back(r.u8());
         } catch (...) {
             ec = std::make_error_code(std::errc::not_enough_memory);
-            return std::nullopt;
+            return {};
         }
     }
     return w;
@@ -351,7 +351,8 @@ std::vector<received_message> listen_udp(const listen_options& o, clock_type::ti
         m.size = data.size();
         m.text = printable_text(data);
         std::error_code wec;
-        if (auto w = parse_wol_payload(data, wec)) m.wake_on_lan = std::move(w);
+        auto w = parse_wol_payload(data, wec);
+        if (!wec) m.wake_on_lan = std::move(w);
         if (cb) cb(m);
         got.push_back(std::move(m));
     }
@@ -401,8 +402,9 @@ std::vector<received_message> listen_ether(const listen_options& o, clock_type::
         }
         const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), hdr->caplen);
         std::error_code fec;
-        auto f = parse_ethernet_frame(bytes, fec);
-        if (!f || !f->destination.is_broadcast()) continue;
+        const auto frame = parse_ethernet_frame(bytes, fec);
+        if (fec || !frame.destination.is_broadcast()) continue;
+        const auto* f = &frame;
         received_message m;
         m.source = f->source.to_string();
         m.destination = f->destination.to_string();
@@ -410,7 +412,8 @@ std::vector<received_message> listen_ether(const listen_options& o, clock_type::
         m.size = f->payload.size();
         m.text = printable_text(f->payload);
         std::error_code wec;
-        if (auto w = parse_wol_payload(f->payload, wec)) m.wake_on_lan = std::move(w);
+        auto w = parse_wol_payload(f->payload, wec);
+        if (!wec) m.wake_on_lan = std::move(w);
         if (cb) cb(m);
         got.push_back(std::move(m));
     }

@@ -106,74 +106,49 @@ capture_session::~capture_session() {
     stop();
 }
 
-std::unique_ptr<capture_session> capture_session::open(const capture_options& opts, std::error_code& ec,
-                                                       std::string& detail) noexcept {
-    ec.clear();
-    detail.clear();
-    try {
-        auto s = std::make_unique<impl>();
-        s->opts = opts;
-        s->iface = opts.interface.empty() ? default_capture_interface() : opts.interface;
-        char errbuf[PCAP_ERRBUF_SIZE] = {};
-        s->p = pcap_create(s->iface.c_str(), errbuf);
-        if (s->p == nullptr) {
-            ec = make_error_code(errc::unknown_interface);
-            detail = errbuf;
-            return nullptr;
-        }
-        pcap_set_snaplen(s->p, opts.snaplen);
-        pcap_set_promisc(s->p, opts.promiscuous ? 1 : 0);
-        pcap_set_immediate_mode(s->p, opts.immediate ? 1 : 0);
-        pcap_set_timeout(s->p, 100);
-        if (opts.buffer_size > 0) pcap_set_buffer_size(s->p, opts.buffer_size);
-        pcap_set_tstamp_precision(s->p, PCAP_TSTAMP_PRECISION_NANO);
-        int rc = pcap_activate(s->p);
-        if (rc < 0) {
-            detail = pcap_geterr(s->p);
-            if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED)
-                ec = make_error_code(errc::permission_denied);
-            else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
-                ec = make_error_code(errc::unknown_interface);
-            else
-                ec = make_error_code(errc::protocol_error);
-            if (detail.empty()) detail = pcap_statustostr(rc);
-            return nullptr;
-        }
-        s->link = pcap_datalink(s->p);
-        if (!opts.filter.empty()) {
-            bpf_program prog{};
-            if (pcap_compile(s->p, &prog, opts.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-                ec = make_error_code(errc::bad_argument);
-                detail = fmt::format("filter \"{}\": {}", opts.filter, pcap_geterr(s->p));
-                return nullptr;
-            }
-            int set = pcap_setfilter(s->p, &prog);
-            pcap_freecode(&prog);
-            if (set != 0) {
-                ec = make_error_code(errc::bad_argument);
-                detail = pcap_geterr(s->p);
-                return nullptr;
-            }
-        }
-        if (pcap_setnonblock(s->p, 1, errbuf) != 0) {
-            ec = make_error_code(errc::protocol_error);
-            detail = errbuf;
-            return nullptr;
-        }
-        if (!opts.output_file.empty()) {
-            errno = 0;
-            s->dumper = pcap_dump_open(s->p, opts.output_file.c_str());
-            if (s->dumper == nullptr) {
-                ec = std::error_code{errno != 0 ? errno : EIO, std::system_category()};
-                detail = pcap_geterr(s->p);
-                return nullptr;
-            }
-        }
-        return std::unique_ptr<capture_session>(new capture_session(std::move(s)));
-    } catch (...) {
-        ec = std::make_error_code(std::errc::not_enough_memory);
-        return nullptr;
+std::unique_ptr<capture_session> capture_session::open(const capture_options& opts) {
+    auto s = std::make_unique<impl>();
+    s->opts = opts;
+    s->iface = opts.interface.empty() ? default_capture_interface() : opts.interface;
+    char errbuf[PCAP_ERRBUF_SIZE] = {};
+    s->p = pcap_create(s->iface.c_str(), errbuf);
+    if (s->p == nullptr) throw error(errc::unknown_interface, errbuf);
+    pcap_set_snaplen(s->p, opts.snaplen);
+    pcap_set_promisc(s->p, opts.promiscuous ? 1 : 0);
+    pcap_set_immediate_mode(s->p, opts.immediate ? 1 : 0);
+    pcap_set_timeout(s->p, 100);
+    if (opts.buffer_size > 0) pcap_set_buffer_size(s->p, opts.buffer_size);
+    pcap_set_tstamp_precision(s->p, PCAP_TSTAMP_PRECISION_NANO);
+    const int rc = pcap_activate(s->p);
+    if (rc < 0) {
+        std::string detail = pcap_geterr(s->p);
+        if (detail.empty()) detail = pcap_statustostr(rc);
+        if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED)
+            throw error(errc::permission_denied, std::move(detail));
+        if (rc == PCAP_ERROR_NO_SUCH_DEVICE) throw error(errc::unknown_interface, std::move(detail));
+        throw error(errc::protocol_error, std::move(detail));
     }
+    s->link = pcap_datalink(s->p);
+    if (!opts.filter.empty()) {
+        bpf_program prog{};
+        if (pcap_compile(s->p, &prog, opts.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+            throw error(errc::bad_argument, fmt::format("filter \"{}\": {}", opts.filter, pcap_geterr(s->p)));
+        const int set = pcap_setfilter(s->p, &prog);
+        pcap_freecode(&prog);
+        if (set != 0) throw error(errc::bad_argument, pcap_geterr(s->p));
+    }
+    if (pcap_setnonblock(s->p, 1, errbuf) != 0) throw error(errc::protocol_error, errbuf);
+    if (!opts.output_file.empty()) {
+        errno = 0;
+        s->dumper = pcap_dump_open(s->p, opts.output_file.c_str());
+        if (s->dumper == nullptr)
+            throw error(std::error_code{errno != 0 ? errno : EIO, std::system_category()}, pcap_geterr(s->p));
+    }
+    return std::unique_ptr<capture_session>(new capture_session(std::move(s)));
+}
+
+std::unique_ptr<capture_session> capture_session::open(const capture_options& opts, std::error_code& ec) noexcept {
+    return detail::to_error_code(ec, [&] { return open(opts); });
 }
 
 const std::string& capture_session::interface() const noexcept {

@@ -502,25 +502,18 @@ inspect_result inspector::result() const {
     return impl_->result();
 }
 
-inspect_result inspect_file(const std::string& path, const inspect_options& opts, std::error_code& ec,
-                            std::string& detail) noexcept {
-    ec.clear();
-    detail.clear();
+inspect_result inspect_file(const std::string& path, const inspect_options& opts) {
     inspect_result r;
     r.file = path;
-    try {
+    {
         std::FILE* fp = std::fopen(path.c_str(), "rb");
-        if (fp == nullptr) {
-            ec = std::error_code{errno, std::system_category()};
-            return r;
-        }
+        if (fp == nullptr) throw error(std::error_code{errno, std::system_category()}, {});
         struct stat st {};
         std::uint64_t file_size = 0;
         if (::fstat(fileno(fp), &st) == 0) {
             if (S_ISDIR(st.st_mode)) {
                 std::fclose(fp);
-                ec = std::make_error_code(std::errc::is_a_directory);
-                return r;
+                throw error(std::make_error_code(std::errc::is_a_directory), {});
             }
             file_size = static_cast<std::uint64_t>(st.st_size);
         }
@@ -528,9 +521,7 @@ inspect_result inspect_file(const std::string& path, const inspect_options& opts
         pcap_t* p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
         if (p == nullptr) {
             std::fclose(fp);
-            ec = make_error_code(errc::malformed);
-            detail = fmt::format("not a pcap or pcapng file libpcap can read ({})", errbuf);
-            return r;
+            throw error(errc::malformed, fmt::format("not a pcap or pcapng file libpcap can read ({})", errbuf));
         }
         std::unique_ptr<pcap_t, void (*)(pcap_t*)> guard{p, pcap_close};
         int lt = pcap_datalink(p);
@@ -561,12 +552,12 @@ inspect_result inspect_file(const std::string& path, const inspect_options& opts
         r = insp.result();
         r.file = path;
         if (!end_note.empty()) r.notes.push_back(end_note);
-    } catch (const std::bad_alloc&) {
-        ec = std::make_error_code(std::errc::not_enough_memory);
-    } catch (...) {
-        ec = make_error_code(errc::malformed);
     }
     return r;
+}
+
+inspect_result inspect_file(const std::string& path, const inspect_options& opts, std::error_code& ec) noexcept {
+    return detail::to_error_code(ec, [&] { return inspect_file(path, opts); });
 }
 
 // ---- port totals ---------------------------------------------------------------------------

@@ -11,24 +11,19 @@
 namespace nettool {
 
 std::unique_ptr<wire_recorder> wire_recorder::start(const socket_address& target, const std::string& interface,
-                                                    const std::string& file,
-                                                    std::error_code& ec, std::string& detail) {
+                                                    const std::string& file) {
     std::unique_ptr<wire_recorder> r{new wire_recorder()};
     r->port_ = target.port();
     capture_options o;
     o.interface = interface;
-    if (o.interface.empty()) {
-        ec = make_error_code(errc::unknown_interface);
-        detail = fmt::format("no interface reaches {}", target.address_string());
-        return nullptr;
-    }
+    if (o.interface.empty())
+        throw error(errc::unknown_interface, fmt::format("no interface reaches {}", target.address_string()));
     // Both directions of the test's own traffic, TCP and UDP, and nothing else.
     o.filter = fmt::format("host {} and port {}", target.address_string(), target.port());
     o.output_file = file;
     o.buffer_size = 64 << 20;  // streams run flat out; keep kernel drops rare
     o.snaplen = 128;           // headers are enough for the analysis
-    r->session_ = capture_session::open(o, ec, detail);
-    if (!r->session_) return nullptr;
+    r->session_ = capture_session::open(o);
     r->view_.file = file;
     r->view_.interface = r->session_->interface();
     r->view_.filter = o.filter;
@@ -42,14 +37,22 @@ wire_recorder::~wire_recorder() {
     if (session_) session_->stop();
 }
 
-wire_view wire_recorder::finish(std::error_code& ec, std::string& detail) {
+std::unique_ptr<wire_recorder> wire_recorder::start(const socket_address& target, const std::string& interface,
+                                                    const std::string& file, std::error_code& ec) noexcept {
+    return detail::to_error_code(ec, [&] { return start(target, interface, file); });
+}
+
+wire_view wire_recorder::finish() {
     std::this_thread::sleep_for(std::chrono::milliseconds{50});  // the last packets reach the buffer
     view_.capture = session_->stop();
-    const auto r = inspect_file(view_.file, {}, ec, detail);
-    if (ec) return view_;
+    const auto r = inspect_file(view_.file);
     view_.tcp = totals_for_port(r, "tcp", port_);
     view_.udp = totals_for_port(r, "udp", port_);
     return view_;
+}
+
+wire_view wire_recorder::finish(std::error_code& ec) noexcept {
+    return detail::to_error_code(ec, [&] { return finish(); });
 }
 
 void to_json(nlohmann::json& j, const wire_view& w) {

@@ -1,13 +1,25 @@
 #pragma once
-// nettool's domain errors: one enum, one category, and the rule for what is a usage error.
+// nettool's one error model (after Asio's): one enum, one category, one exception type.
 //
-// Code that touches the OS reports std::error_code with the system category; the library's own
-// failures use nettool::errc. A refused connection or a lost datagram is a measured outcome in
-// a result, not an error. Only tools/ turns errors into exit codes.
+// - A function that can fail comes as a pair where callers want both: `T f(args, std::error_code&
+//   ec) noexcept`, which sets ec and returns a default T, and `T f(args)`, which throws
+//   nettool::error. Only the exception carries the detail sentence that names what failed (the
+//   file, the interface, the offending text, libpcap's words); the error_code overload is for
+//   callers that only branch on the kind. The noexcept overload is written over the throwing one
+//   with detail::to_error_code, so the two cannot disagree.
+// - Codes: std::error_code with the system category for what the OS said (errno), nettool::errc
+//   for the library's own failures.
+// - A refused connection, a lost datagram or a DNS timeout is a measured outcome recorded in a
+//   result, not an error. Packet views return std::optional (nullopt: not this protocol, or
+//   truncated) and never throw.
+// - Only tools/ turns errors into exit codes: is_usage_error() -> 2, anything else -> 1.
 
 #include <nettool/core/export.hpp>
+#include <new>
 #include <string>
 #include <system_error>
+#include <type_traits>
+#include <utility>
 
 NETTOOL_API_BEGIN
 namespace nettool {
@@ -43,12 +55,40 @@ inline std::error_code make_error_code(errc e) noexcept {
 /// True for errors caused by what the user typed: the CLI exits 2 for them, 1 otherwise.
 bool is_usage_error(const std::error_code& ec) noexcept;
 
-/// Thrown only by parsing helpers meant for command-line input; carries the errc and a message
-/// that names the offending text.
-class usage_error : public std::system_error {
+/// The one exception the library throws: a code and the sentence that names what failed.
+/// what() is that sentence, or the code's message when there is none.
+class error : public std::system_error {
 public:
-    usage_error(errc e, const std::string& what) : std::system_error(make_error_code(e), what) {}
+    error(std::error_code code, std::string detail)
+        : std::system_error(code), detail_(detail.empty() ? code.message() : std::move(detail)) {}
+    error(errc code, std::string detail) : error(make_error_code(code), std::move(detail)) {}
+    const char* what() const noexcept override { return detail_.c_str(); }
+
+private:
+    std::string detail_;
 };
+
+namespace detail {
+
+/// Writes a noexcept error_code overload over its throwing twin: runs f and returns its value;
+/// an exception becomes ec (bad_alloc: not_enough_memory) and the result a default-constructed T.
+template <typename F>
+std::invoke_result_t<F> to_error_code(std::error_code& ec, F&& f) noexcept {
+    using T = std::invoke_result_t<F>;
+    ec.clear();
+    try {
+        return std::forward<F>(f)();
+    } catch (const std::system_error& e) {
+        ec = e.code();
+    } catch (const std::bad_alloc&) {
+        ec = std::make_error_code(std::errc::not_enough_memory);
+    } catch (...) {
+        ec = make_error_code(errc::malformed);
+    }
+    if constexpr (!std::is_void_v<T>) return T{};
+}
+
+}  // namespace detail
 
 }  // namespace nettool
 NETTOOL_API_END

@@ -8,6 +8,7 @@
 // outcome in the result, not an error.
 
 #include <nettool/core/export.hpp>
+#include <nettool/core/error.hpp>
 #include <nettool/packet/dns_rcode.hpp>
 #include <nettool/core/histogram.hpp>
 
@@ -49,7 +50,9 @@ struct dns_server {
 };
 /// "ADDR", "ADDR:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 literal: parse_host_port's grammar
 /// with port 53 by default, and the host must be numeric. errc::bad_address or errc::bad_port.
-std::optional<dns_server> parse_dns_server(std::string_view text, std::error_code& ec) noexcept;
+/// Throws nettool::error naming the offending text.
+dns_server parse_dns_server(std::string_view text);
+dns_server parse_dns_server(std::string_view text, std::error_code& ec) noexcept;
 /// The nameserver lines of a resolv.conf file (default /etc/resolv.conf), port 53.
 std::vector<dns_server> resolv_conf_servers(const std::string& path = "/etc/resolv.conf");
 
@@ -148,10 +151,10 @@ struct dns_load_query {
     bool operator==(const dns_load_query&) const = default;
 };
 /// Parses dnsperf's format: one "name [type]" per line (type defaults to A), '#' and ';'
-/// comments and blank lines skipped. usage errors name the line: errc::bad_dns_name or
-/// errc::bad_argument.
-std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::error_code& ec,
-                                                 std::string* error_line = nullptr);
+/// comments and blank lines skipped. Throws nettool::error (errc::bad_dns_name or
+/// errc::bad_argument, usage errors) whose what() names the line.
+std::vector<dns_load_query> parse_dns_query_file(std::string_view text);
+std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::error_code& ec) noexcept;
 
 struct dns_load_options {
     std::vector<dns_load_query> queries;  ///< replayed in order, round and round

@@ -7,6 +7,7 @@
 // IPv6 has no broadcast: every address of a prefix is usable.
 
 #include <nettool/core/export.hpp>
+#include <nettool/core/error.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json_fwd.hpp>
 
@@ -64,12 +65,10 @@ struct ip_prefix {
     ip_address address;
     int length = 0;
 
-    /// "ADDR/LEN" or "ADDR/DOTTED.MASK" (IPv4 only). Sets ec to bad_address, bad_prefix or
-    /// non_contiguous_mask; `message` (when given) receives a sentence naming the offending text.
-    static ip_prefix parse(std::string_view text, std::error_code& ec,
-                           std::string* message = nullptr) noexcept;
-    /// Like parse but throws nettool::usage_error (for command-line input).
-    static ip_prefix parse_or_throw(std::string_view text);
+    /// "ADDR/LEN" or "ADDR/DOTTED.MASK" (IPv4 only). Throws nettool::error (bad_address,
+    /// bad_prefix or non_contiguous_mask: usage errors) with a sentence naming the offending text.
+    static ip_prefix parse(std::string_view text);
+    static ip_prefix parse(std::string_view text, std::error_code& ec) noexcept;
 
     ip_address network() const noexcept;
     ip_address netmask() const noexcept { return netmask_for(address.family, length); }

@@ -2,6 +2,7 @@
 // Where a probe goes: HOST[:PORT] as users type it, and the resolved socket address.
 
 #include <nettool/core/export.hpp>
+#include <nettool/core/error.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,9 +21,12 @@ struct host_port {
     bool operator==(const host_port&) const = default;
 };
 
-/// Parses HOST[:PORT]; IPv6 literals with a port go in brackets. A bare IPv6 literal has no
-/// port. Sets ec to errc::bad_address or errc::bad_port (usage errors) naming nothing else.
-host_port parse_host_port(std::string_view text, std::uint16_t default_port, std::error_code& ec);
+/// The one HOST[:PORT] grammar of nettool: IPv6 literals with a port go in brackets; a bare IPv6
+/// literal has no port; an IPv6 literal may carry a zone ("fe80::1%eth0"). Throws
+/// nettool::error with errc::bad_address or errc::bad_port (usage errors) and a sentence naming
+/// the offending text.
+host_port parse_host_port(std::string_view text, std::uint16_t default_port);
+host_port parse_host_port(std::string_view text, std::uint16_t default_port, std::error_code& ec) noexcept;
 
 /// An IPv4 or IPv6 socket address (value type).
 class socket_address {
@@ -55,8 +59,9 @@ private:
 };
 
 /// Resolves a host name or literal to socket addresses (numeric first; getaddrinfo otherwise).
-/// ec = errc::resolve_failed with no address.
-std::vector<socket_address> resolve(const host_port& hp, std::error_code& ec);
+/// Throws nettool::error with errc::resolve_failed and getaddrinfo's reason when none.
+std::vector<socket_address> resolve(const host_port& hp);
+std::vector<socket_address> resolve(const host_port& hp, std::error_code& ec) noexcept;
 
 }  // namespace nettool
 NETTOOL_API_END

@@ -56,8 +56,9 @@ struct ethernet_frame {
     std::optional<std::uint16_t> vlan;
     std::span<const std::byte> payload;
 };
-/// Parses the 14-byte header (18 with a VLAN tag); sets ec to errc::truncated when short.
-std::optional<ethernet_frame> parse_ethernet_frame(std::span<const std::byte> frame,
+/// Parses the 14-byte header (18 with a VLAN tag); sets ec to errc::truncated when short (and
+/// returns an empty frame).
+ethernet_frame parse_ethernet_frame(std::span<const std::byte> frame,
                                                    std::error_code& ec) noexcept;
 
 /// A parsed magic packet: the MAC repeated 16 times after the sync stream, and the password.
@@ -68,7 +69,7 @@ struct wol_packet {
 };
 /// Finds the sync stream (6 x 0xFF) and checks the 16 repetitions; errc::truncated when the
 /// payload ends inside them, errc::malformed when a repetition differs or no sync stream exists.
-std::optional<wol_packet> parse_wol_payload(std::span<const std::byte> payload, std::error_code& ec) noexcept;
+wol_packet parse_wol_payload(std::span<const std::byte> payload, std::error_code& ec) noexcept;
 
 // ---------------------------------------------------------------- sending
 

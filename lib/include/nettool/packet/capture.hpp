@@ -15,6 +15,7 @@
 // Only this part of nettool (and the file reader in inspect) includes <pcap.h>.
 
 #include <nettool/core/export.hpp>
+#include <nettool/core/error.hpp>
 #include <nettool/packet/packet.hpp>
 
 #include <chrono>
@@ -60,11 +61,12 @@ using packet_handler = std::function<void(const captured_packet&)>;
 class capture_session {
 public:
     /// Opens and activates the interface, compiles and sets the filter, opens the output file.
-    /// Errors: errc::permission_denied (no CAP_NET_RAW), errc::unknown_interface,
-    /// errc::bad_argument (filter does not compile), system errors for the output file;
-    /// `detail` holds libpcap's words. Returns nullptr on error.
-    static std::unique_ptr<capture_session> open(const capture_options& opts, std::error_code& ec,
-                                                 std::string& detail) noexcept;
+    /// Throws nettool::error: errc::permission_denied (no CAP_NET_RAW), errc::unknown_interface,
+    /// errc::bad_argument (filter does not compile), system errors for the output file; what()
+    /// holds libpcap's words. Never returns nullptr.
+    static std::unique_ptr<capture_session> open(const capture_options& opts);
+    /// The same, setting ec and returning nullptr instead of throwing.
+    static std::unique_ptr<capture_session> open(const capture_options& opts, std::error_code& ec) noexcept;
     ~capture_session();
     capture_session(const capture_session&) = delete;
     capture_session& operator=(const capture_session&) = delete;

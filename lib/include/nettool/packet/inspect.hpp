@@ -6,6 +6,7 @@
 // windows, resets) and DNS (queries, responses, rcodes, query-to-response latency).
 
 #include <nettool/core/export.hpp>
+#include <nettool/core/error.hpp>
 #include <nettool/packet/dns_rcode.hpp>
 #include <nettool/core/histogram.hpp>
 #include <nettool/packet/packet.hpp>
@@ -175,11 +176,13 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-/// Reads a pcap or pcapng file. Errors: system errors from opening the file (no such file,
-/// permission denied); errc::malformed when it is not a capture file libpcap can read (detail
-/// says why). A file cut inside a packet record is not an error: a note says so.
-inspect_result inspect_file(const std::string& path, const inspect_options& opts, std::error_code& ec,
-                            std::string& detail) noexcept;
+/// Reads a pcap or pcapng file. Throws nettool::error: system errors from opening the file (no
+/// such file, permission denied, a directory); errc::malformed when it is not a capture file
+/// libpcap can read (what() says why). A file cut inside a packet record is not an error: a
+/// note in the result says so.
+inspect_result inspect_file(const std::string& path, const inspect_options& opts = {});
+/// The same, setting ec instead of throwing.
+inspect_result inspect_file(const std::string& path, const inspect_options& opts, std::error_code& ec) noexcept;
 
 /// "EN10MB", "LINUX_SLL", ... from libpcap; "unknown" when it has no name.
 std::string link_type_name(int link_type);

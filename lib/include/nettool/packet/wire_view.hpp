@@ -5,6 +5,7 @@
 // kernel reported, and UDP datagrams on the wire beside those the application counted.
 
 #include <nettool/core/export.hpp>
+#include <nettool/core/error.hpp>
 #include <nettool/packet/capture.hpp>
 #include <nettool/net/endpoint.hpp>
 #include <nettool/packet/inspect.hpp>
@@ -31,17 +32,20 @@ void to_json(nlohmann::json& j, const wire_view& w);
 class wire_recorder {
 public:
     /// Opens a capture of traffic to and from target's port on `interface` (the one that reaches
-    /// it: netclass's interface_for) and starts it. Errors as capture_session::open
+    /// it: netclass's interface_for) and starts it. Throws nettool::error as capture_session::open
     /// (permission_denied without CAP_NET_RAW); unknown_interface when interface is empty.
     static std::unique_ptr<wire_recorder> start(const socket_address& target, const std::string& interface,
-                                                const std::string& file, std::error_code& ec,
-                                                std::string& detail);
+                                                const std::string& file);
+    static std::unique_ptr<wire_recorder> start(const socket_address& target, const std::string& interface,
+                                                const std::string& file, std::error_code& ec) noexcept;
     ~wire_recorder();
     wire_recorder(const wire_recorder&) = delete;
     wire_recorder& operator=(const wire_recorder&) = delete;
 
     /// Stops the capture (file flushed) and inspects it.
-    wire_view finish(std::error_code& ec, std::string& detail);
+    /// Throws nettool::error as inspect_file when the capture cannot be read back.
+    wire_view finish();
+    wire_view finish(std::error_code& ec) noexcept;
 
 private:
     wire_recorder() = default;
