@@ -4,7 +4,7 @@
 // TCP: the client opens with a 16-byte hello naming the mode; the responder answers with a
 // 16-byte reply carrying a status and, for UDP sessions, a cookie. UDP test datagrams start with
 // a 32-byte header (magic, version, kind, cookie, sequence number, sender timestamp). Every
-// field is big-endian. Decoding goes through byte_cursor; a short buffer decodes to nullopt.
+// field is big-endian. Decoding goes through nettool::cursor; a short buffer decodes to nullopt.
 
 #include <nettool/core/export.hpp>
 #include <nettool/core/cursor.hpp>
