@@ -1,5 +1,6 @@
 #pragma once
-// Parsing of rtnetlink route dumps (private; tests and the fuzzer include it directly).
+// Parsing of rtnetlink route dumps (private; implemented in rtnetlink.cpp beside read_routes;
+// tests and the fuzzer include it directly).
 
 #include <nettool/core/export.hpp>
 #include <nettool/netclass/netclass.hpp>
