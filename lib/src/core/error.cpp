@@ -1,5 +1,7 @@
 #include <nettool/core/error.hpp>
 
+#include <new>
+
 namespace nettool {
 
 namespace {
@@ -52,5 +54,21 @@ bool is_usage_error(const std::error_code& ec) noexcept {
         default: return false;
     }
 }
+
+namespace detail {
+
+std::error_code code_of_current_exception(errc otherwise) noexcept {
+    try {
+        throw;
+    } catch (const std::system_error& e) {
+        return e.code();
+    } catch (const std::bad_alloc&) {
+        return std::make_error_code(std::errc::not_enough_memory);
+    } catch (...) {
+        return make_error_code(otherwise);
+    }
+}
+
+}  // namespace detail
 
 }  // namespace nettool

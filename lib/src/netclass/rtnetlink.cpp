@@ -13,6 +13,7 @@
 #include <optional>
 
 #include <linux/netlink.h>
+#include <net/if.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 #include <unistd.h>

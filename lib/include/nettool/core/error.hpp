@@ -15,7 +15,6 @@
 // - Only tools/ turns errors into exit codes: is_usage_error() -> 2, anything else -> 1.
 
 #include <nettool/core/export.hpp>
-#include <new>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -70,6 +69,10 @@ private:
 
 namespace detail {
 
+/// Inside a catch block: the error_code of the exception in flight. A std::system_error (and so
+/// nettool::error) gives its code, std::bad_alloc not_enough_memory, anything else `otherwise`.
+std::error_code code_of_current_exception(errc otherwise) noexcept;
+
 /// Writes a noexcept error_code overload over its throwing twin: runs f and returns its value;
 /// an exception becomes ec (bad_alloc: not_enough_memory) and the result a default-constructed T.
 template <typename F>
@@ -78,12 +81,8 @@ std::invoke_result_t<F> to_error_code(std::error_code& ec, F&& f) noexcept {
     ec.clear();
     try {
         return std::forward<F>(f)();
-    } catch (const std::system_error& e) {
-        ec = e.code();
-    } catch (const std::bad_alloc&) {
-        ec = std::make_error_code(std::errc::not_enough_memory);
     } catch (...) {
-        ec = make_error_code(errc::malformed);
+        ec = code_of_current_exception(errc::malformed);
     }
     if constexpr (!std::is_void_v<T>) return T{};
 }
