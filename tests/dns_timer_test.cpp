@@ -8,8 +8,9 @@
 #include <nettool/core/error.hpp>
 
 #include <gtest/gtest.h>
-#include <ldns/ldns.h>
 #include <nlohmann/json.hpp>
+// After every C++ header: ldns/common.h defines bool as _Bool when it finds no stdbool.h.
+#include <ldns/ldns.h>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
