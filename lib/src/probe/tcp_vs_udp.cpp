@@ -54,7 +54,7 @@ std::string ns_us(std::chrono::nanoseconds d) {
 
 }  // namespace
 
-report make_report(const tcp_vs_udp_result& r) {
+report make_report(const tcp_vs_udp_result& r, bool in_process_responder) {
     report rep{"tcp-vs-udp"};
     const auto& c = r.connect;
     const auto target = c.target.to_string();
@@ -121,6 +121,7 @@ report make_report(const tcp_vs_udp_result& r) {
 
     auto& j = rep.data();
     j["target"] = target;
+    j["in_process_responder"] = in_process_responder;
     j["tcp"] = {{"connect", c}, {"rr", r.tcp_rr}, {"stream", r.tcp_stream}, {"retransmits", retrans}};
     j["udp"] = {{"rr", r.udp_rr}, {"stream", r.udp_stream}};
     return rep;
