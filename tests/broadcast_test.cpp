@@ -179,6 +179,86 @@ TEST(BroadcastCli, MissingPrivilegeForRawFramesIsExitOne) {
 
 // ---- end to end between namespaces
 
+// ---- reports, from results built by hand
+
+TEST(BroadcastReport, UdpRowReadingAndJson) {
+    const auto rep = make_report(broadcast_result{.interface = "eth1",
+                                                  .udp = true,
+                                                  .destination = *ip_address::parse("192.0.2.255"),
+                                                  .port = 5000,
+                                                  .sent = 3,
+                                                  .bytes = 81,
+                                                  .interval_s = 0.5});
+    EXPECT_EQ(rep.command(), "broadcast");
+    ASSERT_EQ(rep.tables().size(), 1u);
+    EXPECT_EQ(rep.tables()[0].header,
+              (std::vector<std::string>{"interface", "mode", "destination", "sent", "bytes"}));
+    EXPECT_EQ(rep.tables()[0].rows.at(0),
+              (std::vector<std::string>{"eth1", "UDP", "192.0.2.255:5000", "3", "81 B"}));
+    EXPECT_EQ(rep.readings(),
+              (std::vector<std::string>{"3 broadcast message(s) sent on eth1; every host on that "
+                                        "segment receives them, no router forwards them."}));
+    const auto j = rep.to_json();
+    EXPECT_EQ(j["mode"], "udp");
+    EXPECT_EQ(j["destination"], "192.0.2.255");
+    EXPECT_EQ(j["port"], 5000);
+    EXPECT_EQ(j["sent"], 3);
+    EXPECT_EQ(j["bytes"], 81);
+    EXPECT_EQ(j["interval_s"], 0.5);
+    EXPECT_FALSE(j.contains("source_mac"));
+    EXPECT_FALSE(j.contains("ethertype"));
+}
+
+TEST(BroadcastReport, RawFramesNameTheirEthertypeAndSource) {
+    const auto rep = make_report(
+        broadcast_result{.interface = "eth1", .udp = false, .source_mac = target, .sent = 1, .bytes = 60});
+    EXPECT_EQ(rep.tables().at(0).rows.at(0),
+              (std::vector<std::string>{"eth1", "Ethernet 0x88b5", "ff:ff:ff:ff:ff:ff", "1", "60 B"}));
+    const auto j = rep.to_json();
+    EXPECT_EQ(j["mode"], "ether");
+    EXPECT_EQ(j["destination"], "ff:ff:ff:ff:ff:ff");
+    EXPECT_EQ(j["source_mac"], "02:00:5e:10:20:30");
+    EXPECT_EQ(j["ethertype"], "0x88b5");
+    EXPECT_FALSE(j.contains("port"));
+}
+
+TEST(WolReport, RawFrameAndUdp) {
+    auto rep =
+        make_report(wol_result{.target = target, .interface = "eth1", .payload_bytes = 102, .sent = 2});
+    EXPECT_EQ(rep.command(), "wol");
+    EXPECT_EQ(rep.tables().at(0).header,
+              (std::vector<std::string>{"target", "interface", "sent as", "payload"}));
+    EXPECT_EQ(rep.tables().at(0).rows.at(0),
+              (std::vector<std::string>{"02:00:5e:10:20:30", "eth1", "Ethernet 0x0842 to ff:ff:ff:ff:ff:ff",
+                                        "102 bytes"}));
+    EXPECT_EQ(rep.readings(), (std::vector<std::string>{
+                                  "Magic packet for 02:00:5e:10:20:30 sent 2 time(s); the machine wakes if "
+                                  "its NIC has WoL enabled and it sits on eth1's segment."}));
+    auto j = rep.to_json();
+    EXPECT_EQ(j["mode"], "ether");
+    EXPECT_EQ(j["destination"], "ff:ff:ff:ff:ff:ff");
+    EXPECT_EQ(j["ethertype"], "0x0842");
+    EXPECT_EQ(j["password"], false);
+    EXPECT_EQ(j["sent"], 2);
+
+    rep = make_report(wol_result{.target = target,
+                                 .interface = "eth1",
+                                 .udp = true,
+                                 .destination = ip_address::v4(0xFFFFFFFFU),
+                                 .port = 7,
+                                 .payload_bytes = 106,
+                                 .password = true,
+                                 .sent = 1});
+    EXPECT_EQ(rep.tables().at(0).rows.at(0).at(2), "UDP to 255.255.255.255:7");
+    EXPECT_EQ(rep.tables().at(0).rows.at(0).at(3), "106 bytes (with SecureOn password)");
+    j = rep.to_json();
+    EXPECT_EQ(j["mode"], "udp");
+    EXPECT_EQ(j["destination"], "255.255.255.255:7");
+    EXPECT_FALSE(j.contains("ethertype"));
+    EXPECT_EQ(j["payload_bytes"], 106);
+    EXPECT_EQ(j["password"], true);
+}
+
 // h1, h2 and the router share a bridge (the switch, in its own namespace); the router's second
 // leg reaches h3 on 198.51.100.0/24.
 class BroadcastLab : public ::testing::Test {

@@ -986,4 +986,157 @@ TEST(DnsCli, UsageErrorsExitTwo) {
     EXPECT_LT(::recv(s.fd, buf, sizeof buf, MSG_DONTWAIT), 0) << "a query was sent despite the usage error";
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reports: results built by hand, so the table, records and readings are checked without a server.
+
+nettool::histogram constant(std::uint64_t ns, int n) {
+    nettool::histogram h;
+    for (int i = 0; i < n; ++i) h.record(ns);
+    return h;
+}
+
+nettool::dns_timing_result sample_timing() {
+    nettool::dns_timing_result r;
+    r.query.name = "www.test.example";
+    r.query.type = 1;
+    r.query.count = 3;
+    r.query.timeout = 200ms;
+    nettool::system_lookup_result sys;
+    sys.name = "www.test.example";
+    sys.lookups = 3;
+    sys.cold = 1500us;
+    sys.warm = constant(40'000, 2);
+    sys.addresses = {"192.0.2.10", "2001:db8::10"};
+    r.system = sys;
+
+    nettool::dns_query_result good;
+    good.server = dns_server{"127.0.0.1", 5353};
+    good.name = "www.test.example";
+    good.sent = good.answered = 3;
+    good.tcp_retries = 1;
+    good.rtt = constant(180'000, 3);
+    good.rcodes = {{"NOERROR", 3}};
+    good.ignored.wrong_id = 2;
+    good.last =
+        nettool::dns_records{"NOERROR", true, false, {"www.test.example.\t0\tIN\tA\t192.0.2.10"}, {}, {}};
+    nettool::dns_query_result silent;
+    silent.server = dns_server{"::1", 53};
+    silent.name = "www.test.example";
+    silent.sent = silent.timeouts = 3;
+    r.servers = {good, silent};
+    return r;
+}
+
+TEST(DnsReport, TimingTableRecordsAndReadings) {
+    const auto rep = make_report(sample_timing());
+    EXPECT_EQ(rep.command(), "dns");
+    ASSERT_EQ(rep.tables().size(), 2u);  // the silent server has no records to show
+    const auto& t = rep.tables()[0];
+    EXPECT_EQ(t.title, "DNS lookup times for www.test.example A (3 each)");
+    EXPECT_EQ(t.header, (std::vector<std::string>{"resolver", "transport", "answered", "timeouts", "first",
+                                                  "min", "p50", "mean", "max", "result"}));
+    ASSERT_EQ(t.rows.size(), 3u);
+    EXPECT_EQ(t.rows[0],
+              (std::vector<std::string>{"system (getaddrinfo)", "A+AAAA", "3", "-", "1.50 ms", "40.0 us",
+                                        "40.0 us", "40.0 us", "40.0 us", "2 addresses"}));
+    EXPECT_EQ(t.rows[1],
+              (std::vector<std::string>{"127.0.0.1:5353", "udp (+1 tcp)", "3", "0", "-", "180.0 us",
+                                        "180.0 us", "180.0 us", "180.0 us", "NOERROR:3"}));
+    EXPECT_EQ(t.rows[2],
+              (std::vector<std::string>{"[::1]:53", "udp", "0", "3", "-", "-", "-", "-", "-", "-"}));
+
+    const auto& rec = rep.tables()[1];
+    EXPECT_EQ(rec.title, "Response from 127.0.0.1:5353 (NOERROR, authoritative)");
+    EXPECT_EQ(rec.header, (std::vector<std::string>{"section", "name", "ttl", "class", "type", "data"}));
+    EXPECT_EQ(rec.rows.at(0),
+              (std::vector<std::string>{"answer", "www.test.example.", "0", "IN", "A", "192.0.2.10"}));
+
+    EXPECT_EQ(
+        rep.readings(),
+        (std::vector<std::string>{
+            "The system resolver returned 192.0.2.10, 2001:db8::10 for www.test.example; the first lookup "
+            "took 1.50 ms, repeated ones 40.0 us (median).",
+            "2 datagrams ignored while waiting on 127.0.0.1:5353: 2 wrong ID, 0 wrong source, 0 wrong "
+            "question, 0 malformed.",
+            "1 answers from 127.0.0.1:5353 were truncated and asked again over TCP.",
+            "[::1]:53 did not answer any of 3 queries within 200.0 ms each."}));
+}
+
+TEST(DnsReport, TimingJsonKeys) {
+    const auto j = make_report(sample_timing()).to_json();
+    EXPECT_EQ(j["command"], "dns");
+    EXPECT_EQ(j["mode"], "timing");
+    EXPECT_EQ(j["name"], "www.test.example");
+    EXPECT_EQ(j["type"], "A");
+    EXPECT_EQ(j["count"], 3);
+    EXPECT_EQ(j["system"]["lookups"], 3);
+    ASSERT_EQ(j["servers"].size(), 2u);
+    EXPECT_EQ(j["servers"][0]["server"], "127.0.0.1:5353");
+    EXPECT_EQ(j["servers"][0]["response"]["answer"][0], "www.test.example.\t0\tIN\tA\t192.0.2.10");
+    EXPECT_EQ(j["readings"].size(), 4u);
+}
+
+TEST(DnsReport, NoServerInResolvConfSaysOnlyTheSystemResolverWasTimed) {
+    auto r = sample_timing();
+    r.servers.clear();
+    r.resolv_conf = "/tmp/empty-resolv.conf";
+    auto rep = make_report(r);
+    ASSERT_FALSE(rep.readings().empty());
+    EXPECT_EQ(rep.readings().back(),
+              "No nameserver found in /tmp/empty-resolv.conf; only the system resolver was timed.");
+    EXPECT_TRUE(rep.to_json()["servers"].empty());
+
+    // Servers given on the command line and the system resolver not asked: system is null.
+    r = sample_timing();
+    r.system.reset();
+    rep = make_report(r);
+    EXPECT_TRUE(rep.to_json()["system"].is_null());
+    EXPECT_EQ(rep.tables()[0].rows.size(), 2u);
+    EXPECT_EQ(rep.readings().front().rfind("2 datagrams ignored", 0), 0u);
+
+    // Every getaddrinfo call failed: the reason is the result cell and the reading.
+    r = sample_timing();
+    r.system->failures = 3;
+    r.system->error = "Name or service not known";
+    rep = make_report(r);
+    EXPECT_EQ(rep.tables()[0].rows[0].back(), "Name or service not known");
+    EXPECT_EQ(rep.readings().front(), "getaddrinfo failed for www.test.example: Name or service not known.");
+}
+
+TEST(DnsReport, LoadTableAndJson) {
+    nettool::dns_load_result r;
+    r.server = dns_server{"127.0.0.1", 5353};
+    r.sent = 1000;
+    r.answered = 990;
+    r.lost = 10;
+    r.elapsed = 2s;
+    r.queries_per_second = 495;
+    r.latency = constant(100'000, 990);
+    r.rcodes = {{"NOERROR", 900}, {"NXDOMAIN", 90}};
+    nettool::dns_load_options o;
+    o.queries = {{"www.test.example", 1}, {"test.example", 15}};
+    o.concurrency = 10;
+    o.rate = 500;
+    const auto rep = make_report(r, o, "queries.txt");
+
+    ASSERT_EQ(rep.tables().size(), 1u);
+    const auto& t = rep.tables()[0];
+    EXPECT_EQ(t.title, "DNS load against 127.0.0.1:5353 (2 queries in file, concurrency 10)");
+    EXPECT_EQ(t.header, (std::vector<std::string>{"sent", "answered", "lost", "late", "qps", "min", "p50",
+                                                  "p99", "max", "rcodes"}));
+    EXPECT_EQ(t.rows.at(0),
+              (std::vector<std::string>{"1000", "990", "10", "0", "495 q/s", "100.0 us", "100.0 us",
+                                        "100.0 us", "100.0 us", "NOERROR:900 NXDOMAIN:90"}));
+    EXPECT_EQ(rep.readings(),
+              (std::vector<std::string>{
+                  "127.0.0.1:5353 answered 495 queries/s in 2.00 s, 1.00% of the queries lost."}));
+    const auto j = rep.to_json();
+    EXPECT_EQ(j["mode"], "load");
+    EXPECT_EQ(j["query_file"], "queries.txt");
+    EXPECT_EQ(j["queries_in_file"], 2);
+    EXPECT_EQ(j["concurrency"], 10);
+    EXPECT_EQ(j["rate_limit_qps"], 500);
+    EXPECT_EQ(j["load"]["answered"], 990);
+}
+
 }  // namespace

@@ -7,6 +7,7 @@
 #include "support/netns_lab.hpp"
 #include "support/process.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -146,6 +147,135 @@ TEST(Classify, JsonHasContractKeys) {
     nlohmann::json local = classify(v, A("192.0.2.77"));
     EXPECT_FALSE(local.contains("gateway"));
     EXPECT_EQ(local["source"], "192.0.2.10");
+}
+
+// ---- reports: netmask, the host view, classifications, bulk lines
+
+TEST(NetmaskReport, TableRowsReadingsAndJson) {
+    const auto rep = make_report(prefix_summary::of(P("192.0.2.77/24")));
+    EXPECT_EQ(rep.command(), "netmask");
+    ASSERT_EQ(rep.tables().size(), 1u);
+    const auto& t = rep.tables()[0];
+    EXPECT_EQ(t.title, "192.0.2.77/24 (IPv4)");
+    EXPECT_EQ(t.header, (std::vector<std::string>{"", "value", "binary"}));
+    std::vector<std::string> names;
+    for (const auto& r : t.rows) names.push_back(r.at(0));
+    EXPECT_EQ(names, (std::vector<std::string>{"address", "netmask", "wildcard", "network", "broadcast",
+                                               "first host", "last host", "hosts"}));
+    EXPECT_EQ(t.rows[0],
+              (std::vector<std::string>{"address", "192.0.2.77", "11000000.00000000.00000010.01001101"}));
+    EXPECT_EQ(t.rows[1], (std::vector<std::string>{"netmask", "255.255.255.0 = /24",
+                                                   "11111111.11111111.11111111.00000000"}));
+    EXPECT_EQ(t.rows[3].at(1), "192.0.2.0/24");
+    EXPECT_EQ(t.rows[4].at(1), "192.0.2.255");
+    EXPECT_EQ(t.rows[7].at(1), "254");
+    EXPECT_EQ(rep.readings(),
+              (std::vector<std::string>{"An address is on this network when its first 24 bits "
+                                        "equal those of 192.0.2.0; the other 8 bits number the "
+                                        "host."}));
+    const auto j = rep.to_json();
+    EXPECT_EQ(j["family"], "ipv4");
+    EXPECT_EQ(j["address"], "192.0.2.77");
+    EXPECT_EQ(j["network"], "192.0.2.0");
+    EXPECT_EQ(j["prefix_length"], 24);
+    EXPECT_EQ(j["broadcast"], "192.0.2.255");
+    EXPECT_EQ(j["hosts"], 254);
+}
+
+TEST(NetmaskReport, PointToPointAndIpv6HaveNoBroadcast) {
+    const auto p2p = make_report(prefix_summary::of(P("10.0.0.1/31")));
+    EXPECT_EQ(p2p.tables().at(0).rows.at(4), (std::vector<std::string>{"broadcast", "none (RFC 3021)", ""}));
+    ASSERT_EQ(p2p.readings().size(), 2u);
+    EXPECT_EQ(p2p.readings()[1],
+              "A /31 is a point-to-point link (RFC 3021): both addresses are hosts, there is no broadcast.");
+    EXPECT_TRUE(p2p.to_json()["broadcast"].is_null());
+
+    const auto v6 = make_report(prefix_summary::of(P("2001:db8::1/64")));
+    EXPECT_EQ(v6.tables().at(0).title, "2001:db8::1/64 (IPv6)");
+    EXPECT_EQ(v6.tables().at(0).rows.at(4), (std::vector<std::string>{"broadcast", "none (IPv6)", ""}));
+    EXPECT_EQ(v6.readings().size(), 1u);
+    EXPECT_EQ(v6.to_json()["hosts"], "18446744073709551616");  // 2^64 does not fit a JSON integer here
+}
+
+TEST(ClassifyReport, HostViewListsInterfacesAndTheMainTable) {
+    const auto v = sample_view();
+    const auto rep = make_report(v);
+    EXPECT_EQ(rep.command(), "classify");
+    ASSERT_EQ(rep.tables().size(), 2u);
+    const auto& ifs = rep.tables()[0];
+    EXPECT_EQ(ifs.title, "Interfaces");
+    EXPECT_EQ(ifs.header,
+              (std::vector<std::string>{"index", "name", "flags", "mtu", "mac", "address", "broadcast"}));
+    ASSERT_EQ(ifs.rows.size(), 4u);  // eth0's second address takes a row of its own
+    EXPECT_EQ(ifs.rows[1].at(1), "eth0");
+    EXPECT_EQ(ifs.rows[1].at(4), "02:00:00:00:00:01");
+    EXPECT_EQ(ifs.rows[1].at(5), "192.0.2.10/24");
+    EXPECT_EQ(ifs.rows[1].at(6), "192.0.2.255");
+    EXPECT_EQ(ifs.rows[2], (std::vector<std::string>{"", "", "", "", "", "2001:db8:a::10/64", "-"}));
+    const auto& rt = rep.tables()[1];
+    EXPECT_EQ(rt.title, "Routes (main table)");
+    ASSERT_EQ(rt.rows.size(), 10u);  // the two local-table routes are left out
+    EXPECT_EQ(rt.rows[0], (std::vector<std::string>{"0.0.0.0/0", "192.0.2.1", "eth0", "100", "unicast"}));
+    EXPECT_EQ(rt.rows[1].at(1), "on-link");
+    const auto j = rep.to_json();
+    EXPECT_EQ(j["interfaces"].size(), 3u);
+    EXPECT_EQ(j["routes"].size(), 10u);
+    EXPECT_EQ(rep.readings().size(), 1u);
+}
+
+TEST(ClassifyReport, SummaryExplanationsAndCounts) {
+    const auto v = sample_view();
+    std::vector<classification> results;
+    for (const char* a : {"192.0.2.77", "203.0.113.5", "203.0.113.200", "::1"})
+        results.push_back(classify(v, A(a)));
+
+    const auto rep = make_report(results, true);
+    ASSERT_EQ(rep.tables().size(), 5u);  // the summary, then one "why" per address
+    const auto& t = rep.tables()[0];
+    EXPECT_EQ(t.header,
+              (std::vector<std::string>{"address", "kind", "interface", "gateway", "source", "route"}));
+    ASSERT_EQ(t.rows.size(), 4u);
+    EXPECT_EQ(t.rows[0],
+              (std::vector<std::string>{"192.0.2.77", "local", "eth0", "-", "192.0.2.10", "192.0.2.0/24"}));
+    EXPECT_EQ(t.rows[1].at(3), "192.0.2.254");
+    EXPECT_EQ(t.rows[1].at(5), "203.0.113.0/25");
+    EXPECT_EQ(t.rows[2].at(1), "unreachable");
+    EXPECT_EQ(t.rows[2].at(2), "-");
+    EXPECT_EQ(rep.tables()[1].title, "Why 192.0.2.77 is local:");
+    EXPECT_EQ(rep.tables()[1].rows.at(0).at(0), "  " + explain(results[0]).at(0));
+    EXPECT_EQ(rep.tables()[4].title, "Why ::1 is loopback:");
+    EXPECT_EQ(
+        rep.readings(),
+        (std::vector<std::string>{"4 address(es): 1 loopback, 0 self, 1 local, 1 remote, 1 unreachable."}));
+    auto j = rep.to_json();
+    EXPECT_EQ(j["count"], 4);
+    ASSERT_EQ(j["results"].size(), 4u);
+    EXPECT_EQ(j["results"][1]["gateway"], "192.0.2.254");
+    EXPECT_EQ(j["results"][0]["explanation"], nlohmann::json(explain(results[0])));
+
+    // Without explanations: the summary alone, and no "explanation" key.
+    const auto plain = make_report(results, false);
+    EXPECT_EQ(plain.tables().size(), 1u);
+    j = plain.to_json();
+    EXPECT_FALSE(j["results"][0].contains("explanation"));
+    EXPECT_EQ(plain.readings(), rep.readings());
+}
+
+TEST(ClassifyReport, BulkLinesAndCounts) {
+    const auto v = sample_view();
+    std::string out = bulk_header_line();
+    destination_counts counts;
+    for (const char* a : {"203.0.113.5", "127.0.0.9"}) {
+        const auto c = classify(v, A(a));
+        counts.add(c.kind);
+        append_bulk_line(out, c);
+    }
+    EXPECT_EQ(out, fmt::format("{:<39} {:<11} {:<15} {}\n{:<39} {:<11} {:<15} {}\n{:<39} {:<11} {:<15} {}\n",
+                               "address", "kind", "interface", "gateway", "203.0.113.5", "remote", "eth0",
+                               "192.0.2.254", "127.0.0.9", "loopback", "lo", "-"));
+    EXPECT_EQ(counts.total, 2u);
+    EXPECT_EQ(counts[destination_kind::remote], 1u);
+    EXPECT_EQ(counts.sentence(), "2 address(es): 1 loopback, 0 self, 0 local, 1 remote, 0 unreachable.");
 }
 
 // ---- rtnetlink parsing

@@ -73,4 +73,32 @@ TEST(Report, FormatsCarryUnits) {
     EXPECT_EQ(nettool::format_percent(0.021), "2.10%");
 }
 
+TEST(Report, PercentileIsADurationOrADashWhenNothingWasMeasured) {
+    histogram h;
+    EXPECT_EQ(nettool::format_percentile(h, 50), "-");
+    EXPECT_EQ(nettool::format_percentile(h, 99), "-");
+    for (int i = 0; i < 10; ++i) h.record(41'300);  // 41.3 us each: every percentile is exact
+    EXPECT_EQ(nettool::format_percentile(h, 50), "41.3 us");
+    EXPECT_EQ(nettool::format_percentile(h, 99.9), "41.3 us");
+}
+
+TEST(Report, LatencyTableHasTheNineColumnsOfEveryLatency) {
+    const std::vector<std::string> header{"count", "min", "p50",  "p90",   "p99",
+                                          "p99.9", "max", "mean", "stddev"};
+    histogram h;
+    for (int i = 0; i < 4; ++i) h.record(2'000'000);  // 2 ms
+    const auto t = nettool::latency_table("RTT to somewhere", h);
+    EXPECT_EQ(t.title, "RTT to somewhere");
+    EXPECT_EQ(t.header, header);
+    ASSERT_EQ(t.rows.size(), 1u);
+    EXPECT_EQ(t.rows[0], (std::vector<std::string>{"4", "2.00 ms", "2.00 ms", "2.00 ms", "2.00 ms", "2.00 ms",
+                                                   "2.00 ms", "2.00 ms", "0 ns"}));
+
+    // Nothing measured: no percentiles to show, the exact figures are zero.
+    const auto empty = nettool::latency_table("", histogram{});
+    ASSERT_EQ(empty.rows.size(), 1u);
+    EXPECT_EQ(empty.rows[0],
+              (std::vector<std::string>{"0", "0 ns", "-", "-", "-", "-", "0 ns", "0 ns", "0 ns"}));
+}
+
 }  // namespace

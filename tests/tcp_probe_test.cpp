@@ -104,4 +104,112 @@ TEST_F(TcpProbe, DownloadBidirAndParallelStreams) {
     EXPECT_TRUE(j.contains("bits_per_second"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reports: results built by hand, so every line a user reads is checked without a network.
+
+socket_address documentation_target() {
+    std::error_code ec;
+    return socket_address::from_numeric("192.0.2.1", 51423, ec);
+}
+
+histogram constant(std::uint64_t ns, int n) {
+    histogram h;
+    for (int i = 0; i < n; ++i) h.record(ns);
+    return h;
+}
+
+const std::vector<std::string> latency_columns{"count", "min", "p50",  "p90",   "p99",
+                                               "p99.9", "max", "mean", "stddev"};
+
+TEST(TcpReport, ConnectHasLatencyFailuresAndTheKernelsReading) {
+    tcp_connect_result r;
+    r.target = documentation_target();
+    r.attempts = 10;
+    r.established = 7;
+    r.connect_time = constant(41'300, 7);
+    r.failures.refused = 2;
+    r.failures.timed_out = 1;
+    r.kernel.rtt_us = 40.6;
+    r.kernel.retransmits = 1;
+    const auto rep = make_report(r);
+
+    EXPECT_EQ(rep.command(), "tcp");
+    ASSERT_EQ(rep.tables().size(), 2u);
+    EXPECT_EQ(rep.tables()[0].title, "TCP connect to 192.0.2.1:51423: 7 of 10 established");
+    EXPECT_EQ(rep.tables()[0].header, latency_columns);
+    EXPECT_EQ(rep.tables()[0].rows.at(0).at(2), "41.3 us");
+    EXPECT_EQ(rep.tables()[1].title, "failures");
+    EXPECT_EQ(rep.tables()[1].header,
+              (std::vector<std::string>{"refused", "timed out", "unreachable", "other"}));
+    EXPECT_EQ(rep.tables()[1].rows.at(0), (std::vector<std::string>{"2", "1", "0", "0"}));
+    EXPECT_EQ(rep.readings(),
+              (std::vector<std::string>{
+                  "Kernel (TCP_INFO): handshake RTT 41 us on average, 1 retransmitted SYNs."}));
+
+    const auto j = rep.to_json();
+    EXPECT_EQ(j["command"], "tcp");
+    EXPECT_EQ(j["mode"], "connect");
+    EXPECT_EQ(j["result"], nlohmann::json(r));
+    EXPECT_EQ(j["result"]["failures"]["total"], 3);
+
+    // Every connect established: no failures table.
+    r.established = 10;
+    r.failures = {};
+    EXPECT_EQ(make_report(r).tables().size(), 1u);
+}
+
+TEST(TcpReport, RequestResponseNamesTheSizeAndReadsSetupAndFirstReply) {
+    tcp_rr_result r;
+    r.target = documentation_target();
+    r.sent = 100;
+    r.completed = 99;
+    r.rtt = constant(25'000, 99);
+    r.connect_time = 250us;
+    r.first_reply = 400us;
+    r.kernel.retransmits = 3;
+    const auto rep = make_report(r, {.size = 512});
+
+    ASSERT_EQ(rep.tables().size(), 1u);
+    EXPECT_EQ(rep.tables()[0].title, "TCP request/response with 192.0.2.1:51423, 512 B: 99 of 100 answered");
+    EXPECT_EQ(rep.tables()[0].header, latency_columns);
+    EXPECT_EQ(rep.tables()[0].rows.at(0).at(0), "99");
+    EXPECT_EQ(rep.readings(),
+              (std::vector<std::string>{"Connect took 250.0 us, the first reply came 400.0 us after connect "
+                                        "started; the kernel retransmitted 3 segments."}));
+    const auto j = rep.to_json();
+    EXPECT_EQ(j["mode"], "rr");
+    EXPECT_EQ(j["result"]["completed"], 99);
+    EXPECT_EQ(j["result"]["rtt"]["count"], 99);
+    EXPECT_FALSE(j["result"].contains("error"));
+}
+
+TEST(TcpReport, StreamCarriesThroughputAtTheTopLikeIperf3) {
+    tcp_stream_result r;
+    r.target = documentation_target();
+    r.direction = stream_direction::download;
+    r.streams = 2;
+    r.bytes_sent = 0;
+    r.bytes_received = 1'250'000'000;
+    r.seconds = 1.0;
+    r.bits_per_second = 10e9;
+    r.kernel.retransmits = 5;
+    r.kernel.cwnd_segments = 10;
+    const auto rep = make_report(r);
+
+    ASSERT_EQ(rep.tables().size(), 1u);
+    const auto& t = rep.tables()[0];
+    EXPECT_EQ(t.title, "TCP stream with 192.0.2.1:51423 (download, 2 streams)");
+    EXPECT_EQ(t.header,
+              (std::vector<std::string>{"seconds", "sent", "received", "throughput", "retransmits", "cwnd"}));
+    EXPECT_EQ(t.rows.at(0), (std::vector<std::string>{"1.00", "0 B", "1.25 GB", "10.0 Gbit/s", "5", "10"}));
+    EXPECT_TRUE(rep.readings().empty());
+    const auto j = rep.to_json();
+    EXPECT_EQ(j["mode"], "stream");
+    EXPECT_EQ(j["bits_per_second"], 10e9);
+    EXPECT_EQ(j["result"]["direction"], "download");
+
+    r.streams = 1;
+    EXPECT_EQ(make_report(r).tables()[0].title, "TCP stream with 192.0.2.1:51423 (download, 1 stream)");
+}
+
 }  // namespace

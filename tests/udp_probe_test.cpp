@@ -64,4 +64,73 @@ TEST(UdpProbeFailures, NoResponderIsAnErrorNotACrash) {
     EXPECT_FALSE(r.error.empty());
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reports: results built by hand, so every line a user reads is checked without a network.
+
+socket_address documentation_target() {
+    std::error_code ec;
+    return socket_address::from_numeric("192.0.2.1", 51423, ec);
+}
+
+TEST(UdpReport, RequestResponseCountsEachOutcomeApartAndReadsTheLoss) {
+    udp_rr_result r;
+    r.target = documentation_target();
+    r.sent = 100;
+    r.received = 90;
+    r.lost = 10;
+    r.duplicates = 2;
+    r.reordered = 1;
+    r.late = 3;
+    for (int i = 0; i < 90; ++i) r.rtt.record(30'000);
+    const auto rep = make_report(r, {.size = 200});
+
+    EXPECT_EQ(rep.command(), "udp");
+    ASSERT_EQ(rep.tables().size(), 1u);
+    const auto& t = rep.tables()[0];
+    EXPECT_EQ(t.title, "UDP request/response with 192.0.2.1:51423, 200 B");
+    EXPECT_EQ(t.header, (std::vector<std::string>{"sent", "answered", "lost", "dup", "reordered", "late",
+                                                  "p50", "p90", "p99", "max"}));
+    EXPECT_EQ(t.rows.at(0), (std::vector<std::string>{"100", "90", "10", "2", "1", "3", "30.0 us", "30.0 us",
+                                                      "30.0 us", "30.0 us"}));
+    EXPECT_EQ(rep.readings(),
+              (std::vector<std::string>{"UDP lost 10.00% of its requests or answers; nothing resent them."}));
+    const auto j = rep.to_json();
+    EXPECT_EQ(j["mode"], "rr");
+    EXPECT_EQ(j["result"]["lost"], 10);
+    EXPECT_EQ(j["result"]["late"], 3);
+    EXPECT_EQ(j["result"]["rtt"]["count"], 90);
+}
+
+TEST(UdpReport, StreamTitleSaysThePaceAndTopLevelCarriesTheRates) {
+    udp_stream_result r;
+    r.target = documentation_target();
+    r.size = 1400;
+    r.sent = 1000;
+    r.received = 950;
+    r.lost = 50;
+    r.out_of_order = 4;
+    r.max_displacement = 2;
+    r.jitter_us = 12.5;
+    r.packets_per_second = 950;
+    r.bits_per_second = 950.0 * 1400 * 8;
+    const auto rep = make_report(r, {.size = 1400, .rate = 1000});
+
+    ASSERT_EQ(rep.tables().size(), 1u);
+    const auto& t = rep.tables()[0];
+    EXPECT_EQ(t.title, "UDP stream to 192.0.2.1:51423, 1400 B datagrams, 1.00 kpkt/s");
+    EXPECT_EQ(t.header,
+              (std::vector<std::string>{"sent", "received", "lost", "dup", "out of order", "max displacement",
+                                        "jitter", "received rate", "throughput"}));
+    EXPECT_EQ(t.rows.at(0), (std::vector<std::string>{"1000", "950", "50 (5.00%)", "0", "4", "2", "12.5 us",
+                                                      "950 pkt/s", "10.6 Mbit/s"}));
+    const auto j = rep.to_json();
+    EXPECT_EQ(j["mode"], "stream");
+    EXPECT_EQ(j["packets_per_second"], 950);
+    EXPECT_EQ(j["bits_per_second"], r.bits_per_second);
+    EXPECT_EQ(j["result"]["out_of_order"], 4);
+
+    EXPECT_EQ(make_report(r, {.size = 64}).tables()[0].title,
+              "UDP stream to 192.0.2.1:51423, 64 B datagrams, as fast as possible");
+}
+
 }  // namespace

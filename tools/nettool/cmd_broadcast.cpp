@@ -3,7 +3,6 @@
 #include <nettool/netclass/broadcast.hpp>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <thread>
@@ -105,30 +104,15 @@ int run_broadcast(const broadcast_options& opts, const context& ctx) {
         if (i < opts.count) std::this_thread::sleep_for(interval);
     }
 
-    report r{"broadcast"};
-    r.data()["interface"] = opts.interface;
-    r.data()["mode"] = opts.udp_port ? "udp" : "ether";
-    if (opts.udp_port) {
-        r.data()["destination"] = dst->to_string();
-        r.data()["port"] = *opts.udp_port;
-    } else {
-        r.data()["destination"] = all.to_string();
-        r.data()["source_mac"] = src.to_string();
-        r.data()["ethertype"] = fmt::format("0x{:04x}", *ethertype);
-    }
-    r.data()["sent"] = sent;
-    r.data()["bytes"] = bytes;
-    r.data()["interval_s"] = opts.interval_s;
-    table t{"", {"interface", "mode", "destination", "sent", "bytes"}, {}};
-    t.add_row({opts.interface, opts.udp_port ? "UDP" : fmt::format("Ethernet 0x{:04x}", *ethertype),
-               opts.udp_port ? fmt::format("{}:{}", dst->to_string(), *opts.udp_port) : all.to_string(),
-               std::to_string(sent), format_bytes(static_cast<double>(bytes))});
-    r.add_table(std::move(t));
-    r.add_reading(
-        fmt::format("{} broadcast message(s) sent on {}; every host on that segment receives them, "
-                    "no router forwards them.",
-                    sent, opts.interface));
-    emit(ctx, r);
+    emit(ctx, make_report(broadcast_result{.interface = opts.interface,
+                                           .udp = opts.udp_port.has_value(),
+                                           .destination = dst.value_or(ip_address{}),
+                                           .port = static_cast<std::uint16_t>(opts.udp_port.value_or(0)),
+                                           .source_mac = src,
+                                           .ethertype = *ethertype,
+                                           .sent = sent,
+                                           .bytes = bytes,
+                                           .interval_s = opts.interval_s}));
     return exit_ok;
 }
 

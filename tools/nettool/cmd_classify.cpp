@@ -6,7 +6,6 @@
 #include <nettool/netclass/netclass.hpp>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -28,61 +27,23 @@ std::string trim(std::string s) {
     return s.substr(b, e - b + 1);
 }
 
-report host_report(const host_view& v) {
-    report r{"classify"};
-    table ifs{"Interfaces", {"index", "name", "flags", "mtu", "mac", "address", "broadcast"}, {}};
-    for (const auto& i : v.interfaces) {
-        std::string first_addr = "-";
-        std::string first_bcast = "-";
-        if (!i.addresses.empty()) {
-            first_addr = i.addresses[0].prefix.to_string();
-            if (i.addresses[0].broadcast) first_bcast = i.addresses[0].broadcast->to_string();
-        }
-        ifs.add_row({std::to_string(i.index), i.name, i.flag_names(), std::to_string(i.mtu),
-                     i.mac ? i.mac->to_string() : "-", first_addr, first_bcast});
-        for (std::size_t k = 1; k < i.addresses.size(); ++k)
-            ifs.add_row({"", "", "", "", "", i.addresses[k].prefix.to_string(),
-                         i.addresses[k].broadcast ? i.addresses[k].broadcast->to_string() : "-"});
-    }
-    table rt{"Routes (main table)", {"destination", "gateway", "interface", "metric", "type"}, {}};
-    for (const auto& e : v.routes) {
-        if (e.table != 254) continue;
-        rt.add_row({fmt::format("{}/{}", e.destination.network().to_string(), e.destination.length),
-                    e.gateway ? e.gateway->to_string() : "on-link", e.interface.empty() ? "-" : e.interface,
-                    std::to_string(e.metric), to_string(e.type)});
-    }
-    r.data()["interfaces"] = v.interfaces;
-    auto& routes = r.data()["routes"] = nlohmann::json::array();
-    for (const auto& e : v.routes)
-        if (e.table == 254) routes.push_back(e);
-    r.add_table(std::move(ifs));
-    r.add_table(std::move(rt));
-    r.add_reading("Give addresses to classify them: nettool classify 192.0.2.7 198.51.100.1");
-    return r;
-}
-
 // Bulk text: one line per address, streamed, then the totals.
 int run_bulk_text(const bulk_classifier& fast, const std::vector<ip_address>& targets) {
-    std::size_t counts[5] = {};
-    fmt::memory_buffer out;
-    fmt::format_to(std::back_inserter(out), "{:<39} {:<11} {:<15} {}\n", "address", "kind", "interface",
-                   "gateway");
+    destination_counts counts;
+    std::string out = bulk_header_line();
     for (const auto& t : targets) {
         const auto c = fast.classify(t);
-        ++counts[static_cast<std::size_t>(c.kind)];
-        fmt::format_to(std::back_inserter(out), "{:<39} {:<11} {:<15} {}\n", t.to_string(), to_string(c.kind),
-                       c.interface.empty() ? "-" : c.interface, c.gateway ? c.gateway->to_string() : "-");
+        counts.add(c.kind);
+        append_bulk_line(out, c);
         if (out.size() > (1U << 16)) {
             std::fwrite(out.data(), 1, out.size(), stdout);
             out.clear();
         }
     }
-    fmt::format_to(std::back_inserter(out),
-                   "\n{} address(es): {} loopback, {} self, {} local, {} remote, {} unreachable.\n",
-                   targets.size(), counts[0], counts[1], counts[2], counts[3], counts[4]);
+    out += '\n' + counts.sentence() + '\n';
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
-    return counts[4] > 0 ? exit_failed : exit_ok;
+    return counts[destination_kind::unreachable] > 0 ? exit_failed : exit_ok;
 }
 
 }  // namespace
@@ -159,7 +120,7 @@ int run_classify(const classify_options& opts, const context& ctx) {
     const auto view = host_view::load(ec);
     if (ec) return fail("reading interfaces and routes", ec);
     if (targets.empty() && !from_input) {
-        emit(ctx, host_report(view));
+        emit(ctx, make_report(view));
         return exit_ok;
     }
 
@@ -170,42 +131,13 @@ int run_classify(const classify_options& opts, const context& ctx) {
     if (bulk) fast.emplace(view);
     const bool explain_each =
         !opts.no_explain && (opts.explain || (!from_input && targets.size() <= explain_limit));
-    report r{"classify"};
-    auto& results = r.data()["results"] = nlohmann::json::array();
-    table summary{"", {"address", "kind", "interface", "gateway", "source", "route"}, {}};
-    std::size_t counts[5] = {};
-    std::size_t unreachable = 0;
-    std::vector<table> whys;
-    for (const auto& t : targets) {
-        const auto c = fast ? fast->classify(t) : classify(view, t);
-        ++counts[static_cast<std::size_t>(c.kind)];
-        if (c.kind == destination_kind::unreachable) ++unreachable;
-        nlohmann::json j = c;
-        std::vector<std::string> lines;
-        if (explain_each) {
-            lines = explain(c);
-            j["explanation"] = lines;
-        }
-        results.push_back(std::move(j));
-        summary.add_row(
-            {t.to_string(), to_string(c.kind), c.interface.empty() ? "-" : c.interface,
-             c.gateway ? c.gateway->to_string() : "-", c.source ? c.source->to_string() : "-",
-             c.route ? fmt::format("{}/{}{}", c.route->destination.network().to_string(),
-                                   c.route->destination.length, c.route->table == 255 ? " (local table)" : "")
-                     : "-"});
-        if (explain_each && !ctx.global.json) {
-            table why{fmt::format("Why {} is {}:", t.to_string(), to_string(c.kind)), {}, {}};
-            for (auto& l : lines) why.add_row({"  " + l});
-            whys.push_back(std::move(why));
-        }
-    }
-    r.data()["count"] = targets.size();
-    r.add_table(std::move(summary));
-    for (auto& w : whys) r.add_table(std::move(w));
-    r.add_reading(fmt::format("{} address(es): {} loopback, {} self, {} local, {} remote, {} unreachable.",
-                              targets.size(), counts[0], counts[1], counts[2], counts[3], counts[4]));
-    emit(ctx, r);
-    return unreachable > 0 ? exit_failed : exit_ok;
+    std::vector<classification> results;
+    results.reserve(targets.size());
+    for (const auto& t : targets) results.push_back(fast ? fast->classify(t) : classify(view, t));
+    emit(ctx, make_report(results, explain_each));
+    for (const auto& c : results)
+        if (c.kind == destination_kind::unreachable) return exit_failed;
+    return exit_ok;
 }
 
 }  // namespace nettool::cli

@@ -1,9 +1,9 @@
 #include "cmd_netmask.hpp"
 
 #include <nettool/net/address.hpp>
+#include <nettool/netclass/netclass.hpp>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <memory>
 
@@ -31,35 +31,7 @@ int run_netmask(const netmask_options& opts, const context& ctx) {
         text += "/" + opts.mask;
     }
     const auto p = ip_prefix::parse(text);  // a bad prefix throws a usage error: exit 2
-    const auto s = prefix_summary::of(p);
-
-    report r{"netmask"};
-    nlohmann::json j = s;
-    for (auto& [k, v] : j.items()) r.data()[k] = v;
-
-    table t{fmt::format("{} ({})", p.to_string(), p.address.is_v4() ? "IPv4" : "IPv6"),
-            {"", "value", "binary"},
-            {}};
-    t.add_row({"address", p.address.to_string(), p.address.to_binary()});
-    t.add_row({"netmask", fmt::format("{} = /{}", s.netmask.to_string(), p.length), s.netmask.to_binary()});
-    t.add_row({"wildcard", s.wildcard.to_string(), s.wildcard.to_binary()});
-    t.add_row({"network", fmt::format("{}/{}", s.network.to_string(), p.length), s.network.to_binary()});
-    if (s.broadcast)
-        t.add_row({"broadcast", s.broadcast->to_string(), s.broadcast->to_binary()});
-    else
-        t.add_row({"broadcast", p.address.is_v4() ? "none (RFC 3021)" : "none (IPv6)", ""});
-    t.add_row({"first host", s.first_host.to_string(), ""});
-    t.add_row({"last host", s.last_host.to_string(), ""});
-    t.add_row({"hosts", s.hosts, ""});
-    r.add_table(std::move(t));
-    r.add_reading(
-        fmt::format("An address is on this network when its first {} bits equal those of {}; "
-                    "the other {} bits number the host.",
-                    p.length, s.network.to_string(), p.address.bit_width() - p.length));
-    if (p.address.is_v4() && p.length == 31)
-        r.add_reading(
-            "A /31 is a point-to-point link (RFC 3021): both addresses are hosts, there is no broadcast.");
-    emit(ctx, r);
+    emit(ctx, make_report(prefix_summary::of(p)));
     return exit_ok;
 }
 

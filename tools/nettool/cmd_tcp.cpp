@@ -6,7 +6,6 @@
 #include <nettool/probe/tcp_probe.hpp>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 namespace nettool::cli {
 
@@ -42,46 +41,16 @@ void setup_tcp(CLI::App& app, context& ctx) {
     sub->callback([opt, &ctx] { ctx.exit_status = run_tcp(*opt, ctx); });
 }
 
-namespace {
-
-std::string p(const histogram& h, double q) {
-    return h.count() ? format_duration_us(static_cast<double>(h.percentile(q)) / 1000.0) : "-";
-}
-
-table latency_table(std::string title, const histogram& h) {
-    table t{std::move(title), {"count", "min", "p50", "p90", "p99", "p99.9", "max", "mean", "stddev"}, {}};
-    const auto s = latency_summary::from(h);
-    t.add_row({std::to_string(h.count()), format_duration_us(s.min_us), p(h, 50), p(h, 90), p(h, 99),
-               p(h, 99.9), format_duration_us(s.max_us), format_duration_us(s.mean_us),
-               format_duration_us(s.stddev_us)});
-    return t;
-}
-
-}  // namespace
-
 int run_tcp(const tcp_options& opt, const context& ctx) {
     const auto target = resolve_target(opt.target, proto::default_port);
     probe_capture cap{opt.capture_file, target};
     const auto timeout = seconds_to_ns(opt.timeout_s);
     const auto interval = seconds_to_ns(opt.interval_s);
-    report rep{"tcp"};
-    rep.data()["mode"] = opt.mode;
 
     if (opt.mode == "connect") {
-        const auto r = tcp_connect_probe(target, {opt.count ? opt.count : 10, interval, timeout});
-        rep.data()["result"] = r;
-        rep.add_table(latency_table(fmt::format("TCP connect to {}: {} of {} established", target.to_string(),
-                                                r.established, r.attempts),
-                                    r.connect_time));
-        if (r.failures.total() > 0) {
-            rep.add_table({"failures",
-                           {"refused", "timed out", "unreachable", "other"},
-                           {{std::to_string(r.failures.refused), std::to_string(r.failures.timed_out),
-                             std::to_string(r.failures.unreachable), std::to_string(r.failures.other)}}});
-        }
-        rep.add_reading(
-            fmt::format("Kernel (TCP_INFO): handshake RTT {:.0f} us on average, {} retransmitted SYNs.",
-                        r.kernel.rtt_us, r.kernel.retransmits));
+        const auto r = tcp_connect_probe(
+            target, {.count = opt.count ? opt.count : 10, .interval = interval, .timeout = timeout});
+        auto rep = make_report(r);
         cap.attach(rep, {r.kernel.retransmits, 0, 0});
         emit(ctx, rep);
         if (r.established == 0) {
@@ -95,47 +64,30 @@ int run_tcp(const tcp_options& opt, const context& ctx) {
     }
 
     if (opt.mode == "rr") {
-        tcp_rr_options o;
-        o.size = opt.size ? opt.size : 64;
-        o.count = opt.count ? opt.count : (opt.duration_s > 0 ? 0 : 1000);
-        o.duration = seconds_to_ns(opt.duration_s);
-        o.interval = interval;
-        o.timeout = timeout;
+        const tcp_rr_options o{.size = opt.size ? opt.size : 64,
+                               .count = opt.count ? opt.count : (opt.duration_s > 0 ? 0 : 1000),
+                               .duration = seconds_to_ns(opt.duration_s),
+                               .interval = interval,
+                               .timeout = timeout};
         const auto r = tcp_rr_probe(target, o);
-        rep.data()["result"] = r;
-        rep.add_table(latency_table(fmt::format("TCP request/response with {}, {} B: {} of {} answered",
-                                                target.to_string(), o.size, r.completed, r.sent),
-                                    r.rtt));
-        rep.add_reading(fmt::format(
-            "Connect took {}, the first reply came {} after connect started; the kernel "
-            "retransmitted {} segments.",
-            format_duration(r.connect_time), format_duration(r.first_reply), r.kernel.retransmits));
+        auto rep = make_report(r, o);
         cap.attach(rep, {r.kernel.retransmits, 0, 0});
         emit(ctx, rep);
         if (!r.error.empty()) return fail(r.error, exit_failed);
         return exit_ok;
     }
 
-    tcp_stream_options o;
-    o.duration = seconds_to_ns(opt.duration_s > 0 ? opt.duration_s : 3.0);
-    o.write_size = opt.size ? opt.size : 128 * 1024;
-    o.direction = opt.bidir ? stream_direction::bidir
-                            : (opt.reverse ? stream_direction::download : stream_direction::upload);
-    o.parallel = opt.parallel;
-    o.timeout = timeout;
+    const tcp_stream_options o{
+        .duration = seconds_to_ns(opt.duration_s > 0 ? opt.duration_s : 3.0),
+        .write_size = opt.size ? opt.size : 128 * 1024,
+        .direction = opt.bidir ? stream_direction::bidir
+                               : (opt.reverse ? stream_direction::download : stream_direction::upload),
+        .parallel = opt.parallel,
+        .timeout = timeout};
     interval_callback cb;
     if (want_progress(ctx)) cb = print_interval;
     const auto r = tcp_stream_probe(target, o, cb);
-    rep.data()["result"] = r;
-    rep.data()["bits_per_second"] = r.bits_per_second;
-    table t{fmt::format("TCP stream with {} ({}, {} stream{})", target.to_string(), to_string(r.direction),
-                        r.streams, r.streams == 1 ? "" : "s"),
-            {"seconds", "sent", "received", "throughput", "retransmits", "cwnd"},
-            {}};
-    t.add_row({fmt::format("{:.2f}", r.seconds), format_bytes(static_cast<double>(r.bytes_sent)),
-               format_bytes(static_cast<double>(r.bytes_received)), format_bits_per_second(r.bits_per_second),
-               std::to_string(r.kernel.retransmits), std::to_string(r.kernel.cwnd_segments)});
-    rep.add_table(std::move(t));
+    auto rep = make_report(r);
     cap.attach(rep, {r.kernel.retransmits, 0, 0});
     emit(ctx, rep);
     if (r.bytes_received == 0)

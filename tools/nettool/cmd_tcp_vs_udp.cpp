@@ -7,7 +7,6 @@
 #include <nettool/probe/tcp_vs_udp.hpp>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -53,13 +52,13 @@ int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
         target = resolve_target(opt.target, proto::default_port);
     }
 
-    tcp_vs_udp_options o;
-    o.size = opt.size;
-    o.count = opt.count;
-    o.duration = seconds_to_ns(opt.duration_s);
-    // A capture on the sending host would see each GSO batch as one packet: send datagram by
-    // datagram so the on-wire count means what it says.
-    o.udp_gso = opt.capture_file.empty();
+    const tcp_vs_udp_options o{.size = opt.size,
+                               .count = opt.count,
+                               .duration = seconds_to_ns(opt.duration_s),
+                               // A capture on the sending host would see each GSO batch as one
+                               // packet: send datagram by datagram so the on-wire count means
+                               // what it says.
+                               .udp_gso = opt.capture_file.empty()};
     const bool progress = want_progress(ctx);
     const bool steps = !ctx.global.json && !ctx.global.quiet && ::isatty(STDERR_FILENO) == 1;
     step_callback on_step;
@@ -73,11 +72,10 @@ int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
     probe_capture cap{opt.capture_file, target};
     const auto r = run_tcp_vs_udp(target, o, on_step, on_iv);
     if (steps) fmt::print(stderr, "\n");
-    auto rep = make_report(r);
+    auto rep = make_report(r, local != nullptr);
     cap.attach(rep,
                {r.connect.kernel.retransmits + r.tcp_rr.kernel.retransmits + r.tcp_stream.kernel.retransmits,
                 r.udp_rr.sent + r.udp_stream.sent, r.udp_rr.received + r.udp_stream.received});
-    rep.data()["in_process_responder"] = local != nullptr;
     emit(ctx, rep);
     if (local) local->stop();
     if (!succeeded(r)) {

@@ -6,7 +6,6 @@
 #include <nettool/probe/udp_probe.hpp>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 namespace nettool::cli {
 
@@ -44,29 +43,15 @@ void setup_udp(CLI::App& app, context& ctx) {
 int run_udp(const udp_options& opt, const context& ctx) {
     const auto target = resolve_target(opt.target, proto::default_port);
     probe_capture cap{opt.capture_file, target};
-    report rep{"udp"};
-    rep.data()["mode"] = opt.mode;
 
     if (opt.mode == "rr") {
-        udp_rr_options o;
-        o.size = opt.size ? opt.size : 64;
-        o.count = opt.count ? opt.count : (opt.duration_s > 0 ? 0 : 1000);
-        o.duration = seconds_to_ns(opt.duration_s);
-        o.interval = seconds_to_ns(opt.interval_s);
-        o.timeout = seconds_to_ns(opt.timeout_s);
+        const udp_rr_options o{.size = opt.size ? opt.size : 64,
+                               .count = opt.count ? opt.count : (opt.duration_s > 0 ? 0 : 1000),
+                               .duration = seconds_to_ns(opt.duration_s),
+                               .interval = seconds_to_ns(opt.interval_s),
+                               .timeout = seconds_to_ns(opt.timeout_s)};
         const auto r = udp_rr_probe(target, o);
-        rep.data()["result"] = r;
-        const auto s = latency_summary::from(r.rtt);
-        table t{fmt::format("UDP request/response with {}, {} B", target.to_string(), o.size),
-                {"sent", "answered", "lost", "dup", "reordered", "late", "p50", "p90", "p99", "max"},
-                {}};
-        t.add_row({std::to_string(r.sent), std::to_string(r.received), std::to_string(r.lost),
-                   std::to_string(r.duplicates), std::to_string(r.reordered), std::to_string(r.late),
-                   format_duration_us(s.p50_us), format_duration_us(s.p90_us), format_duration_us(s.p99_us),
-                   format_duration_us(s.max_us)});
-        rep.add_table(std::move(t));
-        rep.add_reading(fmt::format("UDP lost {} of its requests or answers; nothing resent them.",
-                                    format_percent(r.loss_fraction())));
+        auto rep = make_report(r, o);
         cap.attach(rep, {0, r.sent, r.received});
         emit(ctx, rep);
         if (!r.error.empty()) return fail(r.error, exit_failed);
@@ -76,29 +61,15 @@ int run_udp(const udp_options& opt, const context& ctx) {
         return exit_ok;
     }
 
-    udp_stream_options o;
-    o.size = opt.size ? opt.size : 1400;
-    o.rate = opt.rate;
-    o.gso =
-        opt.capture_file.empty() && !opt.no_gso;  // see tcp-vs-udp: one packet per datagram when capturing
-    o.duration = seconds_to_ns(opt.duration_s > 0 ? opt.duration_s : 3.0);
+    const udp_stream_options o{.size = opt.size ? opt.size : 1400,
+                               .rate = opt.rate,
+                               .duration = seconds_to_ns(opt.duration_s > 0 ? opt.duration_s : 3.0),
+                               // See tcp-vs-udp: one packet per datagram when capturing.
+                               .gso = opt.capture_file.empty() && !opt.no_gso};
     interval_callback cb;
     if (want_progress(ctx)) cb = print_interval;
     const auto r = udp_stream_probe(target, o, cb);
-    rep.data()["result"] = r;
-    rep.data()["bits_per_second"] = r.bits_per_second;
-    rep.data()["packets_per_second"] = r.packets_per_second;
-    table t{fmt::format("UDP stream to {}, {} B datagrams, {}", target.to_string(), o.size,
-                        o.rate > 0 ? format_rate(o.rate, "pkt") : std::string{"as fast as possible"}),
-            {"sent", "received", "lost", "dup", "out of order", "max displacement", "jitter", "received rate",
-             "throughput"},
-            {}};
-    t.add_row({std::to_string(r.sent), std::to_string(r.received),
-               fmt::format("{} ({})", r.lost, format_percent(r.loss_fraction())),
-               std::to_string(r.duplicates), std::to_string(r.out_of_order),
-               std::to_string(r.max_displacement), format_duration_us(r.jitter_us),
-               format_rate(r.packets_per_second, "pkt"), format_bits_per_second(r.bits_per_second)});
-    rep.add_table(std::move(t));
+    auto rep = make_report(r, o);
     cap.attach(rep, {0, r.sent, r.received});
     emit(ctx, rep);
     if (!r.error.empty()) return fail(r.error, exit_failed);

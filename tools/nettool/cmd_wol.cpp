@@ -3,7 +3,6 @@
 #include <nettool/netclass/broadcast.hpp>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <thread>
@@ -76,27 +75,14 @@ int run_wol(const wol_options& opts, const context& ctx) {
         if (i + 1 < opts.count) std::this_thread::sleep_for(std::chrono::seconds{1});
     }
 
-    report r{"wol"};
-    r.data()["target"] = target->to_string();
-    r.data()["interface"] = opts.interface;
-    r.data()["mode"] = opts.udp ? "udp" : "ether";
-    r.data()["destination"] = opts.udp ? fmt::format("{}:{}", dst.to_string(), opts.port) : all.to_string();
-    if (!opts.udp) r.data()["ethertype"] = "0x0842";
-    r.data()["payload_bytes"] = payload.size();
-    r.data()["password"] = !password.empty();
-    r.data()["sent"] = opts.count;
-    table t{"", {"target", "interface", "sent as", "payload"}, {}};
-    t.add_row(
-        {target->to_string(), opts.interface,
-         opts.udp ? fmt::format("UDP to {}:{}", dst.to_string(), opts.port)
-                  : "Ethernet 0x0842 to ff:ff:ff:ff:ff:ff",
-         fmt::format("{} bytes{}", payload.size(), password.empty() ? "" : " (with SecureOn password)")});
-    r.add_table(std::move(t));
-    r.add_reading(
-        fmt::format("Magic packet for {} sent {} time(s); the machine wakes if its NIC has WoL enabled "
-                    "and it sits on {}'s segment.",
-                    target->to_string(), opts.count, opts.interface));
-    emit(ctx, r);
+    emit(ctx, make_report(wol_result{.target = *target,
+                                     .interface = opts.interface,
+                                     .udp = opts.udp,
+                                     .destination = dst,
+                                     .port = static_cast<std::uint16_t>(opts.port),
+                                     .payload_bytes = payload.size(),
+                                     .password = !password.empty(),
+                                     .sent = opts.count}));
     return exit_ok;
 }
 

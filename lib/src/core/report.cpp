@@ -188,5 +188,17 @@ std::string format_rate(double per_second, std::string_view unit) {
 std::string format_percent(double fraction) {
     return fmt::format("{:.2f}%", fraction * 100.0);
 }
+std::string format_percentile(const histogram& h, double q) {
+    return h.count() ? format_duration_us(static_cast<double>(h.percentile(q)) / 1000.0) : "-";
+}
+
+table latency_table(std::string title, const histogram& h) {
+    table t{std::move(title), {"count", "min", "p50", "p90", "p99", "p99.9", "max", "mean", "stddev"}, {}};
+    const auto s = latency_summary::from(h);
+    t.add_row({std::to_string(h.count()), format_duration_us(s.min_us), format_percentile(h, 50),
+               format_percentile(h, 90), format_percentile(h, 99), format_percentile(h, 99.9),
+               format_duration_us(s.max_us), format_duration_us(s.mean_us), format_duration_us(s.stddev_us)});
+    return t;
+}
 
 }  // namespace nettool

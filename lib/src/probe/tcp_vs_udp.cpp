@@ -51,25 +51,22 @@ std::string us(double v) {
 std::string ns_us(std::chrono::nanoseconds d) {
     return format_duration(d);
 }
-std::string hist_p(const histogram& h, double p) {
-    return h.count() ? format_duration_us(static_cast<double>(h.percentile(p)) / 1000.0) : "-";
-}
 
 }  // namespace
 
-report make_report(const tcp_vs_udp_result& r) {
+report make_report(const tcp_vs_udp_result& r, bool in_process_responder) {
     report rep{"tcp-vs-udp"};
     const auto& c = r.connect;
     const auto target = c.target.to_string();
 
     table t{fmt::format("TCP vs UDP to {}", target), {"", "TCP", "UDP"}, {}};
-    t.add_row({"setup before first byte (p50)", hist_p(c.connect_time, 50), "none"});
-    t.add_row({"setup p99", hist_p(c.connect_time, 99), "none"});
+    t.add_row({"setup before first byte (p50)", format_percentile(c.connect_time, 50), "none"});
+    t.add_row({"setup p99", format_percentile(c.connect_time, 99), "none"});
     t.add_row(
         {"first reply (connect + 1 round trip)", ns_us(r.tcp_rr.first_reply), ns_us(r.udp_rr.first_reply)});
-    t.add_row({"RTT p50", hist_p(r.tcp_rr.rtt, 50), hist_p(r.udp_rr.rtt, 50)});
-    t.add_row({"RTT p90", hist_p(r.tcp_rr.rtt, 90), hist_p(r.udp_rr.rtt, 90)});
-    t.add_row({"RTT p99", hist_p(r.tcp_rr.rtt, 99), hist_p(r.udp_rr.rtt, 99)});
+    t.add_row({"RTT p50", format_percentile(r.tcp_rr.rtt, 50), format_percentile(r.udp_rr.rtt, 50)});
+    t.add_row({"RTT p90", format_percentile(r.tcp_rr.rtt, 90), format_percentile(r.udp_rr.rtt, 90)});
+    t.add_row({"RTT p99", format_percentile(r.tcp_rr.rtt, 99), format_percentile(r.udp_rr.rtt, 99)});
     t.add_row({"throughput (received)", format_bits_per_second(r.tcp_stream.bits_per_second),
                format_bits_per_second(r.udp_stream.bits_per_second)});
     t.add_row({"loss seen by the application", "0 (hidden by TCP)",
@@ -90,12 +87,13 @@ report make_report(const tcp_vs_udp_result& r) {
             "TCP spent {} (p50) on its three-way handshake before any data could flow; its first reply took "
             "{}, "
             "while UDP's first reply took {} with no setup at all.",
-            hist_p(c.connect_time, 50), ns_us(r.tcp_rr.first_reply), ns_us(r.udp_rr.first_reply)));
+            format_percentile(c.connect_time, 50), ns_us(r.tcp_rr.first_reply), ns_us(r.udp_rr.first_reply)));
     }
     if (retrans > 0) {
         rep.add_reading(fmt::format(
             "TCP retransmitted {} segment{}; the application saw no loss, but p99 RTT rose to {} (p50 {}).",
-            retrans, retrans == 1 ? "" : "s", hist_p(r.tcp_rr.rtt, 99), hist_p(r.tcp_rr.rtt, 50)));
+            retrans, retrans == 1 ? "" : "s", format_percentile(r.tcp_rr.rtt, 99),
+            format_percentile(r.tcp_rr.rtt, 50)));
     } else {
         rep.add_reading(
             "TCP retransmitted nothing on this path: the application got every byte, in order, "
@@ -123,6 +121,7 @@ report make_report(const tcp_vs_udp_result& r) {
 
     auto& j = rep.data();
     j["target"] = target;
+    j["in_process_responder"] = in_process_responder;
     j["tcp"] = {{"connect", c}, {"rr", r.tcp_rr}, {"stream", r.tcp_stream}, {"retransmits", retrans}};
     j["udp"] = {{"rr", r.udp_rr}, {"stream", r.udp_stream}};
     return rep;

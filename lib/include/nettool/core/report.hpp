@@ -93,6 +93,13 @@ std::string format_bytes(double bytes);
 std::string format_rate(double per_second, std::string_view unit);
 /// "2.10%".
 std::string format_percent(double fraction);
+/// Percentile q of a latency histogram (ns) as a duration ("41.3 us"), or "-" when it is empty.
+std::string format_percentile(const histogram& h, double q);
+
+// Pieces of reports that several commands share.
+/// The one latency table: a title, then count, min, p50, p90, p99, p99.9, max, mean and stddev
+/// of a histogram of nanoseconds (percentiles "-" when it is empty).
+table latency_table(std::string title, const histogram& h);
 
 }  // namespace nettool
 NETTOOL_API_END

@@ -11,6 +11,7 @@
 #include <nettool/core/error.hpp>
 #include <nettool/packet/dns_rcode.hpp>
 #include <nettool/core/histogram.hpp>
+#include <nettool/core/report.hpp>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -71,6 +72,7 @@ struct dns_query_options {
     unsigned count = 1;
     std::chrono::nanoseconds interval{0};                       ///< from one query's send to the next
     std::chrono::nanoseconds timeout{std::chrono::seconds{2}};  ///< per query (and per TCP retry)
+    bool operator==(const dns_query_options&) const = default;
 };
 
 /// Datagrams received while waiting for an answer that were not the answer.
@@ -186,6 +188,28 @@ void to_json(nlohmann::json& j, const dns_load_result& r);
 
 dns_load_result run_dns_load(const dns_server& server, const dns_load_options& options,
                              std::error_code& ec) noexcept;
+
+// ---------------------------------------------------------------------------------------------
+// Reports (what `nettool dns` prints; docs/dns.md and docs/JSON.md)
+
+/// One `nettool dns NAME` run: the system resolver and each server, asked the same question.
+struct dns_timing_result {
+    dns_query_options query;                       ///< name, type, count, transport, timeout asked
+    std::optional<system_lookup_result> system{};  ///< when the system resolver was timed
+    std::vector<dns_query_result> servers{};       ///< in the order they were asked
+    /// The resolv.conf the servers were taken from; empty when they were given (or not wanted).
+    std::string resolv_conf{};
+    bool operator==(const dns_timing_result&) const = default;
+};
+
+/// The lookup-times table (system resolver first, then each server), the records of each
+/// server's last response, and readings on failures, timeouts, ignored datagrams and TCP
+/// retries. JSON body: mode "timing", name, type, count, system (null when not timed), servers.
+report make_report(const dns_timing_result& r);
+
+/// The load table and a reading of the rate and loss. JSON body: mode "load", query_file,
+/// queries_in_file, concurrency, rate_limit_qps, load.
+report make_report(const dns_load_result& r, const dns_load_options& options, std::string_view query_file);
 
 }  // namespace nettool
 NETTOOL_API_END

@@ -5,6 +5,7 @@
 // datagrams from outside are decoded through one bounds-checked cursor.
 
 #include <nettool/core/export.hpp>
+#include <nettool/core/report.hpp>
 #include <nettool/net/address.hpp>
 
 #include <nlohmann/json_fwd.hpp>
@@ -132,6 +133,43 @@ struct listen_options {
     std::size_t count = 0;                   ///< stop after this many (0: until timeout)
     std::chrono::milliseconds timeout{0};    ///< stop after this long (0: no limit)
 };
+
+// ---------------------------------------------------------------- reports (docs/netclass.md)
+
+/// What `nettool broadcast` sent.
+struct broadcast_result {
+    std::string interface {};
+    bool udp = true;           ///< UDP datagrams; false: raw Ethernet frames to ff:ff:ff:ff:ff:ff
+    ip_address destination{};  ///< UDP: 255.255.255.255 or the interface's directed broadcast
+    std::uint16_t port = 0;    ///< UDP destination port
+    mac_address source_mac{};  ///< raw frames: the interface's MAC
+    std::uint16_t ethertype = ethertype_local_experimental;  ///< raw frames
+    int sent = 0;                                            ///< messages sent
+    std::size_t bytes = 0;                                   ///< UDP payload bytes, or whole frames
+    double interval_s = 0;                                   ///< between messages
+    bool operator==(const broadcast_result&) const = default;
+};
+/// One row (interface, mode, destination, sent, bytes) and a reading that says how far a
+/// broadcast goes. JSON body: interface, mode, destination, port (UDP) or source_mac and
+/// ethertype (raw frames), sent, bytes, interval_s.
+report make_report(const broadcast_result& r);
+
+/// What `nettool wol` sent.
+struct wol_result {
+    mac_address target{};  ///< the machine to wake
+    std::string interface {};
+    bool udp = false;                   ///< UDP broadcast; false: raw frame with EtherType 0x0842
+    ip_address destination{};           ///< UDP only
+    std::uint16_t port = wol_udp_port;  ///< UDP only
+    std::size_t payload_bytes = 0;
+    bool password = false;  ///< a SecureOn password was appended
+    int sent = 0;           ///< magic packets sent
+    bool operator==(const wol_result&) const = default;
+};
+/// One row (target, interface, how it was sent, payload) and a reading of when the machine wakes.
+/// JSON body: target, interface, mode, destination, ethertype (raw frames), payload_bytes,
+/// password, sent.
+report make_report(const wol_result& r);
 
 /// Receives until count or timeout, calling on_message (may be empty) for each arrival as it
 /// happens, and returns what arrived. errc::permission_denied when capture needs privileges,

@@ -7,6 +7,7 @@
 // Policy routing rules other than "local then main" are not consulted (see docs/netclass.md).
 
 #include <nettool/core/export.hpp>
+#include <nettool/core/report.hpp>
 #include <nettool/net/address.hpp>
 #include <nettool/net/endpoint.hpp>
 #include <nettool/net/prefix_table.hpp>
@@ -14,7 +15,10 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <array>
+#include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -143,6 +147,40 @@ std::vector<std::string> explain(const classification& c);
 /// The interface packets to target leave on: "lo" for loopback and this host's own addresses,
 /// else the routing table's answer; empty when unreachable.
 std::string interface_for(const socket_address& target);
+
+// ---------------------------------------------------------------- reports (docs/netclass.md)
+
+/// How many destinations of each kind, and the sentence that reads them.
+struct destination_counts {
+    std::array<std::size_t, 5> by_kind{};  ///< indexed by destination_kind
+    std::size_t total = 0;
+
+    void add(destination_kind k) noexcept {
+        ++by_kind[static_cast<std::size_t>(k)];
+        ++total;
+    }
+    std::size_t operator[](destination_kind k) const noexcept { return by_kind[static_cast<std::size_t>(k)]; }
+    /// "N address(es): A loopback, B self, C local, D remote, E unreachable."
+    std::string sentence() const;
+    bool operator==(const destination_counts&) const = default;
+};
+
+/// `nettool netmask`: what the prefix means (address, netmask, wildcard, network, broadcast in
+/// dotted and binary form; host range and count) and how to read it. JSON body: to_json's keys.
+report make_report(const prefix_summary& s);
+
+/// `nettool classify` with no address: this host's interfaces and main routing table.
+report make_report(const host_view& view);
+
+/// `nettool classify ADDR...`: one summary row per destination and the counts by kind; with
+/// explain, a "Why A is K:" table of bits per destination and each JSON result's "explanation".
+/// JSON body: results (to_json of each), count.
+report make_report(std::span<const classification> results, bool explain);
+
+/// Bulk text, streamed by `nettool classify --file` one line per destination: the column heads,
+/// then append_bulk_line for each (address, kind, interface, gateway, padded to columns).
+std::string bulk_header_line();
+void append_bulk_line(std::string& out, const classification& c);
 
 }  // namespace nettool
 NETTOOL_API_END

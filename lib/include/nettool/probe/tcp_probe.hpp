@@ -6,6 +6,7 @@
 #include <nettool/core/export.hpp>
 #include <nettool/net/endpoint.hpp>
 #include <nettool/core/histogram.hpp>
+#include <nettool/core/report.hpp>
 #include <nettool/probe/stream_interval.hpp>
 
 #include <nlohmann/json_fwd.hpp>
@@ -114,6 +115,17 @@ void to_json(nlohmann::json& j, const kernel_tcp_view& k);
 void to_json(nlohmann::json& j, const tcp_connect_result& r);
 void to_json(nlohmann::json& j, const tcp_rr_result& r);
 void to_json(nlohmann::json& j, const tcp_stream_result& r);
+
+// What `nettool tcp` prints (docs/JSON.md, `tcp` and `udp`): the body is {"mode", "result"}, the
+// result as to_json writes it; tables and readings for people.
+/// Connect latency table titled "TCP connect to T: E of A established", a failures table when
+/// any failed, and the kernel's handshake reading.
+report make_report(const tcp_connect_result& r);
+/// Round-trip latency table for requests of opt.size bytes, and a reading of connect time, first
+/// reply and retransmissions.
+report make_report(const tcp_rr_result& r, const tcp_rr_options& opt);
+/// Throughput table; the body also carries bits_per_second at the top level, as iperf3 does.
+report make_report(const tcp_stream_result& r);
 
 }  // namespace nettool
 NETTOOL_API_END

@@ -43,8 +43,9 @@ tcp_vs_udp_result run_tcp_vs_udp(const socket_address& target, const tcp_vs_udp_
 /// True when every part got at least one answer.
 bool succeeded(const tcp_vs_udp_result& r) noexcept;
 
-/// The side-by-side table, the plain-language readings and the JSON body.
-report make_report(const tcp_vs_udp_result& r);
+/// The side-by-side table, the plain-language readings and the JSON body; in_process_responder
+/// says whether the run started its own responder on loopback (no HOST given).
+report make_report(const tcp_vs_udp_result& r, bool in_process_responder = false);
 
 }  // namespace nettool
 NETTOOL_API_END

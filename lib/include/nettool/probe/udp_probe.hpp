@@ -7,6 +7,7 @@
 #include <nettool/core/export.hpp>
 #include <nettool/net/endpoint.hpp>
 #include <nettool/core/histogram.hpp>
+#include <nettool/core/report.hpp>
 #include <nettool/probe/stream_interval.hpp>
 
 #include <nlohmann/json_fwd.hpp>
@@ -83,6 +84,14 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
 
 void to_json(nlohmann::json& j, const udp_rr_result& r);
 void to_json(nlohmann::json& j, const udp_stream_result& r);
+
+// What `nettool udp` prints (docs/JSON.md, `tcp` and `udp`): the body is {"mode", "result"}, the
+// result as to_json writes it; tables and readings for people.
+/// Counts and round trips of requests of opt.size bytes, and a reading of the loss.
+report make_report(const udp_rr_result& r, const udp_rr_options& opt);
+/// Loss, reordering, jitter and rates at opt.rate (or flat out); the body also carries
+/// bits_per_second and packets_per_second at the top level, as iperf3 does.
+report make_report(const udp_stream_result& r, const udp_stream_options& opt);
 
 }  // namespace nettool
 NETTOOL_API_END

@@ -1,0 +1,103 @@
+// The reports of `nettool tcp` and `nettool udp`: one per result type, tables, readings and the
+// JSON body (docs/JSON.md, `tcp` and `udp`). tcp_vs_udp.cpp builds the side-by-side report.
+#include <nettool/probe/tcp_probe.hpp>
+#include <nettool/probe/udp_probe.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace nettool {
+
+namespace {
+
+report probe_report(std::string_view command, std::string_view mode) {
+    report rep{std::string{command}};
+    rep.data()["mode"] = mode;
+    return rep;
+}
+
+}  // namespace
+
+report make_report(const tcp_connect_result& r) {
+    auto rep = probe_report("tcp", "connect");
+    rep.data()["result"] = r;
+    rep.add_table(latency_table(fmt::format("TCP connect to {}: {} of {} established", r.target.to_string(),
+                                            r.established, r.attempts),
+                                r.connect_time));
+    if (r.failures.total() > 0) {
+        rep.add_table({"failures",
+                       {"refused", "timed out", "unreachable", "other"},
+                       {{std::to_string(r.failures.refused), std::to_string(r.failures.timed_out),
+                         std::to_string(r.failures.unreachable), std::to_string(r.failures.other)}}});
+    }
+    rep.add_reading(
+        fmt::format("Kernel (TCP_INFO): handshake RTT {:.0f} us on average, {} retransmitted SYNs.",
+                    r.kernel.rtt_us, r.kernel.retransmits));
+    return rep;
+}
+
+report make_report(const tcp_rr_result& r, const tcp_rr_options& opt) {
+    auto rep = probe_report("tcp", "rr");
+    rep.data()["result"] = r;
+    rep.add_table(latency_table(fmt::format("TCP request/response with {}, {} B: {} of {} answered",
+                                            r.target.to_string(), opt.size, r.completed, r.sent),
+                                r.rtt));
+    rep.add_reading(
+        fmt::format("Connect took {}, the first reply came {} after connect started; the kernel "
+                    "retransmitted {} segments.",
+                    format_duration(r.connect_time), format_duration(r.first_reply), r.kernel.retransmits));
+    return rep;
+}
+
+report make_report(const tcp_stream_result& r) {
+    auto rep = probe_report("tcp", "stream");
+    rep.data()["result"] = r;
+    rep.data()["bits_per_second"] = r.bits_per_second;
+    table t{fmt::format("TCP stream with {} ({}, {} stream{})", r.target.to_string(), to_string(r.direction),
+                        r.streams, r.streams == 1 ? "" : "s"),
+            {"seconds", "sent", "received", "throughput", "retransmits", "cwnd"},
+            {}};
+    t.add_row({fmt::format("{:.2f}", r.seconds), format_bytes(static_cast<double>(r.bytes_sent)),
+               format_bytes(static_cast<double>(r.bytes_received)), format_bits_per_second(r.bits_per_second),
+               std::to_string(r.kernel.retransmits), std::to_string(r.kernel.cwnd_segments)});
+    rep.add_table(std::move(t));
+    return rep;
+}
+
+report make_report(const udp_rr_result& r, const udp_rr_options& opt) {
+    auto rep = probe_report("udp", "rr");
+    rep.data()["result"] = r;
+    const auto s = latency_summary::from(r.rtt);
+    table t{fmt::format("UDP request/response with {}, {} B", r.target.to_string(), opt.size),
+            {"sent", "answered", "lost", "dup", "reordered", "late", "p50", "p90", "p99", "max"},
+            {}};
+    t.add_row({std::to_string(r.sent), std::to_string(r.received), std::to_string(r.lost),
+               std::to_string(r.duplicates), std::to_string(r.reordered), std::to_string(r.late),
+               format_duration_us(s.p50_us), format_duration_us(s.p90_us), format_duration_us(s.p99_us),
+               format_duration_us(s.max_us)});
+    rep.add_table(std::move(t));
+    rep.add_reading(fmt::format("UDP lost {} of its requests or answers; nothing resent them.",
+                                format_percent(r.loss_fraction())));
+    return rep;
+}
+
+report make_report(const udp_stream_result& r, const udp_stream_options& opt) {
+    auto rep = probe_report("udp", "stream");
+    rep.data()["result"] = r;
+    rep.data()["bits_per_second"] = r.bits_per_second;
+    rep.data()["packets_per_second"] = r.packets_per_second;
+    table t{fmt::format("UDP stream to {}, {} B datagrams, {}", r.target.to_string(), opt.size,
+                        opt.rate > 0 ? format_rate(opt.rate, "pkt") : std::string{"as fast as possible"}),
+            {"sent", "received", "lost", "dup", "out of order", "max displacement", "jitter", "received rate",
+             "throughput"},
+            {}};
+    t.add_row({std::to_string(r.sent), std::to_string(r.received),
+               fmt::format("{} ({})", r.lost, format_percent(r.loss_fraction())),
+               std::to_string(r.duplicates), std::to_string(r.out_of_order),
+               std::to_string(r.max_displacement), format_duration_us(r.jitter_us),
+               format_rate(r.packets_per_second, "pkt"), format_bits_per_second(r.bits_per_second)});
+    rep.add_table(std::move(t));
+    return rep;
+}
+
+}  // namespace nettool
