@@ -146,13 +146,15 @@ struct stream_outcome {
     std::string error;
 };
 
+// `start` is written by the probing thread once every stream has connected, before `go` opens.
 void run_upload(const socket_address& target, const tcp_stream_options& opt, std::latch& ready,
-                const mono_clock::time_point& start, stream_counter& counter, stream_outcome& out) {
+                std::latch& go, const mono_clock::time_point& start, stream_counter& counter,
+                stream_outcome& out) {
     std::error_code ec;
     auto s = detail::open_session(target, {proto::mode::sink, 0, 0}, mono_clock::now() + opt.timeout, ec,
                                   out.error);
     ready.count_down();
-    ready.wait();
+    go.wait();
     if (ec) return;
     std::vector<std::byte> buf(opt.write_size, std::byte{0x5a});
     const auto end = start + opt.duration;
@@ -248,6 +250,7 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
     std::vector<stream_counter> counters(n);
     std::vector<stream_outcome> outcomes(n);
     std::latch ready{static_cast<std::ptrdiff_t>(n) + 1};
+    std::latch go{1};
     mono_clock::time_point start{};
     std::vector<std::thread> threads;
     threads.reserve(n);
@@ -255,16 +258,17 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
         const bool is_up = up && i < per_dir;
         threads.emplace_back([&, i, is_up] {
             if (is_up)
-                run_upload(target, opt, ready, start, counters[i], outcomes[i]);
+                run_upload(target, opt, ready, go, start, counters[i], outcomes[i]);
             else
                 run_download(target, opt, ready, counters[i], outcomes[i]);
         });
     }
-    // Every stream has connected (or failed) when the latch opens; start the clock then.
-    start = mono_clock::now() + 1ms;
+    // Every stream has connected (or failed) when `ready` opens; only then does the clock start,
+    // so a connect that needed SYN retransmissions does not eat into the measured duration.
     ready.count_down();
     ready.wait();
-    std::this_thread::sleep_until(start);
+    start = mono_clock::now();
+    go.count_down();
 
     // Sample the counters once a second for interval lines while the streams run.
     interval_meter meter{start, r.intervals, on_interval};
