@@ -41,8 +41,8 @@ TEST(Packet, TcpSynWithOptions) {
     ASSERT_TRUE(p.ethernet && p.ipv4 && p.tcp);
     EXPECT_EQ(p.ethernet->type(), ethertype::ipv4);
     EXPECT_EQ(p.ethernet->src()[0], 0x66);
-    EXPECT_EQ(p.ipv4->src(), 0xc0000201u);
-    EXPECT_EQ(p.ipv4->dst(), 0xc6336402u);
+    EXPECT_EQ(p.ipv4->src(), ip_address::v4(0xc0000201u));
+    EXPECT_EQ(fmt::format("{}", p.ipv4->dst()), "198.51.100.2");
     EXPECT_TRUE(p.ipv4->dont_fragment());
     EXPECT_EQ(p.ipv4->ttl(), 64);
     EXPECT_EQ(p.tcp->src_port(), 1234);
@@ -103,8 +103,9 @@ TEST(Packet, SllIpv6ExtensionHeadersToUdp) {
     ASSERT_TRUE(p.sll && p.ipv6 && p.udp);
     EXPECT_EQ(p.sll->protocol(), ethertype::ipv6);
     EXPECT_EQ(p.ipv6->hop_limit(), 64);
-    EXPECT_EQ(p.ipv6->src()[15], 1);
-    EXPECT_EQ(p.ipv6->dst()[15], 2);
+    EXPECT_EQ(p.ipv6->src(), ip_address::parse("2001:db8::1"));
+    EXPECT_EQ(p.ipv6->dst().to_string(), "2001:db8::2");
+    EXPECT_EQ(p.ipv6->dst().family, ip_family::v6);
     EXPECT_TRUE(p.ip_fragment);
     EXPECT_EQ(p.udp->src_port(), 1000);
     EXPECT_EQ(p.udp->dst_port(), 2000);
@@ -131,6 +132,8 @@ TEST(Packet, Sll2Arp) {
     ASSERT_EQ(p.arp->target_proto().size(), 4u);
     EXPECT_EQ(std::to_integer<int>(p.arp->target_proto()[3]), 2);
     EXPECT_EQ(std::to_integer<int>(p.arp->sender_proto()[3]), 1);
+    EXPECT_EQ(p.arp->sender_ip(), ip_address::parse("192.0.2.1"));
+    EXPECT_EQ(p.arp->target_ip(), ip_address::parse("192.0.2.2"));
 }
 
 TEST(Packet, NullAndLoopByteOrders) {
@@ -173,7 +176,7 @@ TEST(Packet, IcmpErrorQuotesInnerHeadersForTheHierarchyOnly) {
     EXPECT_TRUE(p.has(layer::udp));
     ASSERT_EQ(p.depth, 5);
     EXPECT_EQ(layer_name(p.path[3]), "ip");
-    EXPECT_EQ(p.ipv4->src(), 0xc0000202u);  // the outer header
+    EXPECT_EQ(p.ipv4->src(), ip_address::v4(0xc0000202u));  // the outer header
 }
 
 TEST(Packet, DnsResponseNameAndRcode) {
@@ -278,6 +281,7 @@ TEST(PacketLine, EveryFixturePrintsItsLine) {
          "IP6 2001:db8::35.53 > 2001:db8::1.40000: Flags [P.], seq 4096, ack 8192, win 256, length 26"},
         {"eth_arp_reply", "ARP, Reply, length 46"},
         {"raw_esp", "IP 192.0.2.1 > 192.0.2.2: proto 50, length 36"},
+        {"raw_ipv6_gre", "IP6 fe80::1 > fe80::1: proto 47, length 48"},
         {"eth_lldp", "link type 1, length 27 (unsupported ethertype)"},
         {"unsupported_link", "link type 147, length 78 (unsupported link type)"},
     };

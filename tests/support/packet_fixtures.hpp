@@ -188,7 +188,15 @@ inline std::vector<fixture> stop_fixtures() {
     auto lldp =
         cat({bytes({0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x88, 0xcc}),
              bytes({0x02, 0x07, 0x04, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01})});
+    // Raw IPv6 / GRE (next header 47): "unsupported IP protocol".
+    std::vector<std::byte> a6(16, std::byte{0});
+    a6[0] = std::byte{0xfe};
+    a6[1] = std::byte{0x80};
+    a6[15] = std::byte{0x01};
+    auto gre = cat(
+        {bytes({0x60, 0x00, 0x00, 0x00, 0x00, 0x04, 0x2f, 0x40}), a6, a6, bytes({0x00, 0x00, 0x08, 0x00})});
     return {{"raw_esp", link_type::raw, esp},
+            {"raw_ipv6_gre", link_type::raw, gre},
             {"eth_lldp", link_type::ethernet, lldp},
             {"unsupported_link", 147, tcp_syn()}};
 }
