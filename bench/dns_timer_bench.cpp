@@ -1,7 +1,8 @@
 // Cost of the DNS message work around one timed query: building it with ldns, and checking a
-// received answer (header peek through the cursor, full ldns parse, records printed).
-#include "dns/dns_header.hpp"
+// received answer (header read through packet's dns_view, full ldns parse, records printed).
 #include "dns/dns_message.hpp"
+
+#include <nettool/packet/packet.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -35,12 +36,12 @@ BENCHMARK(BM_DnsBuildQuery);
 
 void BM_DnsCheckResponse(benchmark::State& state) {
     const auto msg = read_seed("dnsmasq-2-test.example-15.bin");
-    const auto h = nettool::detail::dns_header_peek::parse(msg);
+    const auto h = nettool::dns_view::parse(msg);
     if (!h) {
         state.SkipWithError("seed dnsmasq-2-test.example-15.bin missing");
         return;
     }
-    const nettool::detail::dns_question q{h->id, "test.example.", 15, 1};
+    const nettool::detail::dns_question q{h->id(), "test.example.", 15, 1};
     const bool records = state.range(0) != 0;
     for (auto _ : state) {
         auto r = nettool::detail::check_dns_response(msg, q, records);
@@ -58,7 +59,7 @@ BENCHMARK(BM_DnsCheckResponse)->Arg(0)->Arg(1)->ArgName("records");
 void BM_DnsHeaderPeek(benchmark::State& state) {
     const auto msg = read_seed("dnsmasq-0-www.test.example-1.bin");
     for (auto _ : state) {
-        auto h = nettool::detail::dns_header_peek::parse(msg);
+        auto h = nettool::dns_view::parse(msg);
         benchmark::DoNotOptimize(h);
     }
     state.SetItemsProcessed(state.iterations());

@@ -4,8 +4,9 @@
 // against a question with another ID, then read again as a TCP stream of length-prefixed
 // messages. Seeds: real dnsmasq answers in fuzz/corpus/dns_response_fuzz/.
 
-#include "dns/dns_header.hpp"
 #include "dns/dns_message.hpp"
+
+#include <nettool/packet/packet.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -23,8 +24,8 @@ constexpr question_spec questions[] = {
 };
 
 void check_all(std::span<const std::byte> msg) {
-    const auto h = nettool::detail::dns_header_peek::parse(msg);
-    const std::uint16_t id = h ? h->id : 0;
+    const auto h = nettool::dns_view::parse(msg);
+    const std::uint16_t id = h ? h->id() : 0;
     for (const auto& q : questions) {
         nettool::detail::dns_question question{id, q.name, q.type, 1};
         const auto r = nettool::detail::check_dns_response(msg, question, true);

@@ -31,9 +31,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         sink = sink + o.sack_blocks + p.tcp->payload().size();
     }
     if (p.udp) sink = sink + p.udp->payload().size() + p.udp->length();
-    if (p.ipv4) sink = sink + p.ipv4->options().size() + p.ipv4->payload().size();
-    if (p.ipv6) sink = sink + p.ipv6->payload().size() + p.ipv6->src()[0];
-    if (p.arp) sink = sink + p.arp->target_proto().size() + p.arp->sender_hw().size();
+    if (p.ipv4) sink = sink + p.ipv4->options().size() + p.ipv4->payload().size() + p.ipv4->dst().bytes[3];
+    if (p.ipv6) sink = sink + p.ipv6->payload().size() + p.ipv6->src().bytes[0];
+    if (p.arp) {
+        sink = sink + p.arp->target_proto().size() + p.arp->sender_hw().size();
+        if (auto a = p.arp->sender_ip()) sink = sink + a->bytes[3];
+        if (auto a = p.arp->target_ip()) sink = sink + a->bytes[0];
+    }
     if (p.ethernet) sink = sink + p.ethernet->src()[5];
     if (p.dns) {
         if (auto q = p.dns->first_question()) sink = sink + q->name.length + q->qtype;

@@ -1,6 +1,10 @@
 // Decoders: tiny inline fixtures for each layer and edge case, and a truncation sweep.
 #include <nettool/packet/packet.hpp>
 
+#include <nettool/packet/capture.hpp>
+
+#include "support/packet_fixtures.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -11,140 +15,7 @@
 namespace {
 
 using namespace nettool;
-
-std::vector<std::byte> bytes(std::initializer_list<int> v) {
-    std::vector<std::byte> out;
-    for (int x : v) out.push_back(static_cast<std::byte>(x));
-    return out;
-}
-std::vector<std::byte> cat(std::initializer_list<std::vector<std::byte>> parts) {
-    std::vector<std::byte> out;
-    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
-std::vector<std::byte> text(const std::string& s) {
-    std::vector<std::byte> out;
-    for (char c : s) out.push_back(static_cast<std::byte>(c));
-    return out;
-}
-
-const auto eth_ipv4 =
-    bytes({0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00});
-
-// Ethernet / IPv4 / TCP SYN with MSS, SACK-permitted, timestamps, NOP, window scale.
-std::vector<std::byte> tcp_syn() {
-    return cat({eth_ipv4, bytes({0x45, 0x00, 0x00, 0x3c, 0x1c, 0x46, 0x40, 0x00, 0x40, 0x06,
-                                 0x00, 0x00, 0xc0, 0x00, 0x02, 0x01, 0xc6, 0x33, 0x64, 0x02}),
-                bytes({0x04, 0xd2, 0x00, 0x50, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
-                       0x00, 0x00, 0xa0, 0x02, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00}),
-                bytes({0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x00, 0x00,
-                       0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x07})});
-}
-
-// Ethernet / 802.1ad S-tag 100 / 802.1Q C-tag 200 / IPv4 / UDP / DNS query example.com A.
-std::vector<std::byte> qinq_dns_query() {
-    return cat({bytes({0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x88, 0xa8}),
-                bytes({0x00, 0x64, 0x81, 0x00, 0x00, 0xc8, 0x08, 0x00}),
-                bytes({0x45, 0x00, 0x00, 0x39, 0x00, 0x01, 0x00, 0x00, 0x40, 0x11,
-                       0x00, 0x00, 0xc0, 0x00, 0x02, 0x01, 0xc0, 0x00, 0x02, 0x35}),
-                bytes({0x30, 0x39, 0x00, 0x35, 0x00, 0x25, 0x00, 0x00}),
-                bytes({0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07}),
-                text("example"), bytes({0x03}), text("com"), bytes({0x00, 0x00, 0x01, 0x00, 0x01})});
-}
-
-// Linux SLL / IPv6 / hop-by-hop / fragment (first, more follow) / UDP 1000 -> 2000 + 4 bytes.
-std::vector<std::byte> sll_ipv6_ext_udp() {
-    std::vector<std::byte> addr6(16, std::byte{0});
-    addr6[0] = std::byte{0x20};
-    addr6[1] = std::byte{0x01};
-    addr6[2] = std::byte{0x0d};
-    addr6[3] = std::byte{0xb8};
-    addr6[15] = std::byte{0x01};
-    auto dst6 = addr6;
-    dst6[15] = std::byte{0x02};
-    return cat({bytes({0x00, 0x00, 0x03, 0x04, 0x00, 0x06, 1, 2, 3, 4, 5, 6, 0, 0, 0x86, 0xdd}),
-                bytes({0x60, 0x00, 0x00, 0x00, 0x00, 0x1c, 0x00, 0x40}), addr6, dst6,
-                bytes({0x2c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00}),
-                bytes({0x11, 0x00, 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef}),
-                bytes({0x03, 0xe8, 0x07, 0xd0, 0x00, 0x0c, 0x00, 0x00, 'a', 'b', 'c', 'd'})});
-}
-
-// Linux SLL2 / ARP request who-has 192.0.2.2 tell 192.0.2.1.
-std::vector<std::byte> sll2_arp() {
-    return cat({bytes({0x08, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01,
-                       0x04, 0x06, 1,    2,    3,    4,    5,    6,    0,    0}),
-                bytes({0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 1, 2, 3,   4, 5, 6,
-                       192,  0,    2,    1,    0,    0,    0,    0,    0, 0, 192, 0, 2, 2})});
-}
-
-// DLT_NULL written by a little-endian host (family 2) / IPv4 / ICMP echo request.
-std::vector<std::byte> null_icmp() {
-    return cat({bytes({0x02, 0x00, 0x00, 0x00}),
-                bytes({0x45, 0x00, 0x00, 0x1c, 0x00, 0x02, 0x00, 0x00, 0x40, 0x01,
-                       0x00, 0x00, 0x7f, 0x00, 0x00, 0x01, 0x7f, 0x00, 0x00, 0x01}),
-                bytes({0x08, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01})});
-}
-
-// DLT_LOOP (network order, family 24 = BSD AF_INET6) / IPv6 / ICMPv6 echo request.
-std::vector<std::byte> loop_icmpv6() {
-    std::vector<std::byte> lo6(16, std::byte{0});
-    lo6[15] = std::byte{1};
-    return cat({bytes({0x00, 0x00, 0x00, 0x18}), bytes({0x60, 0x00, 0x00, 0x00, 0x00, 0x08, 0x3a, 0x40}), lo6,
-                lo6, bytes({0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01})});
-}
-
-// Raw IPv4 with a 4-byte option, a non-first fragment (offset 8 bytes) of UDP.
-std::vector<std::byte> raw_fragment() {
-    return cat({bytes({0x46, 0x00, 0x00, 0x20, 0x00, 0x03, 0x00, 0x01, 0x40, 0x11, 0x00, 0x00,
-                       0xc0, 0x00, 0x02, 0x01, 0xc0, 0x00, 0x02, 0x02, 0x01, 0x01, 0x01, 0x00}),
-                bytes({1, 2, 3, 4, 5, 6, 7, 8})});
-}
-
-// Ethernet / IPv4 / ICMP port unreachable quoting IPv4 / UDP 5000 -> 6000.
-std::vector<std::byte> icmp_unreachable() {
-    return cat({eth_ipv4, bytes({0x45, 0x00, 0x00, 0x38, 0x00, 0x04, 0x00, 0x00, 0x40, 0x01,
-                                 0x00, 0x00, 0xc0, 0x00, 0x02, 0x02, 0xc0, 0x00, 0x02, 0x01}),
-                bytes({0x03, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}),
-                bytes({0x45, 0x00, 0x00, 0x20, 0x00, 0x05, 0x00, 0x00, 0x40, 0x11,
-                       0x00, 0x00, 0xc0, 0x00, 0x02, 0x01, 0xc0, 0x00, 0x02, 0x02}),
-                bytes({0x13, 0x88, 0x17, 0x70, 0x00, 0x0c, 0x00, 0x00})});
-}
-
-// Raw IPv4 / UDP 53 -> 40000 / DNS response NXDOMAIN whose question name uses a compression
-// pointer into the question itself ("www" + pointer to "example.com" in the answer is not
-// needed: the name is "www.example.com" written as labels then a pointer back to offset 16).
-std::vector<std::byte> dns_response_compressed() {
-    auto dns = cat({bytes({0xab, 0xcd, 0x81, 0x83, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}),
-                    // offset 12: "x" then a pointer to offset 18 ("example.com" below would be after)...
-                    bytes({0x03}), text("www"), bytes({0x07}), text("example"), bytes({0x03}), text("com"),
-                    bytes({0x00, 0x00, 0x1c, 0x00, 0x01})});
-    std::size_t udp_len = 8 + dns.size();
-    std::size_t ip_len = 20 + udp_len;
-    return cat({bytes({0x45, 0x00, 0x00, static_cast<int>(ip_len),
-                       0x00, 0x06, 0x00, 0x00,
-                       0x40, 0x11, 0x00, 0x00,
-                       0xc0, 0x00, 0x02, 0x35,
-                       0xc0, 0x00, 0x02, 0x01}),
-                bytes({0x00, 0x35, 0x9c, 0x40, 0x00, static_cast<int>(udp_len), 0x00, 0x00}), dns});
-}
-
-struct fixture {
-    const char* name;
-    int link;
-    std::vector<std::byte> data;
-};
-
-std::vector<fixture> all_fixtures() {
-    return {{"tcp_syn", link_type::ethernet, tcp_syn()},
-            {"qinq_dns_query", link_type::ethernet, qinq_dns_query()},
-            {"sll_ipv6_ext_udp", link_type::linux_sll, sll_ipv6_ext_udp()},
-            {"sll2_arp", link_type::linux_sll2, sll2_arp()},
-            {"null_icmp", link_type::null, null_icmp()},
-            {"loop_icmpv6", link_type::loop, loop_icmpv6()},
-            {"raw_fragment", link_type::raw, raw_fragment()},
-            {"icmp_unreachable", link_type::ethernet, icmp_unreachable()},
-            {"dns_response", link_type::raw, dns_response_compressed()}};
-}
+using namespace nettool::test;
 
 TEST(Cursor, ReadsBigEndianAndLatchesOnShortRead) {
     auto b = bytes({0x01, 0x02, 0x03, 0x04, 0x05});
@@ -170,8 +41,8 @@ TEST(Packet, TcpSynWithOptions) {
     ASSERT_TRUE(p.ethernet && p.ipv4 && p.tcp);
     EXPECT_EQ(p.ethernet->type(), ethertype::ipv4);
     EXPECT_EQ(p.ethernet->src()[0], 0x66);
-    EXPECT_EQ(p.ipv4->src(), 0xc0000201u);
-    EXPECT_EQ(p.ipv4->dst(), 0xc6336402u);
+    EXPECT_EQ(p.ipv4->src(), ip_address::v4(0xc0000201u));
+    EXPECT_EQ(fmt::format("{}", p.ipv4->dst()), "198.51.100.2");
     EXPECT_TRUE(p.ipv4->dont_fragment());
     EXPECT_EQ(p.ipv4->ttl(), 64);
     EXPECT_EQ(p.tcp->src_port(), 1234);
@@ -232,8 +103,9 @@ TEST(Packet, SllIpv6ExtensionHeadersToUdp) {
     ASSERT_TRUE(p.sll && p.ipv6 && p.udp);
     EXPECT_EQ(p.sll->protocol(), ethertype::ipv6);
     EXPECT_EQ(p.ipv6->hop_limit(), 64);
-    EXPECT_EQ(p.ipv6->src()[15], 1);
-    EXPECT_EQ(p.ipv6->dst()[15], 2);
+    EXPECT_EQ(p.ipv6->src(), ip_address::parse("2001:db8::1"));
+    EXPECT_EQ(p.ipv6->dst().to_string(), "2001:db8::2");
+    EXPECT_EQ(p.ipv6->dst().family, ip_family::v6);
     EXPECT_TRUE(p.ip_fragment);
     EXPECT_EQ(p.udp->src_port(), 1000);
     EXPECT_EQ(p.udp->dst_port(), 2000);
@@ -260,6 +132,8 @@ TEST(Packet, Sll2Arp) {
     ASSERT_EQ(p.arp->target_proto().size(), 4u);
     EXPECT_EQ(std::to_integer<int>(p.arp->target_proto()[3]), 2);
     EXPECT_EQ(std::to_integer<int>(p.arp->sender_proto()[3]), 1);
+    EXPECT_EQ(p.arp->sender_ip(), ip_address::parse("192.0.2.1"));
+    EXPECT_EQ(p.arp->target_ip(), ip_address::parse("192.0.2.2"));
 }
 
 TEST(Packet, NullAndLoopByteOrders) {
@@ -302,7 +176,7 @@ TEST(Packet, IcmpErrorQuotesInnerHeadersForTheHierarchyOnly) {
     EXPECT_TRUE(p.has(layer::udp));
     ASSERT_EQ(p.depth, 5);
     EXPECT_EQ(layer_name(p.path[3]), "ip");
-    EXPECT_EQ(p.ipv4->src(), 0xc0000202u);  // the outer header
+    EXPECT_EQ(p.ipv4->src(), ip_address::v4(0xc0000202u));  // the outer header
 }
 
 TEST(Packet, DnsResponseNameAndRcode) {
@@ -387,6 +261,44 @@ TEST(Packet, TruncationSweepEveryPrefixIsTruncated) {
                 << fx.name << " prefix " << n << ": " << decode_stop_name(p.stop);
             EXPECT_LE(p.depth, full.depth) << fx.name << " prefix " << n;
         }
+    }
+}
+
+// The tcpdump -n style line of every fixture, after the local time of day. Pinned from the
+// printer as it was before the protocols became modules; a change here is a change users see.
+TEST(PacketLine, EveryFixturePrintsItsLine) {
+    const std::vector<std::pair<std::string, std::string>> expected = {
+        {"tcp_syn", "IP 192.0.2.1.1234 > 198.51.100.2.80: Flags [S], seq 1, win 65535, length 0"},
+        {"qinq_dns_query", "IP 192.0.2.1.12345 > 192.0.2.53.53: DNS query id 4660 example.com"},
+        {"sll_ipv6_ext_udp", "IP6 2001:db8::1.1000 > 2001:db8::2.2000: UDP, length 4"},
+        {"sll2_arp", "ARP, Request, length 52"},
+        {"null_icmp", "IP 127.0.0.1 > 127.0.0.1: ICMP type 8 code 0"},
+        {"loop_icmpv6", "IP6 ::1 > ::1: ICMP6 type 128 code 0"},
+        {"raw_fragment", "IP 192.0.2.1 > 192.0.2.2: proto 0, length 36"},
+        {"icmp_unreachable", "IP 192.0.2.2 > 192.0.2.1: ICMP type 3 code 3"},
+        {"dns_response", "IP 192.0.2.53.53 > 192.0.2.1.40000: DNS response id 43981 www.example.com rcode 3"},
+        {"raw_ipv6_tcp_dns",
+         "IP6 2001:db8::35.53 > 2001:db8::1.40000: Flags [P.], seq 4096, ack 8192, win 256, length 26"},
+        {"eth_arp_reply", "ARP, Reply, length 46"},
+        {"raw_esp", "IP 192.0.2.1 > 192.0.2.2: proto 50, length 36"},
+        {"raw_ipv6_gre", "IP6 fe80::1 > fe80::1: proto 47, length 48"},
+        {"eth_lldp", "link type 1, length 27 (unsupported ethertype)"},
+        {"unsupported_link", "link type 147, length 78 (unsupported link type)"},
+    };
+    std::vector<fixture> all = all_fixtures();
+    for (auto& f : stop_fixtures()) all.push_back(std::move(f));
+    ASSERT_EQ(all.size(), expected.size());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const auto& fx = all[i];
+        auto p = decode(fx.link, fx.data, {.extra_dns_port = 0});
+        std::string line =
+            packet_line(std::chrono::seconds{1}, p, static_cast<std::uint32_t>(fx.data.size() + 4));
+        auto space = line.find(' ');
+        ASSERT_NE(space, std::string::npos) << line;
+        EXPECT_EQ(line.substr(0, space).size(), 15u) << line;  // HH:MM:SS.uuuuuu
+        EXPECT_EQ(line.substr(space - 7, 7), ".000000") << line;
+        EXPECT_EQ(fx.name, expected[i].first);
+        EXPECT_EQ(line.substr(space + 1), expected[i].second) << fx.name;
     }
 }
 

@@ -3,17 +3,17 @@
 //
 // Hot path design: every wire query is built once by ldns before the run; sending patches the ID
 // in place; outstanding queries live in a fixed table indexed by ID; answers are matched by
-// peeking the header through the bounds-checked cursor and comparing the question section bytes
+// reading the header through the packet layer's dns_view and comparing the question section bytes
 // with the ones sent. Nothing is allocated or formatted per query.
 
 #include <nettool/dns/dns_timer.hpp>
 
-#include "dns/dns_header.hpp"
 #include "dns/dns_message.hpp"
 
 #include <nettool/core/clock.hpp>
 #include <nettool/core/error.hpp>
 #include <nettool/core/report.hpp>
+#include <nettool/packet/packet.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -319,12 +319,12 @@ private:
     }
 
     void handle(std::span<const std::byte> msg, std::uint64_t now) {
-        const auto h = detail::dns_header_peek::parse(msg);
+        const auto h = dns_view::parse(msg);
         if (!h) {
             ++r_.ignored.malformed;
             return;
         }
-        auto& s = slots_[h->id];
+        auto& s = slots_[h->id()];
         if (s.state == slot_state::free) {
             ++r_.ignored.wrong_id;
             return;
@@ -337,7 +337,7 @@ private:
             ++r_.ignored.malformed;
             return;
         }
-        if (!h->qr() || h->qdcount != 1 ||
+        if (!h->is_response() || h->question_count() != 1 ||
             std::memcmp(question.data(), q.wire.data() + 12, q.question_len) != 0) {
             ++r_.ignored.wrong_question;
             return;
@@ -353,7 +353,7 @@ private:
         last_answer_ns_ = now;
         s.state = slot_state::free;
         --outstanding_;
-        release(h->id);
+        release(h->id());
     }
 
     udp::endpoint server_;

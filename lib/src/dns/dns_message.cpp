@@ -1,8 +1,7 @@
 #include "dns/dns_message.hpp"
 
-#include "dns/dns_header.hpp"
-
 #include <nettool/core/error.hpp>
+#include <nettool/packet/packet.hpp>
 
 #include <ldns/ldns.h>
 
@@ -98,9 +97,9 @@ bool set_dns_query_id(std::span<std::byte> wire, std::uint16_t id) noexcept {
 checked_response check_dns_response(std::span<const std::byte> message, const dns_question& q,
                                     bool want_records) {
     checked_response out;
-    const auto header = dns_header_peek::parse(message);
+    const auto header = dns_view::parse(message);
     if (!header) return out;  // empty or shorter than a header: malformed
-    if (header->id != q.id) {
+    if (header->id() != q.id) {
         out.verdict = response_verdict::wrong_id;
         return out;
     }

@@ -3,7 +3,6 @@
 
 #include <nettool/dns/dns_timer.hpp>
 
-#include "dns/dns_header.hpp"
 #include "dns/dns_message.hpp"
 
 #include <nettool/core/clock.hpp>

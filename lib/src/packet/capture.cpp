@@ -5,10 +5,8 @@
 #include <fmt/format.h>
 #include <pcap.h>
 
-#include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
-#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <poll.h>
@@ -203,86 +201,6 @@ std::string default_capture_interface() {
         if (in >> iface >> dest && dest == "00000000") return iface;
     }
     return "lo";
-}
-
-// ---- tcpdump -n style lines ------------------------------------------------------------------
-
-namespace {
-
-std::string ipv4_text(std::uint32_t a) {
-    return fmt::format("{}.{}.{}.{}", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-}
-
-std::string ipv6_text(const std::array<std::uint8_t, 16>& a) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
-    return buf;
-}
-
-std::string tcp_flags(std::uint8_t f) {
-    std::string s;
-    if (f & tcp_view::syn) s += 'S';
-    if (f & tcp_view::fin) s += 'F';
-    if (f & tcp_view::psh) s += 'P';
-    if (f & tcp_view::rst) s += 'R';
-    if (f & tcp_view::urg) s += 'U';
-    if (f & tcp_view::ece) s += 'E';
-    if (f & tcp_view::cwr) s += 'W';
-    if (f & tcp_view::ack_flag) s += '.';
-    return s.empty() ? "none" : s;
-}
-
-}  // namespace
-
-std::string packet_line(std::chrono::nanoseconds time, const decoded_packet& p, std::uint32_t wire_length) {
-    std::time_t secs = static_cast<std::time_t>(time.count() / 1'000'000'000);
-    std::tm tm{};
-    localtime_r(&secs, &tm);
-    char hms[16];
-    std::strftime(hms, sizeof hms, "%H:%M:%S", &tm);
-    std::string out = fmt::format("{}.{:06} ", hms, (time.count() % 1'000'000'000) / 1000);
-
-    std::string src, dst, family;
-    if (p.ipv4) {
-        family = "IP";
-        src = ipv4_text(p.ipv4->src());
-        dst = ipv4_text(p.ipv4->dst());
-    } else if (p.ipv6) {
-        family = "IP6";
-        src = ipv6_text(p.ipv6->src());
-        dst = ipv6_text(p.ipv6->dst());
-    }
-    if (p.tcp) {
-        out += fmt::format("{} {}.{} > {}.{}: Flags [{}], seq {}", family, src, p.tcp->src_port(), dst,
-                           p.tcp->dst_port(), tcp_flags(p.tcp->flags()), p.tcp->seq());
-        if (p.tcp->has(tcp_view::ack_flag)) out += fmt::format(", ack {}", p.tcp->ack());
-        out += fmt::format(", win {}, length {}", p.tcp->window(), p.tcp->payload().size());
-    } else if (p.udp) {
-        out += fmt::format("{} {}.{} > {}.{}: ", family, src, p.udp->src_port(), dst, p.udp->dst_port());
-        if (p.dns) {
-            auto q = p.dns->first_question();
-            out +=
-                fmt::format("DNS {} id {} {}{}", p.dns->is_response() ? "response" : "query", p.dns->id(),
-                            q ? q->name.view() : std::string_view{"?"},
-                            p.dns->is_response() ? fmt::format(" rcode {}", p.dns->rcode()) : std::string{});
-        } else {
-            out += fmt::format("UDP, length {}", p.udp->payload().size());
-        }
-    } else if (p.icmp) {
-        out +=
-            fmt::format("{} {} > {}: ICMP type {} code {}", family, src, dst, p.icmp->type(), p.icmp->code());
-    } else if (p.icmpv6) {
-        out += fmt::format("{} {} > {}: ICMP6 type {} code {}", family, src, dst, p.icmpv6->type(),
-                           p.icmpv6->code());
-    } else if (p.arp) {
-        out += fmt::format("ARP, {}, length {}", p.arp->operation() == 1 ? "Request" : "Reply", wire_length);
-    } else if (!family.empty()) {
-        out += fmt::format("{} {} > {}: proto {}, length {}", family, src, dst, p.ip_protocol, wire_length);
-    } else {
-        out +=
-            fmt::format("link type {}, length {} ({})", p.link_type, wire_length, decode_stop_name(p.stop));
-    }
-    return out;
 }
 
 }  // namespace nettool

@@ -2,18 +2,20 @@
 
 #include <nettool/core/error.hpp>
 
+#include "packet/inspect_state.hpp"
+#include "packet/proto/protocol.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <pcap.h>
 
 #include <algorithm>
-#include <arpa/inet.h>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <list>
 #include <sys/stat.h>
-#include <unordered_map>
+#include <tuple>
 
 namespace nettool {
 
@@ -45,78 +47,44 @@ double micros(std::chrono::nanoseconds d) {
     return static_cast<double>(d.count()) / 1e3;
 }
 
-// Sequence-space comparisons with wrap-around.
-bool seq_gt(std::uint32_t a, std::uint32_t b) noexcept {
-    return static_cast<std::int32_t>(a - b) > 0;
-}
-bool seq_le(std::uint32_t a, std::uint32_t b) noexcept {
-    return static_cast<std::int32_t>(a - b) <= 0;
-}
-
-struct flow_key {
-    std::uint8_t proto = 0;   // 6 or 17
-    std::uint8_t family = 0;  // 4 or 6
-    std::uint16_t port_lo = 0, port_hi = 0;
-    std::array<std::uint8_t, 16> addr_lo{}, addr_hi{};
-    bool operator==(const flow_key&) const = default;
+// Which protocol_counts field each layer counts in, from the protocol table: rows that share a
+// field (sll, sll2) share a slot, so a packet adds at most 1 to each field.
+struct count_slots {
+    static constexpr std::uint8_t none = 0xff;
+    std::array<std::uint8_t, detail::layer_count> slot_of{};
+    std::array<std::uint32_t, detail::layer_count> bit_of{};  // 1 << slot_of, 0 when not counted
+    std::array<std::uint64_t protocol_counts::*, detail::layer_count> field{};
+    std::array<std::string_view, detail::layer_count> key{};
+    std::size_t count = 0;
 };
 
-struct flow_key_hash {
-    std::size_t operator()(const flow_key& k) const noexcept {
-        std::uint64_t h = 1469598103934665603ull;
-        auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-        mix(k.proto);
-        mix(k.family);
-        mix(k.port_lo);
-        mix(k.port_hi);
-        for (auto b : k.addr_lo) mix(b);
-        for (auto b : k.addr_hi) mix(b);
-        return static_cast<std::size_t>(h);
+constexpr count_slots make_count_slots() {
+    count_slots c;
+    for (std::size_t i = 0; i < detail::layer_count; ++i) {
+        const auto& row = detail::protocols[i];
+        c.slot_of[i] = count_slots::none;
+        if (row.count == nullptr) continue;
+        for (std::size_t s = 0; s < c.count; ++s)
+            if (c.field[s] == row.count) c.slot_of[i] = static_cast<std::uint8_t>(s);
+        if (c.slot_of[i] == count_slots::none) {
+            c.slot_of[i] = static_cast<std::uint8_t>(c.count);
+            c.field[c.count] = row.count;
+            c.key[c.count] = row.count_key;
+            ++c.count;
+        }
+        c.bit_of[i] = std::uint32_t{1} << c.slot_of[i];
     }
-};
-
-struct endpoint_raw {
-    std::array<std::uint8_t, 16> addr{};
-    std::uint16_t port = 0;
-};
-
-std::string address_text(std::uint8_t family, const std::array<std::uint8_t, 16>& a) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    inet_ntop(family == 4 ? AF_INET : AF_INET6, a.data(), buf, sizeof buf);
-    return buf;
+    return c;
 }
+constexpr count_slots counted = make_count_slots();
+static_assert(detail::layer_count <= 32, "count slots are bits of a uint32_t");
 
-struct tcp_dir_state {
-    bool seq_valid = false;
-    std::uint32_t next_seq = 0;
-    std::int64_t next_seq_time = 0;
-    bool ack_valid = false;
-    std::uint32_t last_ack = 0;
-    std::int64_t last_ack_time = 0;
-    std::uint32_t dupacks = 0;
-    bool window_valid = false;
-    std::uint16_t window = 0;
-};
-
-struct flow {
-    flow_key key;
-    bool a_is_lo = true;  // A (first sender) is the key's low endpoint
-    std::int64_t first = 0, last = 0;
-    std::uint64_t packets[2] = {0, 0}, bytes[2] = {0, 0};  // [0] = A->B
-    // TCP
-    tcp_dir_state dir[2];
-    std::int64_t syn_time = -1, synack_time = -1, handshake_time = -1;
-    tcp_analysis tcp;
-};
-
-constexpr std::size_t dns_pending_slots = 4096;
-struct dns_pending {
-    bool used = false;
-    std::uint16_t id = 0;
-    std::uint16_t client_port = 0;
-    std::array<std::uint8_t, 16> client{};
-    std::int64_t time = 0;
-};
+// The analysis hook of each layer (nullptr: none), from the protocol table.
+constexpr auto analysis_hooks = [] {
+    std::array<detail::analyze_fn, detail::layer_count> h{};
+    for (std::size_t i = 0; i < detail::layer_count; ++i) h[i] = detail::protocols[i].analyze;
+    return h;
+}();
 
 constexpr std::size_t max_paths = 512;
 struct path_count {
@@ -135,24 +103,18 @@ struct inspector::impl {
     std::uint64_t packets = 0, bytes = 0, captured = 0, truncated = 0;
     std::int64_t first = 0, last = 0;
     bool any = false;
-    protocol_counts protocols;
     std::vector<path_count> paths;
     std::uint64_t other_paths_packets = 0, other_paths_bytes = 0;
     std::array<std::uint64_t, 16> stops{};
+    std::array<std::uint64_t, detail::layer_count> counts{};  // by count slot (protocol_counts)
 
-    std::list<flow> lru;
-    std::unordered_map<flow_key, std::list<flow>::iterator, flow_key_hash> index;
-    std::uint64_t flows_seen = 0, flows_evicted = 0;
-    tcp_summary tcp;
-    tcp_analysis evicted_tcp;  // already counted in totals; kept for clarity
+    // Conversations, TCP and DNS: what the protocol modules' analysis hooks work on.
+    detail::inspect_state state;
 
-    dns_summary dns;
-    std::vector<dns_pending> pending = std::vector<dns_pending>(dns_pending_slots);
-
-    impl(int lt, inspect_options o) : link_type(lt), opts(std::move(o)) {
+    impl(int lt, inspect_options o)
+        : link_type(lt), opts(std::move(o)), state(opts.max_flows == 0 ? 1 : opts.max_flows) {
         dopts.extra_dns_port = opts.extra_dns_port;
         if (opts.max_flows == 0) opts.max_flows = 1;
-        index.reserve(std::min<std::size_t>(opts.max_flows, 65536));
         paths.reserve(64);
     }
 
@@ -179,44 +141,9 @@ struct inspector::impl {
     }
 
     void count_protocols(const decoded_packet& p) {
-        bool seen[static_cast<std::size_t>(layer::count_)] = {};
-        for (std::size_t i = 0; i < p.depth; ++i) seen[static_cast<std::size_t>(p.path[i])] = true;
-        auto s = [&](layer l) { return seen[static_cast<std::size_t>(l)] ? 1u : 0u; };
-        protocols.ethernet += s(layer::ethernet);
-        protocols.vlan += s(layer::vlan);
-        protocols.sll += s(layer::sll) | s(layer::sll2);
-        protocols.null_loop += s(layer::null_loop);
-        protocols.ipv4 += s(layer::ipv4);
-        protocols.ipv6 += s(layer::ipv6);
-        protocols.tcp += s(layer::tcp);
-        protocols.udp += s(layer::udp);
-        protocols.icmp += s(layer::icmp);
-        protocols.icmpv6 += s(layer::icmpv6);
-        protocols.arp += s(layer::arp);
-        protocols.dns += s(layer::dns);
-    }
-
-    flow* find_flow(const flow_key& key, const endpoint_raw& src, std::int64_t t, bool& created) {
-        created = false;
-        auto it = index.find(key);
-        if (it != index.end()) {
-            lru.splice(lru.begin(), lru, it->second);
-            return &*it->second;
-        }
-        if (index.size() >= opts.max_flows) {
-            index.erase(lru.back().key);
-            lru.pop_back();
-            ++flows_evicted;
-        }
-        lru.emplace_front();
-        flow& f = lru.front();
-        f.key = key;
-        f.a_is_lo = src.addr == key.addr_lo && src.port == key.port_lo;
-        f.first = t;
-        index.emplace(key, lru.begin());
-        ++flows_seen;
-        created = true;
-        return &f;
+        std::uint32_t hit = 0;  // one bit per count slot: a packet adds at most 1 to each
+        for (std::size_t i = 0; i < p.depth; ++i) hit |= counted.bit_of[static_cast<std::size_t>(p.path[i])];
+        for (; hit != 0; hit &= hit - 1) ++counts[static_cast<std::size_t>(std::countr_zero(hit))];
     }
 
     void add(std::int64_t t, bytes_view data, std::uint32_t wire) {
@@ -235,172 +162,16 @@ struct inspector::impl {
         count_path(p, wire);
         count_protocols(p);
 
-        if (p.tcp || p.udp) transport(p, t, wire);
-        if (p.dns) dns_message(p, t);
+        // Analysis hooks of the packet's own layers, outermost first (conversation, then DNS).
+        for (std::size_t i = 0; i < p.own_depth; ++i)
+            if (auto hook = analysis_hooks[static_cast<std::size_t>(p.path[i])]) hook(state, p, t, wire);
     }
 
-    void transport(const decoded_packet& p, std::int64_t t, std::uint32_t wire) {
-        endpoint_raw src, dst;
-        std::uint8_t family = 0;
-        if (p.ipv4) {
-            family = 4;
-            std::uint32_t s = p.ipv4->src(), d = p.ipv4->dst();
-            for (int i = 0; i < 4; ++i) {
-                src.addr[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(s >> (24 - 8 * i));
-                dst.addr[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(d >> (24 - 8 * i));
-            }
-        } else if (p.ipv6) {
-            family = 6;
-            src.addr = p.ipv6->src();
-            dst.addr = p.ipv6->dst();
-        } else {
-            return;
-        }
-        bool is_tcp = p.tcp.has_value();
-        src.port = is_tcp ? p.tcp->src_port() : p.udp->src_port();
-        dst.port = is_tcp ? p.tcp->dst_port() : p.udp->dst_port();
-
-        flow_key key;
-        key.proto = is_tcp ? 6 : 17;
-        key.family = family;
-        bool src_lo = std::tie(src.addr, src.port) <= std::tie(dst.addr, dst.port);
-        const endpoint_raw& lo = src_lo ? src : dst;
-        const endpoint_raw& hi = src_lo ? dst : src;
-        key.addr_lo = lo.addr;
-        key.port_lo = lo.port;
-        key.addr_hi = hi.addr;
-        key.port_hi = hi.port;
-
-        bool created = false;
-        flow* f = find_flow(key, src, t, created);
-        if (created && is_tcp) ++tcp.connections;
-        int d = (src_lo == f->a_is_lo) ? 0 : 1;
-        ++f->packets[d];
-        f->bytes[d] += wire;
-        f->last = std::max(f->last, t);
-        if (is_tcp) tcp_segment(*f, d, *p.tcp, t);
-    }
-
-    // TCP analysis after tshark's tcp_analyze_sequence_number, simplified.
-    void tcp_segment(flow& f, int d, const tcp_view& s, std::int64_t t) {
-        tcp_dir_state& fwd = f.dir[d];
-        tcp_dir_state& rev = f.dir[1 - d];
-        tcp_analysis delta;
-        const bool syn = s.has(tcp_view::syn), ack = s.has(tcp_view::ack_flag), fin = s.has(tcp_view::fin),
-                   rst = s.has(tcp_view::rst);
-        const std::uint32_t seq = s.seq();
-        const auto seglen = static_cast<std::uint32_t>(s.payload().size());
-        const std::uint16_t window = s.window();
-
-        // Handshake timing.
-        if (syn && !ack) {
-            ++delta.syns;
-            if (f.syn_time < 0) f.syn_time = t;
-        } else if (syn && ack) {
-            if (f.synack_time < 0 && f.syn_time >= 0) f.synack_time = t;
-        } else if (ack && f.synack_time >= 0 && f.handshake_time < 0) {
-            f.handshake_time = t;
-            ++tcp.handshakes;
-            tcp.handshake_rtt.record(std::chrono::nanoseconds{t - f.syn_time});
-        }
-        if (rst) ++delta.resets;
-        if (window == 0 && !syn && !fin && !rst) ++delta.zero_windows;
-
-        bool keep_alive = false;
-        if (seglen <= 1 && !syn && !fin && !rst && fwd.seq_valid && seq == fwd.next_seq - 1) {
-            keep_alive = true;
-            ++delta.keep_alives;
-        }
-
-        // Duplicate ACK: no data, same window, same ack, at the next expected sequence number.
-        if (seglen == 0 && window != 0 && fwd.window_valid && window == fwd.window && fwd.seq_valid &&
-            seq == fwd.next_seq && fwd.ack_valid && ack && s.ack() == fwd.last_ack && !syn && !fin && !rst) {
-            ++fwd.dupacks;
-            ++delta.duplicate_acks;
-        }
-
-        // Retransmission / out-of-order: data (or SYN/FIN) that does not advance next_seq.
-        if ((seglen > 0 || syn || fin) && !rst && !keep_alive && fwd.seq_valid && seq_gt(fwd.next_seq, seq)) {
-            std::int64_t first_rtt = (f.handshake_time >= 0) ? f.handshake_time - f.syn_time : 0;
-            std::int64_t ooo_threshold = first_rtt > 0 ? first_rtt : 3'000'000;
-            if (rev.dupacks >= 2 && rev.ack_valid && rev.last_ack == seq &&
-                t - rev.last_ack_time < 20'000'000) {
-                ++delta.fast_retransmissions;
-                ++delta.retransmissions;
-            } else if (t - fwd.next_seq_time < ooo_threshold && fwd.next_seq != seq + seglen) {
-                ++delta.out_of_order;
-            } else if (rev.ack_valid && seglen > 0 && seq_le(seq + seglen, rev.last_ack)) {
-                ++delta.spurious_retransmissions;
-            } else {
-                ++delta.retransmissions;
-            }
-        }
-
-        // Advance the expected sequence number.
-        std::uint32_t end = seq + seglen + (syn ? 1u : 0u) + (fin ? 1u : 0u);
-        if (!rst && (!fwd.seq_valid || seq_gt(end, fwd.next_seq))) {
-            fwd.next_seq = end;
-            fwd.next_seq_time = t;
-            fwd.seq_valid = true;
-        }
-        if (ack && (!fwd.ack_valid || s.ack() != fwd.last_ack)) {
-            fwd.last_ack = s.ack();
-            fwd.last_ack_time = t;
-            fwd.ack_valid = true;
-            fwd.dupacks = 0;
-        }
-        fwd.window = window;
-        fwd.window_valid = true;
-
-        f.tcp.add(delta);
-        tcp.totals.add(delta);
-    }
-
-    void dns_message(const decoded_packet& p, std::int64_t t) {
-        const dns_view& m = *p.dns;
-        ++dns.messages;
-        if (m.question_count() != 0 && !m.first_question()) ++dns.malformed_questions;
-
-        // The client endpoint: source of a query, destination of a response.
-        std::array<std::uint8_t, 16> client{};
-        std::uint16_t client_port = 0;
-        bool response = m.is_response();
-        if (p.ipv4) {
-            std::uint32_t a = response ? p.ipv4->dst() : p.ipv4->src();
-            for (int i = 0; i < 4; ++i)
-                client[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(a >> (24 - 8 * i));
-        } else if (p.ipv6) {
-            client = response ? p.ipv6->dst() : p.ipv6->src();
-        }
-        if (p.udp) client_port = response ? p.udp->dst_port() : p.udp->src_port();
-        if (p.tcp) client_port = response ? p.tcp->dst_port() : p.tcp->src_port();
-
-        std::size_t h = m.id();
-        h = h * 31 + client_port;
-        for (auto b : client) h = h * 131 + b;
-        dns_pending& slot = pending[h % dns_pending_slots];
-        if (!response) {
-            ++dns.queries;
-            slot = dns_pending{true, m.id(), client_port, client, t};
-        } else {
-            ++dns.responses;
-            ++dns.rcodes[m.rcode()];
-            if (slot.used && slot.id == m.id() && slot.client_port == client_port && slot.client == client &&
-                t >= slot.time) {
-                ++dns.answered;
-                dns.latency.record(std::chrono::nanoseconds{t - slot.time});
-                slot.used = false;
-            }
-        }
-    }
-
-    conversation make_conversation(const flow& f) const {
+    conversation make_conversation(const detail::flow& f) const {
         conversation c;
-        c.protocol = f.key.proto == 6 ? "tcp" : "udp";
-        const auto& a_addr = f.a_is_lo ? f.key.addr_lo : f.key.addr_hi;
-        const auto& b_addr = f.a_is_lo ? f.key.addr_hi : f.key.addr_lo;
-        c.address_a = address_text(f.key.family, a_addr);
-        c.address_b = address_text(f.key.family, b_addr);
+        c.protocol = f.key.proto == ip_proto::tcp ? "tcp" : "udp";
+        c.address_a = (f.a_is_lo ? f.key.addr_lo : f.key.addr_hi).to_string();
+        c.address_b = (f.a_is_lo ? f.key.addr_hi : f.key.addr_lo).to_string();
         c.port_a = f.a_is_lo ? f.key.port_lo : f.key.port_hi;
         c.port_b = f.a_is_lo ? f.key.port_hi : f.key.port_lo;
         c.packets_a_to_b = f.packets[0];
@@ -450,7 +221,7 @@ struct inspector::impl {
             r.last_time = std::chrono::nanoseconds{last};
             r.duration = std::chrono::nanoseconds{last - first};
         }
-        r.protocols = protocols;
+        for (std::size_t s = 0; s < counted.count; ++s) r.protocols.*counted.field[s] = counts[s];
         r.hierarchy.packets = packets;
         r.hierarchy.bytes = bytes;
         for (const auto& pc : paths) insert_path(r.hierarchy, pc);
@@ -463,27 +234,84 @@ struct inspector::impl {
                 r.decode_stops.emplace_back(std::string{decode_stop_name(static_cast<decode_stop>(i))},
                                             stops[i]);
         }
-        r.conversations.reserve(lru.size());
-        for (const auto& f : lru) r.conversations.push_back(make_conversation(f));
+        r.conversations.reserve(state.lru.size());
+        for (const auto& f : state.lru) r.conversations.push_back(make_conversation(f));
         std::stable_sort(r.conversations.begin(), r.conversations.end(),
                          [](const conversation& a, const conversation& b) {
                              if (a.bytes() != b.bytes()) return a.bytes() > b.bytes();
                              return a.start < b.start;
                          });
-        r.flows_seen = flows_seen;
-        r.flows_evicted = flows_evicted;
-        r.tcp = tcp;
-        r.dns = dns;
+        r.flows_seen = state.flows_seen;
+        r.flows_evicted = state.flows_evicted;
+        r.tcp = state.tcp;
+        r.dns = state.dns;
         if (!is_supported_link_type(link_type))
             r.notes.push_back(fmt::format("unsupported link type {} ({}): only totals are counted", link_type,
                                           r.link_type_name));
-        if (flows_evicted != 0)
+        if (state.flows_evicted != 0)
             r.notes.push_back(
                 fmt::format("flow table limit {} reached: {} conversations evicted (raise --max-flows)",
-                            opts.max_flows, flows_evicted));
+                            opts.max_flows, state.flows_evicted));
         return r;
     }
 };
+
+namespace detail {
+
+inspect_state::inspect_state(std::size_t limit) : max_flows(limit) {
+    index.reserve(std::min<std::size_t>(max_flows, 65536));
+}
+
+flow_ref inspect_state::count_in_conversation(const decoded_packet& p, std::uint8_t proto,
+                                              std::uint16_t src_port, std::uint16_t dst_port, std::int64_t t,
+                                              std::uint32_t wire) {
+    ip_address src, dst;
+    if (p.ipv4) {
+        src = p.ipv4->src();
+        dst = p.ipv4->dst();
+    } else if (p.ipv6) {
+        src = p.ipv6->src();
+        dst = p.ipv6->dst();
+    } else {
+        return {};
+    }
+    flow_key key;
+    key.proto = proto;
+    const bool src_lo = std::tie(src, src_port) <= std::tie(dst, dst_port);
+    key.addr_lo = src_lo ? src : dst;
+    key.port_lo = src_lo ? src_port : dst_port;
+    key.addr_hi = src_lo ? dst : src;
+    key.port_hi = src_lo ? dst_port : src_port;
+
+    flow_ref r;
+    auto it = index.find(key);
+    if (it != index.end()) {
+        lru.splice(lru.begin(), lru, it->second);
+        r.f = &*it->second;
+    } else {
+        if (index.size() >= max_flows) {
+            index.erase(lru.back().key);
+            lru.pop_back();
+            ++flows_evicted;
+        }
+        lru.emplace_front();
+        flow& f = lru.front();
+        f.key = key;
+        f.a_is_lo = src_lo;
+        f.first = t;
+        index.emplace(key, lru.begin());
+        ++flows_seen;
+        r.f = &f;
+        r.created = true;
+    }
+    r.dir = (src_lo == r.f->a_is_lo) ? 0 : 1;
+    ++r.f->packets[r.dir];
+    r.f->bytes[r.dir] += wire;
+    r.f->last = std::max(r.f->last, t);
+    return r;
+}
+
+}  // namespace detail
 
 inspector::inspector(int lt, inspect_options opts) : impl_(std::make_unique<impl>(lt, std::move(opts))) {}
 inspector::~inspector() = default;
@@ -585,9 +413,8 @@ port_totals totals_for_port(const inspect_result& r, std::string_view protocol, 
 // ---- JSON ----------------------------------------------------------------------------------
 
 void to_json(nlohmann::json& j, const protocol_counts& c) {
-    j = nlohmann::json{{"eth", c.ethernet}, {"vlan", c.vlan},     {"sll", c.sll}, {"null", c.null_loop},
-                       {"ipv4", c.ipv4},    {"ipv6", c.ipv6},     {"tcp", c.tcp}, {"udp", c.udp},
-                       {"icmp", c.icmp},    {"icmpv6", c.icmpv6}, {"arp", c.arp}, {"dns", c.dns}};
+    j = nlohmann::json::object();
+    for (std::size_t s = 0; s < counted.count; ++s) j[std::string{counted.key[s]}] = c.*counted.field[s];
 }
 
 void to_json(nlohmann::json& j, const protocol_node& n) {

@@ -1,16 +1,22 @@
 #pragma once
-// Zero-copy views over captured packet bytes, and a layered decoder.
+// Zero-copy views over captured packet bytes, and a layered decoder. This header is the packet
+// layer's umbrella: every view, the decoder's result and the layer list.
 //
 // Each view wraps a std::span<const std::byte>; `parse(span)` returns std::nullopt when the
 // bytes are too short (or fail a basic sanity check such as the IP version), accessors decode
 // big-endian fields on each read through nettool::cursor. Nothing here allocates, and nothing
-// reads outside the span: a short packet is "truncated", never a crash.
+// reads outside the span: a short packet is "truncated", never a crash. Addresses come back as
+// nettool::ip_address (format them with fmt "{}" or to_string()).
 //
 // decode(link_type, bytes) walks link layer -> VLAN tags -> IPv4/IPv6 (+ extension headers) ->
-// TCP/UDP/ICMP/ICMPv6/ARP -> DNS and records what it found and why it stopped.
+// TCP/UDP/ICMP/ICMPv6/ARP -> DNS and records what it found and why it stopped. Each protocol is
+// one module in lib/src/packet/proto/ (its view's parsing, decode step, one-line print and
+// inspect hook), listed once in the protocol table lib/src/packet/proto/protocol.hpp;
+// docs/adding-a-protocol.md says how to add one.
 
 #include <nettool/core/export.hpp>
 #include <nettool/core/cursor.hpp>
+#include <nettool/net/address.hpp>
 
 #include <array>
 #include <cstddef>
@@ -144,8 +150,8 @@ struct ipv4_view {
     std::uint8_t ttl() const noexcept { return cursor::u8_at(bytes_, 8); }
     std::uint8_t protocol() const noexcept { return cursor::u8_at(bytes_, 9); }
     std::uint16_t checksum() const noexcept { return cursor::u16_at(bytes_, 10); }
-    std::uint32_t src() const noexcept { return cursor::u32_at(bytes_, 12); }
-    std::uint32_t dst() const noexcept { return cursor::u32_at(bytes_, 16); }
+    ip_address src() const noexcept { return address_at(12); }
+    ip_address dst() const noexcept { return address_at(16); }
     bytes_view options() const noexcept { return cursor::slice(bytes_, 20, header_length() - 20u); }
     /// The payload as captured, cut at total_length when the capture holds more (Ethernet padding).
     bytes_view payload() const noexcept;
@@ -153,6 +159,12 @@ struct ipv4_view {
     bool payload_truncated() const noexcept { return bytes_.size() < total_length(); }
 
 private:
+    ip_address address_at(std::size_t off) const noexcept {
+        const std::uint32_t v = cursor::u32_at(bytes_, off);
+        ip_address a;  // IPv4, the last 12 bytes 0
+        for (std::size_t i = 0; i < 4; ++i) a.bytes[i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+        return a;
+    }
     bytes_view bytes_;
 };
 
@@ -166,13 +178,23 @@ struct ipv6_view {
     std::uint16_t payload_length() const noexcept { return cursor::u16_at(bytes_, 4); }
     std::uint8_t next_header() const noexcept { return cursor::u8_at(bytes_, 6); }
     std::uint8_t hop_limit() const noexcept { return cursor::u8_at(bytes_, 7); }
-    std::array<std::uint8_t, 16> src() const noexcept { return addr_at(8); }
-    std::array<std::uint8_t, 16> dst() const noexcept { return addr_at(24); }
+    ip_address src() const noexcept { return address_at(8); }
+    ip_address dst() const noexcept { return address_at(24); }
     /// Everything after the fixed header, cut at payload_length (0 = jumbogram: all of it).
     bytes_view payload() const noexcept;
 
 private:
-    std::array<std::uint8_t, 16> addr_at(std::size_t off) const noexcept;
+    ip_address address_at(std::size_t off) const noexcept {
+        ip_address a;
+        a.family = ip_family::v6;
+        cursor c{bytes_};
+        c.seek(off);
+        for (std::size_t i = 0; i < 16; i += 4) {
+            const std::uint32_t v = c.u32();
+            for (std::size_t k = 0; k < 4; ++k) a.bytes[i + k] = static_cast<std::uint8_t>(v >> (24 - 8 * k));
+        }
+        return a;
+    }
     bytes_view bytes_;
 };
 
@@ -261,8 +283,13 @@ struct arp_view {
     bytes_view target_proto() const noexcept {
         return cursor::slice(bytes_, 8u + 2u * hardware_length() + protocol_length(), protocol_length());
     }
+    /// The sender's and target's IPv4 addresses when the protocol is IPv4 (type 0x0800, length
+    /// 4); nullopt for any other protocol address.
+    std::optional<ip_address> sender_ip() const noexcept { return ipv4_at(sender_proto()); }
+    std::optional<ip_address> target_ip() const noexcept { return ipv4_at(target_proto()); }
 
 private:
+    std::optional<ip_address> ipv4_at(bytes_view proto_address) const noexcept;
     bytes_view bytes_;
 };
 
@@ -306,7 +333,8 @@ private:
     bytes_view bytes_;
 };
 
-/// Layers decode() can find, in the order they may appear.
+/// Layers decode() can find, in the order they may appear. Each has one row in the protocol
+/// table (lib/src/packet/proto/protocol.hpp), at its own index.
 enum class layer : std::uint8_t {
     ethernet,
     vlan,
@@ -353,6 +381,9 @@ struct decoded_packet {
     std::optional<layer> stopped_at;
     std::array<layer, max_layers> path{};  ///< layers found, outermost first
     std::uint8_t depth = 0;
+    /// path[0, own_depth) are this packet's own headers; path[own_depth, depth) are headers
+    /// quoted inside an ICMP error (in the hierarchy, as tshark counts them, but not in the views).
+    std::uint8_t own_depth = 0;
     std::uint8_t vlan_tags = 0;
     std::uint16_t ethertype = 0;   ///< last EtherType seen (0 when none)
     std::uint8_t ip_protocol = 0;  ///< last IP next-header seen
