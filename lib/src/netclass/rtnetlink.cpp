@@ -184,7 +184,10 @@ std::error_code parse_route_dump(std::span<const std::byte> buffer, std::vector<
             const auto code = static_cast<std::int32_t>(er.u32_host());
             if (!er.ok()) return make_error_code(errc::truncated);
             if (code == 0) continue;  // an ACK
-            return std::error_code(-code, std::system_category());
+            // The kernel sends -errno; anything else (positive, or INT32_MIN, which has no
+            // negation) is not a real error number.
+            if (code < 0 && code > -4096) return std::error_code(-code, std::system_category());
+            return make_error_code(errc::malformed);
         }
         if (type != RTM_NEWROUTE) continue;
         if (auto ec = parse_route(body, out)) return ec;
