@@ -402,12 +402,8 @@ dns_load_result run_dns_load(const dns_server& server, const dns_load_options& o
         load_runner runner{udp::endpoint{addr, server.port}, options, r};
         if ((ec = runner.prepare())) return r;
         runner.run();
-    } catch (const std::bad_alloc&) {
-        ec = std::make_error_code(std::errc::not_enough_memory);
-    } catch (const std::system_error& e) {
-        ec = e.code();
     } catch (...) {
-        ec = make_error_code(errc::protocol_error);
+        ec = detail::code_of_current_exception(errc::protocol_error);
     }
     return r;
 }

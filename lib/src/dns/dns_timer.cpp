@@ -368,12 +368,8 @@ dns_query_result time_dns_queries(const dns_server& server, const dns_query_opti
         query_timer t{udp::endpoint{addr, server.port}, options, r};
         if ((ec = t.open())) return r;
         ec = t.run();
-    } catch (const std::bad_alloc&) {
-        ec = std::make_error_code(std::errc::not_enough_memory);
-    } catch (const std::system_error& e) {
-        ec = e.code();
     } catch (...) {
-        ec = make_error_code(errc::protocol_error);
+        ec = detail::code_of_current_exception(errc::protocol_error);
     }
     return r;
 }
