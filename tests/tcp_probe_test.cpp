@@ -57,6 +57,27 @@ TEST_F(TcpProbe, RequestResponseEchoesEveryByte) {
     EXPECT_EQ(j["rtt"]["count"], 200);
 }
 
+// One untimed session before the timed one; the first request rides with the hello, so a single
+// request is answered on a session that otherwise only connected.
+TEST_F(TcpProbe, RequestResponseWarmsUpOnAnUntimedSessionFirst) {
+    tcp_rr_options o;
+    o.count = 1;
+    auto r = tcp_rr_probe(target_, o);
+    EXPECT_TRUE(r.error.empty()) << r.error;
+    EXPECT_TRUE(r.warmed_up);
+    EXPECT_EQ(r.completed, 1u);
+    EXPECT_EQ(r.corrupted, 0u);
+    EXPECT_NE(r.local.port(), 0);
+    EXPECT_NE(r.local.port(), target_.port());
+    EXPECT_GT(r.first_reply, r.connect_time);
+    EXPECT_EQ(resp_->stats().sessions, 2u);
+    o.warm_up = false;
+    r = tcp_rr_probe(target_, o);
+    EXPECT_FALSE(r.warmed_up);
+    EXPECT_EQ(r.completed, 1u);
+    EXPECT_EQ(resp_->stats().sessions, 3u);
+}
+
 TEST_F(TcpProbe, RequestResponseStopsAtDuration) {
     tcp_rr_options o;
     o.count = 0;
@@ -174,8 +195,10 @@ TEST(TcpReport, RequestResponseNamesTheSizeAndReadsSetupAndFirstReply) {
     EXPECT_EQ(rep.tables()[0].header, latency_columns);
     EXPECT_EQ(rep.tables()[0].rows.at(0).at(0), "99");
     EXPECT_EQ(rep.readings(),
-              (std::vector<std::string>{"Connect took 250.0 us, the first reply came 400.0 us after connect "
-                                        "started; the kernel retransmitted 3 segments."}));
+              (std::vector<std::string>{
+                  "The handshake took 250.0 us; the first reply came 400.0 us after connect() was called: the "
+                  "handshake plus one round trip, since the first request went out with the session hello. The "
+                  "kernel retransmitted 3 segments."}));
     const auto j = rep.to_json();
     EXPECT_EQ(j["mode"], "rr");
     EXPECT_EQ(j["result"]["completed"], 99);

@@ -53,9 +53,9 @@ TEST(TcpVsUdpReport, TableSetsTheProtocolsSideBySide) {
     const auto& t = rep.tables()[0];
     EXPECT_EQ(t.title, "TCP vs UDP to 127.0.0.1:51423");
     EXPECT_EQ(t.header, (std::vector<std::string>{"", "TCP", "UDP"}));
-    ASSERT_NE(row(t, "setup before first byte (p50)"), nullptr);
-    EXPECT_EQ(*row(t, "setup before first byte (p50)"),
-              (std::vector<std::string>{"setup before first byte (p50)", "12.8 us", "none"}));
+    ASSERT_NE(row(t, "setup: TCP handshake (p50)"), nullptr);
+    EXPECT_EQ(*row(t, "setup: TCP handshake (p50)"),
+              (std::vector<std::string>{"setup: TCP handshake (p50)", "12.8 us", "none"}));
     ASSERT_NE(row(t, "RTT p99"), nullptr);
     EXPECT_EQ(*row(t, "RTT p99"), (std::vector<std::string>{"RTT p99", "18.5 us", "153.1 us"}));
     ASSERT_NE(row(t, "throughput (received)"), nullptr);
@@ -64,7 +64,8 @@ TEST(TcpVsUdpReport, TableSetsTheProtocolsSideBySide) {
     EXPECT_EQ(
         rep.readings()[0],
         "TCP spent 12.8 us (p50) on its three-way handshake before any data could flow; its first reply "
-        "took 6.71 ms, while UDP's first reply took 508.0 us with no setup at all.");
+        "took 6.71 ms from connect() (handshake, then one round trip), while UDP's first reply took 508.0 us "
+        "with no setup at all.");
 }
 
 TEST(TcpVsUdpReport, NothingMeasuredShowsADashNotAZero) {

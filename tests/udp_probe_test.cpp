@@ -16,8 +16,11 @@ TEST_F(UdpProbe, RequestResponseAccountsForEveryProbe) {
     udp_rr_options o;
     o.count = 300;
     o.size = 200;
+    o.warm_up = false;  // so the responder's reply count is this run's alone
     const auto r = udp_rr_probe(target_, o);
     EXPECT_TRUE(r.error.empty()) << r.error;
+    EXPECT_FALSE(r.warmed_up);
+    EXPECT_EQ(r.warm_up_sent, 0u);
     EXPECT_EQ(r.sent, 300u);
     EXPECT_EQ(r.received + r.lost, r.sent);
     EXPECT_EQ(r.rtt.count() + r.late, r.received);

@@ -47,8 +47,11 @@ TEST(WireView, TcpVsUdpCaptureAgreesWithTshark) {
     const std::string target = j["target"];
     const auto p = target.substr(target.rfind(':') + 1);
     // Every UDP datagram the application sent is on the wire once (GSO is off while capturing).
-    const auto app_sent =
-        j["udp"]["rr"]["sent"].get<std::uint64_t>() + j["udp"]["stream"]["sent"].get<std::uint64_t>();
+    // The rr probe's untimed warm-up datagram is on the wire too.
+    const auto app_sent = j["udp"]["rr"]["warm_up_sent"].get<std::uint64_t>() +
+                          j["udp"]["rr"]["sent"].get<std::uint64_t>() +
+                          j["udp"]["stream"]["sent"].get<std::uint64_t>();
+    EXPECT_EQ(j["udp"]["rr"]["warm_up_sent"], 1);
     EXPECT_EQ(w["udp"]["packets_to_port"].get<std::uint64_t>(), app_sent);
     EXPECT_EQ(tshark_count(file, "udp.dstport == " + p), app_sent);
     // The TCP conversations: the connects, the rr session, the stream and the UDP control sessions.

@@ -66,6 +66,7 @@ void probe_capture::attach(report& rep, const wire_comparison& app) {
         throw error(e.code(), fmt::format("inspecting {}: {}", file_, e.what()));
     }
     recorder_.reset();
+    recorded_ = true;
     add_wire_view(rep, w, app);
 }
 

@@ -61,10 +61,14 @@ public:
     probe_capture(const std::string& file, const socket_address& target);
     ~probe_capture();
     void attach(report& rep, const wire_comparison& app);
+    /// True once attach() has stopped a capture: file() then holds the whole run.
+    bool recorded() const noexcept { return recorded_; }
+    const std::string& file() const noexcept { return file_; }
 
 private:
     std::string file_;
     std::unique_ptr<wire_recorder> recorder_;
+    bool recorded_ = false;
 };
 
 /// A CLI11 validator for durations in seconds: positive and finite.

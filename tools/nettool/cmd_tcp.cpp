@@ -3,6 +3,7 @@
 #include <nettool/core/clock.hpp>
 #include <nettool/probe/protocol.hpp>
 #include <nettool/packet/wire_view.hpp>
+#include <nettool/probe/on_wire.hpp>
 #include <nettool/probe/tcp_probe.hpp>
 
 #include <fmt/format.h>
@@ -52,6 +53,7 @@ int run_tcp(const tcp_options& opt, const context& ctx) {
             target, {.count = opt.count ? opt.count : 10, .interval = interval, .timeout = timeout});
         auto rep = make_report(r);
         cap.attach(rep, {r.kernel.retransmits, 0, 0});
+        if (cap.recorded() && r.established > 0) add_on_wire(rep, on_wire(cap.file(), r));
         emit(ctx, rep);
         if (r.established == 0) {
             return fail(
@@ -72,6 +74,7 @@ int run_tcp(const tcp_options& opt, const context& ctx) {
         const auto r = tcp_rr_probe(target, o);
         auto rep = make_report(r, o);
         cap.attach(rep, {r.kernel.retransmits, 0, 0});
+        if (cap.recorded() && r.completed > 0) add_on_wire(rep, on_wire(cap.file(), r, o.size));
         emit(ctx, rep);
         if (!r.error.empty()) return fail(r.error, exit_failed);
         return exit_ok;

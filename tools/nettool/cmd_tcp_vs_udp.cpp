@@ -3,6 +3,7 @@
 #include <nettool/core/clock.hpp>
 #include <nettool/probe/protocol.hpp>
 #include <nettool/packet/wire_view.hpp>
+#include <nettool/probe/on_wire.hpp>
 #include <nettool/probe/responder.hpp>
 #include <nettool/probe/tcp_vs_udp.hpp>
 
@@ -75,7 +76,13 @@ int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
     auto rep = make_report(r, local != nullptr);
     cap.attach(rep,
                {r.connect.kernel.retransmits + r.tcp_rr.kernel.retransmits + r.tcp_stream.kernel.retransmits,
-                r.udp_rr.sent + r.udp_stream.sent, r.udp_rr.received + r.udp_stream.received});
+                r.udp_rr.warm_up_sent + r.udp_rr.sent + r.udp_stream.sent,
+                r.udp_rr.received + r.udp_stream.received});
+    if (cap.recorded()) {
+        if (r.connect.established > 0) add_on_wire(rep, on_wire(cap.file(), r.connect));
+        if (r.tcp_rr.completed > 0) add_on_wire(rep, on_wire(cap.file(), r.tcp_rr, o.size));
+        if (r.udp_rr.received > 0) add_on_wire(rep, on_wire(cap.file(), r.udp_rr, o.size));
+    }
     emit(ctx, rep);
     if (local) local->stop();
     if (!succeeded(r)) {

@@ -3,6 +3,7 @@
 #include <nettool/core/clock.hpp>
 #include <nettool/probe/protocol.hpp>
 #include <nettool/packet/wire_view.hpp>
+#include <nettool/probe/on_wire.hpp>
 #include <nettool/probe/udp_probe.hpp>
 
 #include <fmt/format.h>
@@ -52,7 +53,8 @@ int run_udp(const udp_options& opt, const context& ctx) {
                                .timeout = seconds_to_ns(opt.timeout_s)};
         const auto r = udp_rr_probe(target, o);
         auto rep = make_report(r, o);
-        cap.attach(rep, {0, r.sent, r.received});
+        cap.attach(rep, {0, r.warm_up_sent + r.sent, r.received});
+        if (cap.recorded() && r.received > 0) add_on_wire(rep, on_wire(cap.file(), r, o.size));
         emit(ctx, rep);
         if (!r.error.empty()) return fail(r.error, exit_failed);
         if (r.received == 0)

@@ -2,6 +2,7 @@
 
 #include <nettool/core/error.hpp>
 
+#include <array>
 #include <cerrno>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -65,20 +66,23 @@ void set_int_option(int fd, int level, int name, int value) noexcept {
     (void)::setsockopt(fd, level, name, &value, sizeof value);
 }
 
-unique_fd tcp_connect(const socket_address& to, mono_clock::time_point deadline,
-                      std::error_code& ec) noexcept {
+unique_fd tcp_connect(const socket_address& to, mono_clock::time_point deadline, std::error_code& ec,
+                      std::chrono::nanoseconds* handshake) noexcept {
     ec.clear();
     unique_fd fd{::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP)};
     if (!fd) {
         ec = last_error();
         return {};
     }
-    if (::connect(fd.get(), to.data(), to.size()) == 0) return fd;
-    if (errno != EINPROGRESS) {
-        ec = last_error();
-        return {};
+    const auto t0 = mono_clock::now();
+    if (::connect(fd.get(), to.data(), to.size()) != 0) {
+        if (errno != EINPROGRESS) {
+            ec = last_error();
+            return {};
+        }
+        if (!wait_writable(fd.get(), deadline, ec)) return {};
     }
-    if (!wait_writable(fd.get(), deadline, ec)) return {};
+    const auto t1 = mono_clock::now();
     int err = 0;
     socklen_t len = sizeof err;
     if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
@@ -86,7 +90,15 @@ unique_fd tcp_connect(const socket_address& to, mono_clock::time_point deadline,
         ec = {err, std::system_category()};
         return {};
     }
+    if (handshake != nullptr) *handshake = t1 - t0;
     return fd;
+}
+
+socket_address local_address(int fd) noexcept {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+    return socket_address::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), len);
 }
 
 namespace {
@@ -97,8 +109,8 @@ timeval to_timeval(std::chrono::nanoseconds d) noexcept {
 }
 }  // namespace
 
-unique_fd tcp_connect_blocking(const socket_address& to, std::chrono::nanoseconds timeout,
-                               std::error_code& ec) noexcept {
+unique_fd tcp_connect_blocking(const socket_address& to, std::chrono::nanoseconds timeout, std::error_code& ec,
+                               std::chrono::nanoseconds* handshake) noexcept {
     ec.clear();
     unique_fd fd{::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP)};
     if (!fd) {
@@ -107,12 +119,14 @@ unique_fd tcp_connect_blocking(const socket_address& to, std::chrono::nanosecond
     }
     const timeval tv = to_timeval(timeout);
     (void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    const auto t0 = mono_clock::now();
     while (::connect(fd.get(), to.data(), to.size()) != 0) {
         if (errno == EINTR) continue;
         // A blocking connect cut short by SO_SNDTIMEO reports EINPROGRESS.
         ec = (errno == EINPROGRESS || errno == EAGAIN) ? make_error_code(errc::timed_out) : last_error();
         return {};
     }
+    if (handshake != nullptr) *handshake = mono_clock::now() - t0;
     return fd;
 }
 
@@ -164,6 +178,19 @@ bool write_all(int fd, std::span<const std::byte> data, mono_clock::time_point d
         return false;
     }
     return true;
+}
+
+void close_gracefully(int fd, mono_clock::time_point deadline) noexcept {
+    if (::shutdown(fd, SHUT_WR) != 0) return;
+    std::array<std::byte, 512> sink{};
+    for (;;) {
+        const ssize_t n = ::recv(fd, sink.data(), sink.size(), MSG_DONTWAIT);
+        if (n == 0) return;
+        if (n > 0 || errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return;
+        std::error_code ec;
+        if (!wait_readable(fd, deadline, ec)) return;
+    }
 }
 
 // Reads exactly out.size() bytes. A clean end of stream before that is reported as

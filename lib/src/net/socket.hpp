@@ -52,14 +52,20 @@ struct tcp_info_snapshot {
 tcp_info_snapshot read_tcp_info(int fd) noexcept;
 
 /// Non-blocking connect with a deadline; the socket is left non-blocking. ec: the connect error
-/// (ECONNREFUSED, ENETUNREACH, ...) or errc::timed_out.
-unique_fd tcp_connect(const socket_address& to, mono_clock::time_point deadline,
-                      std::error_code& ec) noexcept;
+/// (ECONNREFUSED, ENETUNREACH, ...) or errc::timed_out. When handshake is given it receives the
+/// time from the connect() call to the connection being usable: the three-way handshake as the
+/// application sees it, without creating the socket.
+unique_fd tcp_connect(const socket_address& to, mono_clock::time_point deadline, std::error_code& ec,
+                      std::chrono::nanoseconds* handshake = nullptr) noexcept;
+
+/// The local address and port the kernel gave fd (getsockname); empty on failure.
+socket_address local_address(int fd) noexcept;
 
 /// Blocking connect bounded by timeout (SO_SNDTIMEO): the fewest system calls, for connect-rate
-/// probes. The socket is left blocking. ec: the connect error or errc::timed_out.
-unique_fd tcp_connect_blocking(const socket_address& to, std::chrono::nanoseconds timeout,
-                               std::error_code& ec) noexcept;
+/// probes. The socket is left blocking. ec: the connect error or errc::timed_out. handshake: as
+/// for tcp_connect.
+unique_fd tcp_connect_blocking(const socket_address& to, std::chrono::nanoseconds timeout, std::error_code& ec,
+                               std::chrono::nanoseconds* handshake = nullptr) noexcept;
 
 /// Makes fd blocking with kernel send/receive timeouts: a request/response loop then costs one
 /// system call per send and per receive. write_all/read_exact still enforce their deadlines.
@@ -78,6 +84,10 @@ bool write_all(int fd, std::span<const std::byte> data, mono_clock::time_point d
 /// Reads exactly out.size() bytes; a clean end of stream first gives std::errc::connection_aborted.
 bool read_exact(int fd, std::span<std::byte> out, mono_clock::time_point deadline,
                 std::error_code& ec) noexcept;
+
+/// Ends a TCP connection the orderly way: sends FIN, then reads (and discards) until the peer's
+/// FIN or the deadline, so the peer has closed its side before this returns.
+void close_gracefully(int fd, mono_clock::time_point deadline) noexcept;
 
 /// Sets an int socket option, ignoring failures that only cost performance.
 void set_int_option(int fd, int level, int name, int value) noexcept;

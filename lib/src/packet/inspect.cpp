@@ -2,6 +2,8 @@
 
 #include <nettool/core/error.hpp>
 
+#include <nettool/packet/capture_file.hpp>
+
 #include "packet/inspect_state.hpp"
 #include "packet/proto/protocol.hpp"
 
@@ -12,9 +14,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <sys/stat.h>
 #include <tuple>
 
 namespace nettool {
@@ -331,56 +331,22 @@ inspect_result inspector::result() const {
 }
 
 inspect_result inspect_file(const std::string& path, const inspect_options& opts) {
-    inspect_result r;
-    r.file = path;
-    {
-        std::FILE* fp = std::fopen(path.c_str(), "rb");
-        if (fp == nullptr) throw error(std::error_code{errno, std::system_category()}, {});
-        struct stat st {};
-        std::uint64_t file_size = 0;
-        if (::fstat(fileno(fp), &st) == 0) {
-            if (S_ISDIR(st.st_mode)) {
-                std::fclose(fp);
-                throw error(std::make_error_code(std::errc::is_a_directory), {});
-            }
-            file_size = static_cast<std::uint64_t>(st.st_size);
+    auto file = capture_file::open(path);
+    inspector insp{file.link_type(), opts};
+    inspect_progress prog;
+    prog.file_size = file.size();
+    captured_packet p;
+    while (file.next(p)) {
+        insp.add(p.time, p.data, p.wire_length);
+        ++prog.packets;
+        if (opts.on_progress && (prog.packets & 0xffff) == 0) {
+            prog.file_offset = file.offset();
+            opts.on_progress(prog);
         }
-        char errbuf[PCAP_ERRBUF_SIZE] = {};
-        pcap_t* p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-        if (p == nullptr) {
-            std::fclose(fp);
-            throw error(errc::malformed, fmt::format("not a pcap or pcapng file libpcap can read ({})", errbuf));
-        }
-        std::unique_ptr<pcap_t, void (*)(pcap_t*)> guard{p, pcap_close};
-        int lt = pcap_datalink(p);
-        inspector insp{lt, opts};
-        inspect_progress prog;
-        prog.file_size = file_size;
-        std::string end_note;
-        for (;;) {
-            pcap_pkthdr* h = nullptr;
-            const u_char* data = nullptr;
-            int rc = pcap_next_ex(p, &h, &data);
-            if (rc == PCAP_ERROR_BREAK) break;  // end of file
-            if (rc != 1) {
-                end_note = fmt::format("reading stopped early: {}", pcap_geterr(p));
-                break;
-            }
-            auto t = std::chrono::nanoseconds{static_cast<std::int64_t>(h->ts.tv_sec) * 1'000'000'000 +
-                                              static_cast<std::int64_t>(h->ts.tv_usec)};
-            std::span<const u_char> raw{data, h->caplen};
-            insp.add(t, std::as_bytes(raw), h->len);
-            ++prog.packets;
-            if (opts.on_progress && (prog.packets & 0xffff) == 0) {
-                long off = std::ftell(pcap_file(p));
-                prog.file_offset = off > 0 ? static_cast<std::uint64_t>(off) : 0;
-                opts.on_progress(prog);
-            }
-        }
-        r = insp.result();
-        r.file = path;
-        if (!end_note.empty()) r.notes.push_back(end_note);
     }
+    auto r = insp.result();
+    r.file = path;
+    if (!file.end_note().empty()) r.notes.push_back(file.end_note());
     return r;
 }
 

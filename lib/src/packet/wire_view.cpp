@@ -23,6 +23,10 @@ std::unique_ptr<wire_recorder> wire_recorder::start(const socket_address& target
     o.output_file = file;
     o.buffer_size = 64 << 20;  // streams run flat out; keep kernel drops rare
     o.snaplen = 128;           // headers are enough for the analysis
+    // Buffered delivery: the kernel hands over packets in blocks (at the latest after libpcap's
+    // 100 ms timeout) instead of waking the capture thread for every packet, a wake-up the
+    // probe's own system calls would otherwise pay for and the on-wire check would then show.
+    o.immediate = false;
     r->session_ = capture_session::open(o);
     r->view_.file = file;
     r->view_.interface = r->session_->interface();
@@ -43,7 +47,8 @@ std::unique_ptr<wire_recorder> wire_recorder::start(const socket_address& target
 }
 
 wire_view wire_recorder::finish() {
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});  // the last packets reach the buffer
+    // The last block of packets is handed over when libpcap's 100 ms timeout retires it.
+    std::this_thread::sleep_for(std::chrono::milliseconds{250});
     view_.capture = session_->stop();
     const auto r = inspect_file(view_.file);
     view_.tcp = totals_for_port(r, "tcp", port_);

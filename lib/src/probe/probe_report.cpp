@@ -10,6 +10,10 @@ namespace nettool {
 
 namespace {
 
+constexpr std::string_view warm_up_note =
+    "Timed after one untimed warm-up session, so the first run of either side's code (page faults, lazy "
+    "symbol binding) is not counted as protocol cost.";
+
 report probe_report(std::string_view command, std::string_view mode) {
     report rep{std::string{command}};
     rep.data()["mode"] = mode;
@@ -33,6 +37,9 @@ report make_report(const tcp_connect_result& r) {
     rep.add_reading(
         fmt::format("Kernel (TCP_INFO): handshake RTT {:.0f} us on average, {} retransmitted SYNs.",
                     r.kernel.rtt_us, r.kernel.retransmits));
+    if (r.warmed_up)
+        rep.add_reading("Timed after one untimed connect, so the first run of the code is not counted "
+                        "as handshake cost; socket creation is not counted either.");
     return rep;
 }
 
@@ -42,10 +49,12 @@ report make_report(const tcp_rr_result& r, const tcp_rr_options& opt) {
     rep.add_table(latency_table(fmt::format("TCP request/response with {}, {} B: {} of {} answered",
                                             r.target.to_string(), opt.size, r.completed, r.sent),
                                 r.rtt));
-    rep.add_reading(
-        fmt::format("Connect took {}, the first reply came {} after connect started; the kernel "
-                    "retransmitted {} segments.",
-                    format_duration(r.connect_time), format_duration(r.first_reply), r.kernel.retransmits));
+    rep.add_reading(fmt::format(
+        "The handshake took {}; the first reply came {} after connect() was called: the handshake plus one "
+        "round trip, since the first request went out with the session hello. The kernel retransmitted {} "
+        "segments.",
+        format_duration(r.connect_time), format_duration(r.first_reply), r.kernel.retransmits));
+    if (r.warmed_up) rep.add_reading(std::string{warm_up_note});
     return rep;
 }
 
@@ -76,8 +85,13 @@ report make_report(const udp_rr_result& r, const udp_rr_options& opt) {
                format_duration_us(s.p50_us), format_duration_us(s.p90_us), format_duration_us(s.p99_us),
                format_duration_us(s.max_us)});
     rep.add_table(std::move(t));
+    if (r.received > 0 && r.first_reply.count() > 0)
+        rep.add_reading(fmt::format("The first datagram's answer came back {} after it was sent: one round "
+                                    "trip, with no setup before it.",
+                                    format_duration(r.first_reply)));
     rep.add_reading(fmt::format("UDP lost {} of its requests or answers; nothing resent them.",
                                 format_percent(r.loss_fraction())));
+    if (r.warmed_up) rep.add_reading(std::string{warm_up_note});
     return rep;
 }
 

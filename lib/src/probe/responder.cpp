@@ -15,6 +15,8 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -50,7 +53,7 @@ struct udp_session {
     std::uint64_t echoes = 0;
     // Stream statistics (udp_sink).
     static constexpr std::uint64_t window = 1u << 16;  // sequence numbers remembered for duplicates
-    std::vector<std::uint64_t> seen = std::vector<std::uint64_t>(window / 64, 0);
+    std::vector<std::uint64_t> seen;  // window bits; sized for sink sessions only
     proto::udp_report report;
     std::uint64_t first_arrival_ns = 0;
     std::uint64_t last_arrival_ns = 0;
@@ -126,6 +129,7 @@ struct responder::impl {
     std::atomic<bool> udp_stop{false};
     std::vector<std::weak_ptr<tcp_session>> live;  // for the watchdog; io thread only
     std::uint16_t bound_port = 0;
+    asio::ip::tcp::endpoint accept_peer;  // filled by the pending accept; io thread only
     bool any_address = false;
     bool v6 = false;
 
@@ -169,17 +173,11 @@ namespace {
 
 class tcp_session : public std::enable_shared_from_this<tcp_session> {
 public:
-    tcp_session(responder::impl& r, tcp::socket s) : r_(r), socket_(std::move(s)), id_(r.next_session_id++) {
-        asio::error_code ec;
-        const auto ep = socket_.remote_endpoint(ec);
-        if (!ec) {
-            auto a = ep.address();
-            if (a.is_v6() && a.to_v6().is_v4_mapped())
-                a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-            peer_ = a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), ep.port())
-                              : fmt::format("{}:{}", a.to_string(), ep.port());
-        }
-        socket_.set_option(tcp::no_delay(true), ec);
+    // Nothing here formats, logs or allocates beyond the session itself: the hello that follows
+    // must be answered as fast as an echo (the peer's name is only written out when logged).
+    tcp_session(responder::impl& r, tcp::socket s, const tcp::endpoint& peer)
+        : r_(r), socket_(std::move(s)), id_(r.next_session_id++), peer_(peer) {
+        // TCP_NODELAY is inherited from the listening socket (bind_pair sets it there).
         started_ = mono_clock::now();
         last_activity_ = started_;
     }
@@ -204,12 +202,24 @@ public:
                     what = fmt::format("{} datagrams received", udp_ ? udp_->report.received : 0);
                     break;
             }
-            r_.log(fmt::format("session {} {} {}: {}, {:.3f} s{}", id_, peer_, proto::to_string(hello_.m),
+            r_.log(fmt::format("session {} {} {}: {}, {:.3f} s{}", id_, peer(), proto::to_string(hello_.m),
                                what, secs, end_reason_.empty() ? "" : ", " + end_reason_));
         }
     }
 
-    void start() { read_hello(); }
+    // With TCP_DEFER_ACCEPT the hello is usually waiting when the session starts: read it and
+    // answer at once, in this handler, rather than queueing a read completion behind others.
+    // The fast path is three system calls after accept: recv, send, and the read that follows.
+    void start() {
+        const ssize_t n = ::recv(socket_.native_handle(), head_.data(), head_.size(), MSG_DONTWAIT);
+        if (n == static_cast<ssize_t>(head_.size())) {
+            on_hello();
+            return;
+        }
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return;  // closed before a hello: a connect-only probe or a scanner
+        read_hello(n > 0 ? static_cast<std::size_t>(n) : 0);
+    }
 
     // Called by the watchdog once a second.
     bool overdue(mono_clock::time_point now) const {
@@ -233,9 +243,17 @@ public:
 private:
     void touch() { last_activity_ = mono_clock::now(); }
 
-    void read_hello() {
+    std::string peer() const {
+        if (peer_.port() == 0) return "?";
+        auto a = peer_.address();
+        if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+        return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), peer_.port())
+                         : fmt::format("{}:{}", a.to_string(), peer_.port());
+    }
+
+    void read_hello(std::size_t have) {
         auto self = shared_from_this();
-        asio::async_read(socket_, asio::buffer(head_), [self](asio::error_code ec, std::size_t) {
+        asio::async_read(socket_, asio::buffer(head_) + have, [self](asio::error_code ec, std::size_t) {
             if (ec) return;  // closed before a hello: a connect-only probe or a scanner
             self->on_hello();
         });
@@ -261,7 +279,7 @@ private:
             reply.st = proto::status::bad_param;
         if (reply.st != proto::status::ok) {
             ++r_.rejected;
-            r_.log(fmt::format("session {} {} rejected: {}", id_, peer_, proto::to_string(reply.st)));
+            r_.log(fmt::format("session {} {} rejected: {}", id_, peer(), proto::to_string(reply.st)));
             send_reply_and_close(reply);
             return;
         }
@@ -272,6 +290,7 @@ private:
         if (hello_.m == proto::mode::udp_echo || hello_.m == proto::mode::udp_sink) {
             udp_ = std::make_shared<udp_session>();
             udp_->mode = hello_.m;
+            if (hello_.m == proto::mode::udp_sink) udp_->seen.assign(udp_session::window / 64, 0);
             udp_->last_activity_ns = mono_now_ns();
             std::lock_guard lock{r_.udp_mu};
             cookie_ = random_cookie();
@@ -280,8 +299,16 @@ private:
             reply.cookie = cookie_;
         }
         proto::encode(reply, reply_);
+        // An empty send buffer takes the 16 bytes at once; Asio writes whatever is left.
+        const ssize_t sent = ::send(socket_.native_handle(), reply_.data(), reply_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return;  // peer gone
+        const auto done = static_cast<std::size_t>(sent > 0 ? sent : 0);
+        if (done == reply_.size()) {
+            run_mode();
+            return;
+        }
         auto self = shared_from_this();
-        asio::async_write(socket_, asio::buffer(reply_), [self](asio::error_code ec, std::size_t) {
+        asio::async_write(socket_, asio::buffer(reply_) + done, [self](asio::error_code ec, std::size_t) {
             if (ec) return;
             self->run_mode();
         });
@@ -311,7 +338,6 @@ private:
         asio::error_code ignored;
         switch (hello_.m) {
             case proto::mode::echo:
-                socket_.set_option(tcp::no_delay(true), ignored);
                 buf_.resize(hello_.message_size);
                 echo_read();
                 break;
@@ -423,7 +449,7 @@ private:
     responder::impl& r_;
     tcp::socket socket_;
     std::uint64_t id_;
-    std::string peer_ = "?";
+    tcp::endpoint peer_;
     mono_clock::time_point started_, last_activity_, source_until_;
     std::array<std::byte, proto::hello_size> head_{};
     std::array<std::byte, proto::hello_reply_size> reply_{};
@@ -443,10 +469,11 @@ private:
 }  // namespace
 
 void responder::impl::accept() {
-    acceptor.async_accept([this](asio::error_code ec, tcp::socket s) {
+    // accept() fills in the peer's address: no getpeername per session.
+    acceptor.async_accept(accept_peer, [this](asio::error_code ec, tcp::socket s) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
         if (!ec) {
-            auto session = std::make_shared<tcp_session>(*this, std::move(s));
+            auto session = std::make_shared<tcp_session>(*this, std::move(s), accept_peer);
             live.push_back(session);
             session->start();
         }
@@ -587,6 +614,7 @@ std::error_code bind_pair(responder::impl& r, const asio::ip::address& addr, std
     r.acceptor.open(tep.protocol(), ec);
     if (ec) return ec;
     r.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    r.acceptor.set_option(tcp::no_delay(true), ec);  // inherited by every accepted connection
     if (dual) r.acceptor.set_option(asio::ip::v6_only(false), ec);
     r.acceptor.bind(tep, ec);
     if (ec) {
@@ -615,6 +643,13 @@ std::error_code bind_pair(responder::impl& r, const asio::ip::address& addr, std
     }
     r.acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return ec;
+    // Hand over a connection when its first data (the hello) arrives, not at the handshake's
+    // last ACK: one wake-up accepts it and reads the hello, so the hello is answered as fast as
+    // an echo instead of waiting behind the accept. A peer that connects and sends nothing is
+    // never handed over (its FIN or RST is, so connect-only probes still count).
+    const int defer_s = static_cast<int>(
+        std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(r.cfg.handshake_timeout).count()));
+    (void)::setsockopt(r.acceptor.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s);
     r.bound_port = bound;
     return {};
 }
@@ -652,6 +687,10 @@ std::unique_ptr<responder> responder::start(const responder_config& cfg, std::er
     auto* raw = p.get();
     p->udp_thread = std::thread([raw] { raw->udp_loop(); });
     p->thread = std::thread([raw] {
+        // This thread's first allocation creates its malloc arena (a 128 MB mapping): do it now,
+        // not while the first session waits for its hello to be answered.
+        void* volatile first = std::malloc(64);
+        std::free(first);
         for (;;) {
             try {
                 raw->io.run();

@@ -11,18 +11,18 @@
 namespace nettool::detail {
 
 session open_session(const socket_address& target, const proto::hello& hello, mono_clock::time_point deadline,
-                     std::error_code& ec, std::string& what) {
+                     std::error_code& ec, std::string& what, std::span<std::byte> hello_then_request) {
     session s;
-    const auto t0 = mono_clock::now();
-    s.fd = tcp_connect(target, deadline, ec);
+    std::array<std::byte, proto::hello_size> hello_only{};
+    const auto out = hello_then_request.size() >= proto::hello_size ? hello_then_request : std::span{hello_only};
+    proto::encode(hello, out);
+    s.fd = tcp_connect(target, deadline, ec, &s.connect_time);
     if (ec) {
         what = fmt::format("connect to {}: {}", target.to_string(), describe(ec));
         return {};
     }
-    s.connect_time = mono_clock::now() - t0;
+    s.connect_started = mono_clock::now() - s.connect_time;
     set_int_option(s.fd.get(), IPPROTO_TCP, TCP_NODELAY, 1);
-    std::array<std::byte, proto::hello_size> out{};
-    proto::encode(hello, out);
     if (!write_all(s.fd.get(), out, deadline, ec)) {
         what = fmt::format("sending hello to {}: {}", target.to_string(), describe(ec));
         return {};
@@ -52,6 +52,7 @@ session open_session(const socket_address& target, const proto::hello& hello, mo
         return {};
     }
     s.cookie = reply.value.cookie;
+    s.local = local_address(s.fd.get());
     return s;
 }
 

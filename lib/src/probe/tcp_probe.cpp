@@ -63,21 +63,27 @@ void pause_for(std::chrono::nanoseconds d) {
 tcp_connect_result tcp_connect_probe(const socket_address& target, const tcp_connect_options& opt) {
     tcp_connect_result r;
     r.target = target;
+    if (opt.warm_up) {
+        std::error_code ec;
+        r.warmed_up = static_cast<bool>(detail::tcp_connect_blocking(target, opt.timeout, ec));
+    }
     double rtt_sum = 0;
     const stopwatch total;
     for (std::uint64_t i = 0; i < opt.count; ++i) {
         if (i > 0) pause_for(opt.interval);
         ++r.attempts;
         std::error_code ec;
-        const auto t0 = mono_clock::now();
-        auto fd = detail::tcp_connect_blocking(target, opt.timeout, ec);
-        const auto t1 = mono_clock::now();
+        std::chrono::nanoseconds handshake{0};
+        auto fd = detail::tcp_connect_blocking(target, opt.timeout, ec, &handshake);
         if (ec) {
             r.failures.count(ec);
             continue;
         }
-        ++r.established;
-        r.connect_time.record(t1 - t0);
+        if (++r.established == 1) {
+            r.first_connect = handshake;
+            r.first_local = detail::local_address(fd.get());
+        }
+        r.connect_time.record(handshake);
         sample(r.kernel, detail::read_tcp_info(fd.get()), rtt_sum);
     }
     r.elapsed = total.elapsed();
@@ -92,41 +98,65 @@ tcp_rr_result tcp_rr_probe(const socket_address& target, const tcp_rr_options& o
         return r;
     }
     const stopwatch total;
+    if (opt.warm_up) {
+        auto w = opt;
+        w.count = 1;
+        w.duration = 0ns;
+        w.warm_up = false;
+        const auto warm = tcp_rr_probe(target, w);
+        if (!warm.error.empty()) {
+            r.error = warm.error;
+            r.elapsed = total.elapsed();
+            return r;
+        }
+        r.warmed_up = true;
+    }
+    // [hello | request]: the first request goes out with the session hello, in one segment.
+    std::vector<std::byte> first(proto::hello_size + opt.size), resp(opt.size);
+    const auto req = std::span{first}.subspan(proto::hello_size);
+    for (std::size_t i = 0; i < req.size(); ++i) req[i] = static_cast<std::byte>(i * 7 + 1);
+    const std::uint64_t zero = 0;
+    std::memcpy(req.data(), &zero, std::min<std::size_t>(sizeof zero, req.size()));
     std::error_code ec;
-    const auto t0 = mono_clock::now();
-    auto s = detail::open_session(target, {proto::mode::echo, opt.size, 0}, t0 + opt.timeout, ec, r.error);
+    auto s = detail::open_session(target, {proto::mode::echo, opt.size, 0}, mono_clock::now() + opt.timeout, ec,
+                                  r.error, first);
     if (ec) {
         r.elapsed = total.elapsed();
         return r;
     }
     r.connect_time = s.connect_time;
+    r.local = s.local;
     detail::make_blocking(s.fd.get(), opt.timeout);
-    std::vector<std::byte> req(opt.size), resp(opt.size);
-    for (std::size_t i = 0; i < req.size(); ++i) req[i] = static_cast<std::byte>(i * 7 + 1);
     const auto stop_at =
         opt.duration > 0ns ? mono_clock::now() + opt.duration : mono_clock::time_point::max();
     const std::uint64_t limit = opt.count > 0 ? opt.count : UINT64_MAX;
-    for (std::uint64_t i = 0; i < limit; ++i) {
-        const auto start = mono_clock::now();
-        if (start >= stop_at) break;
-        if (i > 0) pause_for(opt.interval);
-        // The first bytes carry the sequence number so a stale or mixed-up response is caught.
-        std::memcpy(req.data(), &i, std::min<std::size_t>(sizeof i, req.size()));
-        const auto sent_at = mono_clock::now();
-        ++r.sent;
-        if (!detail::write_all(s.fd.get(), req, sent_at + opt.timeout, ec) ||
-            !detail::read_exact(s.fd.get(), resp, sent_at + opt.timeout, ec)) {
+    auto sent_at = s.connect_started + s.connect_time;  // request 0 left with the hello
+    ++r.sent;
+    for (std::uint64_t i = 0;;) {
+        if (!detail::read_exact(s.fd.get(), resp, sent_at + opt.timeout, ec)) {
             r.error = fmt::format("request {} to {}: {}", i + 1, target.to_string(), detail::describe(ec));
             break;
         }
-        const auto rtt = mono_clock::now() - sent_at;
-        if (resp != req) ++r.corrupted;
-        r.rtt.record(rtt);
-        ++r.completed;
-        if (r.completed == 1) r.first_reply = mono_clock::now() - t0;
+        const auto now = mono_clock::now();
+        if (!std::equal(resp.begin(), resp.end(), req.begin())) ++r.corrupted;
+        r.rtt.record(now - sent_at);
+        if (++r.completed == 1) r.first_reply = now - s.connect_started;
+        if (++i >= limit || now >= stop_at) break;
+        pause_for(opt.interval);
+        // The first bytes carry the sequence number so a stale or mixed-up response is caught.
+        std::memcpy(req.data(), &i, std::min<std::size_t>(sizeof i, req.size()));
+        sent_at = mono_clock::now();
+        ++r.sent;
+        if (!detail::write_all(s.fd.get(), req, sent_at + opt.timeout, ec)) {
+            r.error = fmt::format("request {} to {}: {}", i + 1, target.to_string(), detail::describe(ec));
+            break;
+        }
     }
     double rtt_sum = 0;
     sample(r.kernel, detail::read_tcp_info(s.fd.get()), rtt_sum);
+    // Both sides closed before returning: a run that follows (the timed one after the warm-up)
+    // does not find the responder busy tearing this one down.
+    detail::close_gracefully(s.fd.get(), mono_clock::now() + std::min<std::chrono::nanoseconds>(opt.timeout, 1s));
     r.elapsed = total.elapsed();
     return r;
 }
@@ -313,9 +343,12 @@ void to_json(nlohmann::json& j, const kernel_tcp_view& k) {
 
 void to_json(nlohmann::json& j, const tcp_connect_result& r) {
     j = {{"target", r.target.to_string()},
+         {"warmed_up", r.warmed_up},
          {"attempts", r.attempts},
          {"established", r.established},
          {"connect", latency_summary::from(r.connect_time)},
+         {"first_connect_us", std::chrono::duration<double, std::micro>(r.first_connect).count()},
+         {"first_local", r.first_local.to_string()},
          {"failures", r.failures},
          {"kernel", r.kernel},
          {"connects_per_second", r.connects_per_second()},
@@ -324,6 +357,8 @@ void to_json(nlohmann::json& j, const tcp_connect_result& r) {
 
 void to_json(nlohmann::json& j, const tcp_rr_result& r) {
     j = {{"target", r.target.to_string()},
+         {"local", r.local.to_string()},
+         {"warmed_up", r.warmed_up},
          {"sent", r.sent},
          {"completed", r.completed},
          {"corrupted", r.corrupted},

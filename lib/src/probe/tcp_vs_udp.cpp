@@ -60,10 +60,10 @@ report make_report(const tcp_vs_udp_result& r, bool in_process_responder) {
     const auto target = c.target.to_string();
 
     table t{fmt::format("TCP vs UDP to {}", target), {"", "TCP", "UDP"}, {}};
-    t.add_row({"setup before first byte (p50)", format_percentile(c.connect_time, 50), "none"});
+    t.add_row({"setup: TCP handshake (p50)", format_percentile(c.connect_time, 50), "none"});
     t.add_row({"setup p99", format_percentile(c.connect_time, 99), "none"});
-    t.add_row(
-        {"first reply (connect + 1 round trip)", ns_us(r.tcp_rr.first_reply), ns_us(r.udp_rr.first_reply)});
+    t.add_row({"first reply: TCP handshake + 1 RTT, UDP 1 RTT", ns_us(r.tcp_rr.first_reply),
+               ns_us(r.udp_rr.first_reply)});
     t.add_row({"RTT p50", format_percentile(r.tcp_rr.rtt, 50), format_percentile(r.udp_rr.rtt, 50)});
     t.add_row({"RTT p90", format_percentile(r.tcp_rr.rtt, 90), format_percentile(r.udp_rr.rtt, 90)});
     t.add_row({"RTT p99", format_percentile(r.tcp_rr.rtt, 99), format_percentile(r.udp_rr.rtt, 99)});
@@ -85,10 +85,14 @@ report make_report(const tcp_vs_udp_result& r, bool in_process_responder) {
     if (c.connect_time.count() > 0 && r.udp_rr.rtt.count() > 0) {
         rep.add_reading(fmt::format(
             "TCP spent {} (p50) on its three-way handshake before any data could flow; its first reply took "
-            "{}, "
-            "while UDP's first reply took {} with no setup at all.",
+            "{} from connect() (handshake, then one round trip), while UDP's first reply took {} with no "
+            "setup at all.",
             format_percentile(c.connect_time, 50), ns_us(r.tcp_rr.first_reply), ns_us(r.udp_rr.first_reply)));
     }
+    if (c.warmed_up && r.tcp_rr.warmed_up && r.udp_rr.warmed_up)
+        rep.add_reading(
+            "Each part was timed after one untimed warm-up (a connect, a TCP and a UDP exchange), so the first "
+            "run of the code (page faults, lazy symbol binding) is not counted as protocol cost.");
     if (retrans > 0) {
         rep.add_reading(fmt::format(
             "TCP retransmitted {} segment{}; the application saw no loss, but p99 RTT rose to {} (p50 {}).",

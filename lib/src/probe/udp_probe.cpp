@@ -44,15 +44,31 @@ udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& o
         return r;
     }
     const stopwatch total;
+    if (opt.warm_up) {
+        auto w = opt;
+        w.count = 1;
+        w.duration = 0ns;
+        w.warm_up = false;
+        const auto warm = udp_rr_probe(target, w);
+        if (!warm.error.empty()) {
+            r.error = warm.error;
+            r.elapsed = total.elapsed();
+            return r;
+        }
+        r.warmed_up = true;  // answered or not: the code paths ran
+        r.warm_up_sent = warm.sent;
+    }
     std::error_code ec;
     auto control = detail::open_session(target, {proto::mode::udp_echo, opt.size, 0},
                                         mono_clock::now() + opt.timeout + 2s, ec, r.error);
     if (ec) return r;
+    r.control_local = control.local;
     auto fd = detail::udp_connect(target, ec);
     if (ec) {
         r.error = fmt::format("UDP socket to {}: {}", target.to_string(), ec.message());
         return r;
     }
+    r.local = detail::local_address(fd.get());
     detail::make_blocking(fd.get(), opt.timeout);
     std::vector<std::byte> out(opt.size, std::byte{0}), in(proto::max_udp_datagram);
     const std::uint64_t limit = opt.count > 0 ? opt.count : UINT64_MAX;
@@ -117,6 +133,8 @@ udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& o
     detail::make_blocking(fd.get(), drain);
     receive_until(mono_clock::now() + drain, UINT64_MAX);
     r.lost = r.sent - r.received;
+    // The responder retires the session before a following run starts (see tcp_rr_probe).
+    detail::close_gracefully(control.fd.get(), mono_clock::now() + std::min<std::chrono::nanoseconds>(opt.timeout, 1s));
     r.elapsed = total.elapsed();
     return r;
 }
@@ -270,6 +288,10 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
 
 void to_json(nlohmann::json& j, const udp_rr_result& r) {
     j = {{"target", r.target.to_string()},
+         {"local", r.local.to_string()},
+         {"control_local", r.control_local.to_string()},
+         {"warmed_up", r.warmed_up},
+         {"warm_up_sent", r.warm_up_sent},
          {"sent", r.sent},
          {"received", r.received},
          {"lost", r.lost},

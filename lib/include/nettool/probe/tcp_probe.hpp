@@ -45,13 +45,19 @@ struct tcp_connect_options {
     std::uint64_t count = 10;
     std::chrono::nanoseconds interval{0};  ///< pause between connects
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};
+    /// One untimed connect first, so the timed ones pay for the handshake and not for the first
+    /// run of this process's code (page faults, lazy symbol binding).
+    bool warm_up = true;
 };
 
 struct tcp_connect_result {
     socket_address target;
-    std::uint64_t attempts = 0;
+    std::uint64_t attempts = 0;  ///< timed attempts (the warm-up is not one)
     std::uint64_t established = 0;
-    histogram connect_time;  ///< connect() start to established, ns
+    bool warmed_up = false;  ///< an untimed connect ran first
+    histogram connect_time;  ///< connect() call to established (socket creation excluded), ns
+    std::chrono::nanoseconds first_connect{0};  ///< the first timed connect, to set beside a capture
+    socket_address first_local;                 ///< its client end, to find it in a capture
     connect_failures failures;
     kernel_tcp_view kernel;
     std::chrono::nanoseconds elapsed{0};
@@ -65,12 +71,19 @@ struct tcp_rr_options {
     std::chrono::nanoseconds duration{0};                       ///< stop after this long (0: use count)
     std::chrono::nanoseconds interval{0};                       ///< pause between requests
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};  ///< per request
+    /// One untimed session (connect, hello, one exchange) first, so the timed one pays for the
+    /// protocol and not for the first run of either side's code.
+    bool warm_up = true;
 };
 
 struct tcp_rr_result {
     socket_address target;
-    std::chrono::nanoseconds connect_time{0};
-    std::chrono::nanoseconds first_reply{0};  ///< connect start to first response: setup + 1 RTT
+    socket_address local;    ///< the client end of the timed connection, to find it in a capture
+    bool warmed_up = false;  ///< an untimed session ran first
+    std::chrono::nanoseconds connect_time{0};  ///< connect() call to established: the handshake
+    /// connect() call to the first response read in full: the handshake plus one round trip
+    /// (the first request rides with the session hello, so it costs no round trip of its own).
+    std::chrono::nanoseconds first_reply{0};
     std::uint64_t sent = 0;
     std::uint64_t completed = 0;
     std::uint64_t corrupted = 0;  ///< responses whose bytes differ from the request

@@ -25,10 +25,17 @@ struct udp_rr_options {
     std::chrono::nanoseconds duration{0};  ///< 0: use count
     std::chrono::nanoseconds interval{0};
     std::chrono::nanoseconds timeout{std::chrono::milliseconds{500}};  ///< per probe
+    /// One untimed session (control connection, one datagram exchange) first, so the timed one
+    /// pays for the protocol and not for the first run of either side's code.
+    bool warm_up = true;
 };
 
 struct udp_rr_result {
     socket_address target;
+    socket_address local;          ///< the client's UDP socket, to find it in a capture
+    socket_address control_local;  ///< the client end of the session's TCP control connection
+    bool warmed_up = false;        ///< an untimed session ran first
+    std::uint64_t warm_up_sent = 0;  ///< datagrams the warm-up sent (not counted in sent)
     std::uint64_t sent = 0;
     std::uint64_t received = 0;               ///< distinct probes answered (late ones included)
     std::uint64_t lost = 0;                   ///< probes never answered
