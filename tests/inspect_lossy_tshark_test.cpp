@@ -100,7 +100,8 @@ std::optional<nettool_view> ask_nettool(const std::string& file, std::string& wh
     }
     const auto j = nlohmann::json::parse(r.out);
     nettool_view v;
-    for (std::size_t i = 0; i < counters.size(); ++i) v.totals[i] = j["tcp"][counters[i].json].get<std::uint64_t>();
+    for (std::size_t i = 0; i < counters.size(); ++i)
+        v.totals[i] = j["tcp"][counters[i].json].get<std::uint64_t>();
     const auto& conv = j["conversations"];
     if (conv.empty()) {
         why = "no conversation in " + file;
@@ -124,7 +125,8 @@ std::string describe(const counts& n) {
 
 /// Within 5% of tshark's count, or 2, whichever is larger.
 bool agrees(std::uint64_t ours, std::uint64_t theirs) {
-    const double diff = ours > theirs ? static_cast<double>(ours - theirs) : static_cast<double>(theirs - ours);
+    const double diff =
+        ours > theirs ? static_cast<double>(ours - theirs) : static_cast<double>(theirs - ours);
     return diff <= std::max(2.0, 0.05 * static_cast<double>(theirs));
 }
 
@@ -157,7 +159,8 @@ protected:
     void SetUp() override {
         if (!nettool::test::is_root()) GTEST_SKIP() << "needs root to build network namespaces and capture";
         for (const char* tool : {"tshark", "tcpdump", "nft", "tc", "ip"})
-            if (!have(tool)) GTEST_SKIP() << tool << " not installed: the lossy-path comparison with tshark is skipped";
+            if (!have(tool))
+                GTEST_SKIP() << tool << " not installed: the lossy-path comparison with tshark is skipped";
         lab_.emplace("il");
         dir_ = fs::temp_directory_path() / fmt::format("nettool-lossy-{}-{}", ::getpid(), case_number_++);
         fs::create_directories(dir_);
@@ -201,12 +204,17 @@ protected:
     void rule(const std::string& text) { router({"nft", "add rule inet impair pass " + text}); }
     /// A bottleneck towards the server: 50 Mbit/s, so a second of transfer is a few thousand
     /// segments with a queue behind them.
-    void bottleneck() { router({"tc", "qdisc", "add", "dev", "rs", "root", "tbf", "rate", "50mbit", "burst", "32kb", "latency", "20ms"}); }
+    void bottleneck() {
+        router({"tc", "qdisc", "add", "dev", "rs", "root", "tbf", "rate", "50mbit", "burst", "32kb",
+                "latency", "20ms"});
+    }
 
     void start_server() {
-        server_process_.emplace(std::vector<std::string>{"ip", "netns", "exec", server_, NETTOOL_BIN, "serve", "--bind", server_ip});
+        server_process_.emplace(std::vector<std::string>{"ip", "netns", "exec", server_, NETTOOL_BIN, "serve",
+                                                         "--bind", server_ip});
         for (int i = 0; i < 60; ++i) {
-            if (lab_->exec(client_, {NETTOOL_BIN, "tcp", server_ip, "-m", "connect", "-c", "1", "-t", "0.5"}, 5s)
+            if (lab_->exec(client_, {NETTOOL_BIN, "tcp", server_ip, "-m", "connect", "-c", "1", "-t", "0.5"},
+                           5s)
                     .exit_code == 0)
                 return;
             std::this_thread::sleep_for(50ms);
@@ -231,8 +239,8 @@ protected:
             for (const auto& c : caps) {
                 logs.push_back(c.file + ".log");
                 dumps.push_back(std::make_unique<child>(
-                    std::vector<std::string>{"ip", "netns", "exec", c.ns, "tcpdump", "-i", c.dev, "-n", "-s", c.snap,
-                                             "-B", "16384", "-w", c.file, "tcp", "port", "51423"},
+                    std::vector<std::string>{"ip", "netns", "exec", c.ns, "tcpdump", "-i", c.dev, "-n", "-s",
+                                             c.snap, "-B", "16384", "-w", c.file, "tcp", "port", "51423"},
                     logs.back()));
             }
             for (const auto& log : logs) {
@@ -240,10 +248,11 @@ protected:
                     std::this_thread::sleep_for(20ms);
                 ASSERT_NE(read_text(log).find("listening on"), std::string::npos) << read_text(log);
             }
-            auto r = lab_->exec(client_, {NETTOOL_BIN, "--json", "tcp", server_ip, "-m", "stream", "-d", "1"}, 30s);
+            auto r = lab_->exec(client_, {NETTOOL_BIN, "--json", "tcp", server_ip, "-m", "stream", "-d", "1"},
+                                30s);
             ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
             std::this_thread::sleep_for(300ms);  // the last ACKs reach the captures
-            for (auto& d : dumps) d->stop();      // SIGTERM: tcpdump flushes and closes the file
+            for (auto& d : dumps) d->stop();     // SIGTERM: tcpdump flushes and closes the file
         }
         server_process_.reset();
 
@@ -256,8 +265,9 @@ protected:
             ASSERT_TRUE(ours) << why;
             RecordProperty(fs::path{c.file}.filename().string(),
                            "tshark: " + describe(*theirs) + "| nettool: " + describe(ours->totals));
-            std::cout << "  " << fs::path{c.file}.filename().string() << "\n    tshark:  " << describe(*theirs)
-                      << "\n    nettool: " << describe(ours->totals) << "\n";
+            std::cout << "  " << fs::path{c.file}.filename().string()
+                      << "\n    tshark:  " << describe(*theirs) << "\n    nettool: " << describe(ours->totals)
+                      << "\n";
             for (std::size_t i = 0; i < counters.size(); ++i)
                 EXPECT_TRUE(agrees(ours->totals[i], (*theirs)[i]))
                     << counters[i].tshark << ": tshark " << (*theirs)[i] << ", nettool " << ours->totals[i];
@@ -304,10 +314,12 @@ TEST_F(InspectLossyTshark, TenPercentLossAgrees) {
 TEST_F(InspectLossyTshark, DuplicatesAndLossAgree) {
     ASSERT_NO_FATAL_FAILURE(bottleneck());
     ASSERT_NO_FATAL_FAILURE(router({"nft", "add table ip twice"}));
-    ASSERT_NO_FATAL_FAILURE(router({"nft", "add chain ip twice pass { type filter hook forward priority 10; }"}));
-    ASSERT_NO_FATAL_FAILURE(router({"nft", fmt::format("add rule ip twice pass ip daddr {} numgen random mod 20 == 0 "
-                                                       "dup to {} device rs",
-                                                       server_ip, server_ip)}));
+    ASSERT_NO_FATAL_FAILURE(
+        router({"nft", "add chain ip twice pass { type filter hook forward priority 10; }"}));
+    ASSERT_NO_FATAL_FAILURE(
+        router({"nft", fmt::format("add rule ip twice pass ip daddr {} numgen random mod 20 == 0 "
+                                   "dup to {} device rs",
+                                   server_ip, server_ip)}));
     ASSERT_NO_FATAL_FAILURE(rule("numgen random mod 50 == 0 drop"));
     transfer_and_compare(true);
 }
@@ -316,10 +328,14 @@ TEST_F(InspectLossyTshark, DuplicatesAndLossAgree) {
 // nft puts one data segment in 30 into it (meta priority), so it arrives milliseconds after the
 // segments sent behind it.
 TEST_F(InspectLossyTshark, ReorderingAgrees) {
-    ASSERT_NO_FATAL_FAILURE(router({"tc", "qdisc", "add", "dev", "rs", "root", "handle", "1:", "htb", "default", "10"}));
-    ASSERT_NO_FATAL_FAILURE(router({"tc", "class", "add", "dev", "rs", "parent", "1:", "classid", "1:10", "htb", "rate", "50mbit", "quantum", "60000"}));
-    ASSERT_NO_FATAL_FAILURE(router({"tc", "class", "add", "dev", "rs", "parent", "1:", "classid", "1:20", "htb", "rate", "3mbit", "ceil", "3mbit", "quantum", "3000"}));
-    ASSERT_NO_FATAL_FAILURE(rule(fmt::format("ip daddr {} numgen random mod 30 == 0 meta priority set 1:20", server_ip)));
+    ASSERT_NO_FATAL_FAILURE(
+        router({"tc", "qdisc", "add", "dev", "rs", "root", "handle", "1:", "htb", "default", "10"}));
+    ASSERT_NO_FATAL_FAILURE(router({"tc", "class", "add", "dev", "rs", "parent", "1:", "classid", "1:10",
+                                    "htb", "rate", "50mbit", "quantum", "60000"}));
+    ASSERT_NO_FATAL_FAILURE(router({"tc", "class", "add", "dev", "rs", "parent", "1:", "classid", "1:20",
+                                    "htb", "rate", "3mbit", "ceil", "3mbit", "quantum", "3000"}));
+    ASSERT_NO_FATAL_FAILURE(
+        rule(fmt::format("ip daddr {} numgen random mod 30 == 0 meta priority set 1:20", server_ip)));
     transfer_and_compare(true);
 }
 

@@ -159,6 +159,10 @@ struct inspector::impl {
         last = std::max(last, t);
 
         decoded_packet p = decode(link_type, data, dopts);
+        // What the IP header claims beyond the capture, but no more than the frame held on the
+        // wire (tshark's reported length): a bogus IP length does not invent a payload.
+        const std::uint64_t beyond = wire > data.size() ? wire - data.size() : 0;
+        p.uncaptured = static_cast<std::uint32_t>(std::min<std::uint64_t>(p.uncaptured, beyond));
         ++stops[static_cast<std::size_t>(p.stop)];
         count_path(p, wire);
         count_protocols(p);
@@ -563,10 +567,10 @@ report make_report(const inspect_result& r, std::size_t max_rows) {
                 {}};
         for (std::size_t n = 0; n < shown; ++n) {
             const auto& cv = r.conversations[n];
-            c.add_row({cv.protocol, endpoint_text(cv.address_a, cv.port_a), endpoint_text(cv.address_b, cv.port_b),
-                       std::to_string(cv.packets_a_to_b), format_bytes(static_cast<double>(cv.bytes_a_to_b)),
-                       std::to_string(cv.packets_b_to_a), format_bytes(static_cast<double>(cv.bytes_b_to_a)),
-                       format_duration(cv.duration)});
+            c.add_row({cv.protocol, endpoint_text(cv.address_a, cv.port_a),
+                       endpoint_text(cv.address_b, cv.port_b), std::to_string(cv.packets_a_to_b),
+                       format_bytes(static_cast<double>(cv.bytes_a_to_b)), std::to_string(cv.packets_b_to_a),
+                       format_bytes(static_cast<double>(cv.bytes_b_to_a)), format_duration(cv.duration)});
             if (cv.protocol != "tcp") continue;
             const auto& a = cv.tcp;
             k.add_row({endpoint_text(cv.address_a, cv.port_a), endpoint_text(cv.address_b, cv.port_b),

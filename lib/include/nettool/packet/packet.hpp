@@ -405,7 +405,8 @@ struct decoded_packet {
     /// Bytes after the last decoded header (transport payload for TCP/UDP).
     bytes_view payload;
     /// Bytes the outermost IP header's length field counts beyond what was captured (a snaplen
-    /// cut): the on-wire transport payload is payload.size() + uncaptured, as tshark reckons it.
+    /// cut): the on-wire transport payload is payload.size() + uncaptured, as tshark reckons it
+    /// (the inspector caps it at what the frame's on-wire length leaves).
     std::uint32_t uncaptured = 0;
 
     bool has(layer l) const noexcept;

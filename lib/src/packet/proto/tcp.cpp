@@ -156,8 +156,8 @@ tcp_analysis tcp_sequence(flow& f, int d, std::uint8_t flags, std::uint32_t seq,
     const bool syn = (flags & tcp_view::syn) != 0, fin = (flags & tcp_view::fin) != 0,
                rst = (flags & tcp_view::rst) != 0;
     const bool control = syn || fin || rst;
-    const bool repeats_ack = seglen == 0 && window == fwd.window && seq == fwd.next_seq && ack == fwd.last_ack &&
-                             !control;
+    const bool repeats_ack =
+        seglen == 0 && window == fwd.window && seq == fwd.next_seq && ack == fwd.last_ack && !control;
 
     // The checks of the forward direction, in tshark's order; a zero window probe and the ACKs
     // of a keep-alive or a probe skip the rest of them.
@@ -183,6 +183,7 @@ tcp_analysis tcp_sequence(flow& f, int d, std::uint8_t flags, std::uint32_t seq,
     // seen: spurious retransmission, fast retransmission, out-of-order or retransmission, the
     // first that fits (tshark 4.0's order, with fast retransmission before out-of-order, its
     // default).
+    const std::uint32_t end = seq + seglen + ((syn || fin) ? 1u : 0u);
     if ((seglen > 0 || syn || fin) && (marks & keep_alive_mark) == 0) {
         bool behind = fwd.next_seq != 0 && seq_lt(seq, fwd.next_seq);
         if (seglen > 1 && seq == fwd.next_seq - 1) behind = false;  // new data after a window probe
@@ -194,7 +195,7 @@ tcp_analysis tcp_sequence(flow& f, int d, std::uint8_t flags, std::uint32_t seq,
                    within(t, rev.last_ack_time, fast_retransmission_window)) {
             ++a.fast_retransmissions;
             ++a.retransmissions;
-        } else if (behind && within(t, fwd.next_seq_time, ooo_threshold) && fwd.next_seq != seq + seglen) {
+        } else if (behind && within(t, fwd.next_seq_time, ooo_threshold) && fwd.next_seq != end) {
             ++a.out_of_order;
         } else if (behind) {
             ++a.retransmissions;
@@ -203,7 +204,6 @@ tcp_analysis tcp_sequence(flow& f, int d, std::uint8_t flags, std::uint32_t seq,
 
     // Remember the highest sequence number (a window probe does not advance it), the ACK and
     // the window.
-    const std::uint32_t end = seq + seglen + ((syn || fin) ? 1u : 0u);
     if ((fwd.next_seq == 0 || seq_gt(end, fwd.next_seq)) && (marks & window_probe_mark) == 0) {
         fwd.next_seq = end;
         fwd.next_seq_time = t;
@@ -215,7 +215,8 @@ tcp_analysis tcp_sequence(flow& f, int d, std::uint8_t flags, std::uint32_t seq,
     return a;
 }
 
-void tcp_segment(inspect_state& s, flow& f, int d, const tcp_view& seg, std::uint32_t seglen, std::int64_t t) {
+void tcp_segment(inspect_state& s, flow& f, int d, const tcp_view& seg, std::uint32_t seglen,
+                 std::int64_t t) {
     const std::uint8_t flags = seg.flags();
     tcp_analysis delta = tcp_sequence(f, d, flags, seg.seq(), seg.ack(), seglen, seg.window(), t);
     tcp_handshake(s, f, flags, t);
