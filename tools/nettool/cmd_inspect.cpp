@@ -15,7 +15,8 @@ void setup_inspect(CLI::App& app, context& ctx) {
     auto* cmd = app.add_subcommand(
         "inspect",
         "Summarise a pcap or pcapng capture: totals, protocol hierarchy, conversations, TCP analysis "
-        "(handshake RTT, retransmissions, duplicate ACKs, out-of-order, zero windows, resets) and DNS.");
+        "(handshake RTT, retransmissions, duplicate ACKs, out-of-order, lost segments, zero windows, resets) "
+        "and DNS.");
     cmd->add_option("file", opts->file, "Capture file to read (pcap or pcapng)")->required();
     cmd->add_option("--max-flows", opts->max_flows,
                     "Most conversations tracked at once; the least recently seen is evicted beyond it")

@@ -27,6 +27,7 @@ void tcp_analysis::add(const tcp_analysis& o) noexcept {
     spurious_retransmissions += o.spurious_retransmissions;
     out_of_order += o.out_of_order;
     duplicate_acks += o.duplicate_acks;
+    lost_segments += o.lost_segments;
     zero_windows += o.zero_windows;
     keep_alives += o.keep_alives;
     resets += o.resets;
@@ -158,6 +159,10 @@ struct inspector::impl {
         last = std::max(last, t);
 
         decoded_packet p = decode(link_type, data, dopts);
+        // What the IP header claims beyond the capture, but no more than the frame held on the
+        // wire (tshark's reported length): a bogus IP length does not invent a payload.
+        const std::uint64_t beyond = wire > data.size() ? wire - data.size() : 0;
+        p.uncaptured = static_cast<std::uint32_t>(std::min<std::uint64_t>(p.uncaptured, beyond));
         ++stops[static_cast<std::size_t>(p.stop)];
         count_path(p, wire);
         count_protocols(p);
@@ -394,6 +399,7 @@ void to_json(nlohmann::json& j, const tcp_analysis& a) {
                        {"spurious_retransmissions", a.spurious_retransmissions},
                        {"out_of_order", a.out_of_order},
                        {"duplicate_acks", a.duplicate_acks},
+                       {"lost_segments", a.lost_segments},
                        {"zero_windows", a.zero_windows},
                        {"keep_alives", a.keep_alives},
                        {"resets", a.resets},
@@ -517,23 +523,30 @@ report make_report(const inspect_result& r, std::size_t max_rows) {
     rep.add_table(std::move(h));
 
     if (!r.conversations.empty()) {
-        table c{fmt::format("Conversations ({} of {}, by bytes)", std::min(max_rows, r.conversations.size()),
-                            r.conversations.size()),
-                {"proto", "A", "B", "pkts A->B", "bytes A->B", "pkts B->A", "bytes B->A", "duration",
-                 "retrans", "dup acks"},
+        const std::size_t shown = std::min(max_rows, r.conversations.size());
+        table c{fmt::format("Conversations ({} of {}, by bytes)", shown, r.conversations.size()),
+                {"proto", "A", "B", "pkts A->B", "bytes A->B", "pkts B->A", "bytes B->A", "duration"},
                 {}};
-        std::size_t n = 0;
-        for (const auto& cv : r.conversations) {
-            if (n++ == max_rows) break;
-            bool tcp = cv.protocol == "tcp";
+        // The same TCP counters as the "TCP analysis" totals, per conversation shown above.
+        table k{"TCP analysis by conversation",
+                {"A", "B", "retrans", "fast", "spurious", "out-of-order", "dup acks", "lost", "zero win"},
+                {}};
+        for (std::size_t n = 0; n < shown; ++n) {
+            const auto& cv = r.conversations[n];
             c.add_row({cv.protocol, endpoint_text(cv.address_a, cv.port_a),
                        endpoint_text(cv.address_b, cv.port_b), std::to_string(cv.packets_a_to_b),
                        format_bytes(static_cast<double>(cv.bytes_a_to_b)), std::to_string(cv.packets_b_to_a),
-                       format_bytes(static_cast<double>(cv.bytes_b_to_a)), format_duration(cv.duration),
-                       tcp ? std::to_string(cv.tcp.retransmissions) : "-",
-                       tcp ? std::to_string(cv.tcp.duplicate_acks) : "-"});
+                       format_bytes(static_cast<double>(cv.bytes_b_to_a)), format_duration(cv.duration)});
+            if (cv.protocol != "tcp") continue;
+            const auto& a = cv.tcp;
+            k.add_row({endpoint_text(cv.address_a, cv.port_a), endpoint_text(cv.address_b, cv.port_b),
+                       std::to_string(a.retransmissions), std::to_string(a.fast_retransmissions),
+                       std::to_string(a.spurious_retransmissions), std::to_string(a.out_of_order),
+                       std::to_string(a.duplicate_acks), std::to_string(a.lost_segments),
+                       std::to_string(a.zero_windows)});
         }
         rep.add_table(std::move(c));
+        if (!k.rows.empty()) rep.add_table(std::move(k));
     }
 
     if (r.protocols.tcp != 0) {
@@ -546,10 +559,11 @@ report make_report(const inspect_result& r, std::size_t max_rows) {
             t.add_row({"handshake RTT p50 / max",
                        fmt::format("{} / {}", format_duration_us(l.p50_us), format_duration_us(l.max_us))});
         }
-        t.add_row({"retransmissions", fmt::format("{} (fast {}, plus {} spurious)", a.retransmissions,
+        t.add_row({"retransmissions", fmt::format("{} (fast {}, spurious {})", a.retransmissions,
                                                   a.fast_retransmissions, a.spurious_retransmissions)});
         t.add_row({"duplicate ACKs", std::to_string(a.duplicate_acks)});
         t.add_row({"out-of-order", std::to_string(a.out_of_order)});
+        t.add_row({"lost segments (not captured)", std::to_string(a.lost_segments)});
         t.add_row({"zero windows", std::to_string(a.zero_windows)});
         t.add_row({"resets", std::to_string(a.resets)});
         rep.add_table(std::move(t));

@@ -38,16 +38,16 @@ struct flow_key_hash {
     }
 };
 
+/// One direction of a TCP conversation, as tshark's tcp_analyze_sequence_number keeps it. Like
+/// tshark, a next_seq or last_ack of 0 means "not known yet".
 struct tcp_dir_state {
-    bool seq_valid = false;
-    std::uint32_t next_seq = 0;
-    std::int64_t next_seq_time = 0;
-    bool ack_valid = false;
-    std::uint32_t last_ack = 0;
-    std::int64_t last_ack_time = 0;
-    std::uint32_t dupacks = 0;
-    bool window_valid = false;
-    std::uint16_t window = 0;
+    std::uint32_t next_seq = 0;       // highest sequence number seen + length (+1 for SYN/FIN)
+    std::int64_t next_seq_time = 0;   // when next_seq last advanced
+    std::uint32_t last_ack = 0;       // acknowledgment field of the last segment
+    std::int64_t last_ack_time = 0;   // when that segment was seen
+    std::uint32_t dupacks = 0;        // duplicate ACKs since last_ack last changed
+    std::uint32_t window = 0x1'0000;  // window field of the last segment (> 0xffff: none yet)
+    std::uint8_t last_marks = 0;      // tcp_mark bits of the last segment (keep-alive, probe)
 };
 
 struct flow {
@@ -58,6 +58,9 @@ struct flow {
     // TCP
     tcp_dir_state dir[2];
     std::int64_t syn_time = -1, synack_time = -1, handshake_time = -1;
+    // tshark's out-of-order threshold: the most recent SYN, then the first ACK without SYN after
+    // it (its first RTT); -1 until seen.
+    std::int64_t last_syn_time = -1, first_rtt = -1;
     tcp_analysis tcp;
 };
 

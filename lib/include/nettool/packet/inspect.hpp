@@ -1,9 +1,9 @@
 #pragma once
 // Traffic inspection: stream a pcap/pcapng file (or packets fed one by one) through the decoders
 // and summarise it in constant memory: totals, protocol hierarchy (like `tshark -z io,phs`),
-// conversations in a bounded flow table, per-connection TCP analysis (handshake RTT,
-// retransmissions in the spirit of tshark's tcp.analysis.*, duplicate ACKs, out-of-order, zero
-// windows, resets) and DNS (queries, responses, rcodes, query-to-response latency).
+// conversations in a bounded flow table, per-connection TCP analysis (handshake RTT and
+// tshark's tcp.analysis.* rules: retransmissions, duplicate ACKs, out-of-order, lost segments,
+// zero windows, resets) and DNS (queries, responses, rcodes, query-to-response latency).
 
 #include <nettool/core/export.hpp>
 #include <nettool/core/error.hpp>
@@ -62,13 +62,15 @@ struct protocol_node {
 };
 void to_json(nlohmann::json& j, const protocol_node& n);
 
-/// TCP analysis counters (one connection or all of them).
+/// TCP analysis counters (one connection or all of them), each counting the segments that the
+/// tshark display filter tcp.analysis.<name> selects (docs/inspect.md: the rules, the differences).
 struct tcp_analysis {
-    std::uint64_t retransmissions = 0;  ///< incl. fast retransmissions (tshark's rule)
+    std::uint64_t retransmissions = 0;  ///< all of them, fast and spurious included (tshark's rule)
     std::uint64_t fast_retransmissions = 0;
-    std::uint64_t spurious_retransmissions = 0;
+    std::uint64_t spurious_retransmissions = 0;  ///< data the peer had already acknowledged
     std::uint64_t out_of_order = 0;
     std::uint64_t duplicate_acks = 0;
+    std::uint64_t lost_segments = 0;  ///< "previous segment not captured": a gap before this one
     std::uint64_t zero_windows = 0;
     std::uint64_t keep_alives = 0;
     std::uint64_t resets = 0;

@@ -404,6 +404,10 @@ struct decoded_packet {
     std::optional<dns_view> dns;
     /// Bytes after the last decoded header (transport payload for TCP/UDP).
     bytes_view payload;
+    /// Bytes the outermost IP header's length field counts beyond what was captured (a snaplen
+    /// cut): the on-wire transport payload is payload.size() + uncaptured, as tshark reckons it
+    /// (the inspector caps it at what the frame's on-wire length leaves).
+    std::uint32_t uncaptured = 0;
 
     bool has(layer l) const noexcept;
 };

@@ -38,7 +38,11 @@ void decode_ipv4(decode_context& ctx, bytes_view b) noexcept {
         return ctx.stop(bad ? decode_stop::malformed : decode_stop::truncated, layer::ipv4);
     }
     decoded_packet& p = ctx.p;
-    if (!ctx.quoted && !p.ipv4 && !p.ipv6) p.ipv4 = ip;
+    if (!ctx.quoted && !p.ipv4 && !p.ipv6) {
+        p.ipv4 = ip;
+        if (ip->total_length() != 0 && ip->payload_truncated())
+            p.uncaptured = static_cast<std::uint32_t>(ip->total_length() - b.size());
+    }
     ctx.push(layer::ipv4);
     if (ip->total_length() != 0 && ip->total_length() < ip->header_length())
         return ctx.stop(decode_stop::malformed, layer::ipv4);

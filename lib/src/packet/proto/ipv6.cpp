@@ -46,7 +46,12 @@ void decode_ipv6(decode_context& ctx, bytes_view b) noexcept {
         return ctx.stop(bad ? decode_stop::malformed : decode_stop::truncated, layer::ipv6);
     }
     decoded_packet& p = ctx.p;
-    if (!ctx.quoted && !p.ipv4 && !p.ipv6) p.ipv6 = ip;
+    if (!ctx.quoted && !p.ipv4 && !p.ipv6) {
+        p.ipv6 = ip;
+        const std::size_t captured = b.size() - ipv6_view::header_size;
+        if (ip->payload_length() != 0 && captured < ip->payload_length())
+            p.uncaptured = static_cast<std::uint32_t>(ip->payload_length() - captured);
+    }
     ctx.push(layer::ipv6);
     const std::uint8_t nh = ip->next_header();
     if (is_extension(nh)) {
