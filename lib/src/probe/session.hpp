@@ -15,6 +15,7 @@ namespace nettool::detail {
 struct session {
     unique_fd fd;
     std::uint64_t cookie = 0;
+    std::uint16_t flags = 0;  ///< proto::flag_* bits the responder granted
     std::chrono::nanoseconds connect_time{0};
 };
 
