@@ -19,6 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (u && in.size() < udp_header_size) __builtin_trap();
     const auto r = decode_udp_report(in);
     if (r && r.value.duplicates > r.value.received) __builtin_trap();
+    if (r) {
+        std::byte out[udp_report_extended_size];
+        if (!(decode_udp_report({out, encode(r.value, out)}).value == r.value)) __builtin_trap();
+    }
     (void)decode_sink_report(in);
     (void)is_report_request(in);
     return 0;

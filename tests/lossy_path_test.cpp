@@ -50,18 +50,20 @@ protected:
         sh(fmt::format("ip netns del {} 2>/dev/null; ip netns del {} 2>/dev/null", server_, client_));
     }
     // Drops one packet in `every` arriving at the server for the given protocol.
-    void drop_one_in(int every, const char* proto) {
+    void drop_one_in(int every, const char* proto) { drop_when(proto, fmt::format("mod {} == 0", every)); }
+    // Drops `percent` of the packets arriving at the server for the given protocol.
+    void drop_percent(int percent, const char* proto) { drop_when(proto, fmt::format("mod 100 < {}", percent)); }
+    void drop_when(const char* proto, const std::string& numgen_test) {
         ASSERT_EQ(sh(fmt::format("ip netns exec {} nft add table inet ntloss", server_)), 0);
         ASSERT_EQ(
             sh(fmt::format(
                 "ip netns exec {} nft 'add chain inet ntloss in {{ type filter hook input priority 0; }}'",
                 server_)),
             0);
-        ASSERT_EQ(
-            sh(fmt::format("ip netns exec {} nft add rule inet ntloss in meta l4proto {} {} dport 51423 "
-                           "numgen random mod {} == 0 drop",
-                           server_, proto, proto, every)),
-            0);
+        ASSERT_EQ(sh(fmt::format("ip netns exec {} nft 'add rule inet ntloss in meta l4proto {} {} dport 51423 "
+                                 "numgen random {} drop'",
+                                 server_, proto, proto, numgen_test)),
+                  0);
     }
     std::unique_ptr<background_process> serve() {
         auto p = std::make_unique<background_process>(std::vector<std::string>{
@@ -101,6 +103,48 @@ TEST_F(LossyPath, UdpShowsTheLossToTheApplication) {
     const auto k = nlohmann::json::parse(rr.out)["result"];
     EXPECT_GT(k["lost"].get<int>(), 0) << rr.out;  // request or reply dropped: ~10% of 300
     EXPECT_EQ(k["lost"].get<int>() + k["received"].get<int>(), 300);
+}
+
+// Where the loss happened: 5% dropped on the path by nftables. Paced well below what the
+// receiver can take, all of it is path loss and the receiver's socket drops nothing; flat out, the
+// receiver's socket buffer may overflow too, and the two parts always add up to the loss. The
+// reading names the path in both cases (it used to blame only the socket buffer).
+TEST_F(LossyPath, UdpLossIsSplitIntoPathAndReceiver) {
+    auto s = serve();
+    drop_percent(5, "udp");
+    // --no-gso: one packet per datagram, so nftables drops datagrams and not GSO batches.
+    auto r = client({"--json", "udp", "198.51.100.1", "-m", "stream", "--rate", "10000", "-d", "1", "-s", "200",
+                     "--no-gso"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto doc = nlohmann::json::parse(r.out);
+    auto j = doc["result"];
+    const auto sent = j["sent"].get<std::uint64_t>();
+    ASSERT_GT(sent, 5000u) << r.out;
+    EXPECT_EQ(j["receiver_dropped"], 0) << r.out;
+    EXPECT_EQ(j["path_lost"], j["lost"]) << r.out;
+    // 5% of n >= 5000: the binomial's standard deviation is under 0.31 points; allow 2.
+    const double path = j["path_lost"].get<double>() / static_cast<double>(sent);
+    EXPECT_GT(path, 0.03) << r.out;
+    EXPECT_LT(path, 0.07) << r.out;
+    ASSERT_EQ(doc["readings"].size(), 1u) << r.out;
+    auto reading = doc["readings"][0].get<std::string>();
+    EXPECT_NE(reading.find("lost on the path"), std::string::npos) << reading;
+    EXPECT_EQ(reading.find("overflowed"), std::string::npos) << reading;
+
+    r = client({"--json", "udp", "198.51.100.1", "-m", "stream", "-d", "1", "-s", "64"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    doc = nlohmann::json::parse(r.out);
+    j = doc["result"];
+    const auto lost = j["lost"].get<std::uint64_t>(), rx = j["receiver_dropped"].get<std::uint64_t>(),
+               on_path = j["path_lost"].get<std::uint64_t>();
+    EXPECT_EQ(rx + on_path, lost) << r.out;
+    EXPECT_EQ(j["sent"].get<std::uint64_t>() - (j["received"].get<std::uint64_t>() - j["duplicates"].get<std::uint64_t>()),
+              lost)
+        << r.out;
+    EXPECT_GT(on_path, 0u) << r.out;  // nftables took its 5% however fast the sender went
+    reading = doc["readings"][0].get<std::string>();
+    EXPECT_NE(reading.find("on the path"), std::string::npos) << reading;
+    EXPECT_EQ(reading.find("dropped at the receiver") != std::string::npos, rx > 0) << reading;
 }
 
 TEST_F(LossyPath, TcpHidesTheLossByRetransmitting) {

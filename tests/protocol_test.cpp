@@ -75,6 +75,27 @@ TEST(Protocol, ReportsRoundTripAndInconsistentCountsAreRejected) {
     encode(udp_report{1, 5, 0, 0, 1, 0, 0, 0}, buf);  // more duplicates than datagrams
     EXPECT_EQ(decode_udp_report(buf).status, decode_status::bad_value);
 
+    // The extended report (flag_receiver_drops): 8 more bytes, announced by the flags at offset 4.
+    std::array<std::byte, udp_report_extended_size> ext{};
+    udp_report e = r;
+    e.receiver_drops = 4242;
+    ASSERT_EQ(encode(e, ext), udp_report_extended_size);
+    EXPECT_EQ(ext[7], std::byte{1});
+    EXPECT_EQ(decode_udp_report(ext).value, e);
+    expect_every_prefix_truncated(ext, decode_udp_report);
+}
+
+TEST(Protocol, HelloAndReplyCarryFlagsInTheirFormerlyReservedBytes) {
+    std::array<std::byte, hello_size> buf{};
+    const hello h{mode::udp_sink, 0, 0, flag_receiver_drops};
+    ASSERT_EQ(encode(h, buf), hello_size);
+    EXPECT_EQ(buf[7], std::byte{1});
+    EXPECT_EQ(decode_hello(buf).value, h);
+    const hello_reply r{status::ok, 7, flag_receiver_drops};
+    ASSERT_EQ(encode(r, buf), hello_reply_size);
+    EXPECT_EQ(buf[7], std::byte{1});
+    EXPECT_EQ(decode_hello_reply(buf).value, r);
+
     std::array<std::byte, sink_report_size> sink{};
     ASSERT_EQ(encode_sink_report(1234567, sink), sink_report_size);
     EXPECT_EQ(decode_sink_report(sink).value, 1234567u);

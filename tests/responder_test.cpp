@@ -197,6 +197,38 @@ TEST(Responder, CountsDuplicatesAndReorderingInAStream) {
     EXPECT_EQ(d.value.bytes, 6u * 64u);
 }
 
+// flag_receiver_drops: asked for, granted, and the reports grow by the drop counter; not asked
+// for (an older client), the reply's flags stay 0 and the report keeps its 72 bytes.
+TEST(Responder, ReportsSocketDropsOnlyWhenAsked) {
+    auto r = start_loopback();
+    for (const bool ask : {true, false}) {
+        detail::unique_fd control;
+        const auto reply = exchange(
+            r->local_endpoint(),
+            proto::hello{proto::mode::udp_sink, 0, 0, ask ? proto::flag_receiver_drops : std::uint16_t{0}}, control);
+        ASSERT_EQ(reply.st, proto::status::ok);
+        EXPECT_EQ(reply.flags, ask ? proto::flag_receiver_drops : 0) << ask;
+        EXPECT_TRUE(udp_exchange(r->local_endpoint(), {datagram(proto::udp_kind::stream, reply.cookie, 0, 64)})
+                        .empty());
+        std::array<std::byte, proto::report_request_size> req{};
+        proto::encode_report_request(req);
+        std::error_code ec;
+        ASSERT_TRUE(detail::write_all(control.get(), req, mono_clock::now() + 2s, ec));
+        std::array<std::byte, proto::udp_report_extended_size> rep{};
+        const std::size_t want = ask ? proto::udp_report_extended_size : proto::udp_report_size;
+        ASSERT_TRUE(detail::read_exact(control.get(), std::span<std::byte>(rep).first(want), mono_clock::now() + 2s,
+                                       ec))
+            << ec.message();
+        const auto d = proto::decode_udp_report(std::span<const std::byte>(rep).first(want));
+        ASSERT_TRUE(d);
+        EXPECT_EQ(d.value.received, 1u);
+        EXPECT_EQ(d.value.receiver_drops, ask ? std::optional<std::uint64_t>{0} : std::nullopt);
+        // Nothing more follows the report.
+        std::byte extra{};
+        EXPECT_EQ(::recv(control.get(), &extra, 1, MSG_DONTWAIT), -1);
+    }
+}
+
 TEST(Responder, ServesIpv6) {
     responder_config cfg;
     cfg.bind_address = "::1";

@@ -122,10 +122,11 @@ TEST(UdpReport, StreamTitleSaysThePaceAndTopLevelCarriesTheRates) {
     const auto& t = rep.tables()[0];
     EXPECT_EQ(t.title, "UDP stream to 192.0.2.1:51423, 1400 B datagrams, 1.00 kpkt/s");
     EXPECT_EQ(t.header,
-              (std::vector<std::string>{"sent", "received", "lost", "dup", "out of order", "max displacement",
-                                        "jitter", "received rate", "throughput"}));
-    EXPECT_EQ(t.rows.at(0), (std::vector<std::string>{"1000", "950", "50 (5.00%)", "0", "4", "2", "12.5 us",
-                                                      "950 pkt/s", "10.6 Mbit/s"}));
+              (std::vector<std::string>{"sent", "received", "lost", "where lost", "dup", "out of order",
+                                        "max displacement", "jitter", "received rate", "throughput"}));
+    EXPECT_EQ(t.rows.at(0),
+              (std::vector<std::string>{"1000", "950", "50 (5.00%)", "not counted by the responder", "0", "4", "2",
+                                        "12.5 us", "950 pkt/s", "10.6 Mbit/s"}));
     const auto j = rep.to_json();
     EXPECT_EQ(j["mode"], "stream");
     EXPECT_EQ(j["packets_per_second"], 950);
@@ -134,6 +135,66 @@ TEST(UdpReport, StreamTitleSaysThePaceAndTopLevelCarriesTheRates) {
 
     EXPECT_EQ(make_report(r, {.size = 64}).tables()[0].title,
               "UDP stream to 192.0.2.1:51423, 64 B datagrams, as fast as possible");
+}
+
+// The reading names where the loss happened: on the path, at the receiver's socket buffer, both,
+// or that an older responder did not say; the JSON carries the split, null when unknown.
+TEST(UdpReport, StreamLossIsToldAsPathOrReceiverOrBoth) {
+    udp_stream_result r;
+    r.target = documentation_target();
+    r.sent = 1000;
+    r.received = 900;
+    r.lost = 100;
+    r.send_packets_per_second = 1e6;
+    r.packets_per_second = 9e5;
+    const udp_stream_options o{.size = 64};
+
+    auto rep = make_report(r, o);
+    ASSERT_EQ(rep.readings().size(), 1u);
+    EXPECT_EQ(rep.readings()[0], "UDP lost 100 of 1000 datagrams (10.00%); the responder does not count its "
+                                 "socket's drops (an older nettool), so where they were lost is unknown.");
+    EXPECT_TRUE(rep.to_json()["result"]["receiver_dropped"].is_null());
+    EXPECT_TRUE(rep.to_json()["result"]["path_lost"].is_null());
+
+    r.receiver_dropped = 0;
+    r.path_lost = 100;
+    rep = make_report(r, o);
+    EXPECT_EQ(rep.tables()[0].rows.at(0).at(3), "100 on the path, 0 at the receiver");
+    EXPECT_EQ(rep.readings().at(0), "All 100 lost datagrams (10.00% of those sent) were lost on the path between "
+                                    "the two sockets (links, queues, filters); the receiver's socket buffer "
+                                    "dropped none.");
+    EXPECT_EQ(rep.to_json()["result"]["path_lost"], 100);
+    EXPECT_EQ(rep.to_json()["result"]["receiver_dropped"], 0);
+
+    r.receiver_dropped = 100;
+    r.path_lost = 0;
+    EXPECT_EQ(make_report(r, o).readings().at(0),
+              "All 100 lost datagrams (10.00% of those sent) were dropped at the receiver, whose socket buffer "
+              "overflowed: the sender pushed 1.00 Mpkt/s and the receiver took 900.0 kpkt/s, and without flow "
+              "control UDP drops the excess there.");
+
+    r.receiver_dropped = 30;
+    r.path_lost = 70;
+    EXPECT_EQ(make_report(r, o).readings().at(0),
+              "Of the 100 lost datagrams (10.00% of those sent), 70 (7.00%) were lost on the path between the two "
+              "sockets and 30 (3.00%) were dropped at the receiver, whose socket buffer overflowed: the sender "
+              "pushed 1.00 Mpkt/s and the receiver took 900.0 kpkt/s, and without flow control UDP drops the "
+              "excess there.");
+
+    r.lost = 0;
+    r.received = 1000;
+    r.receiver_dropped = 0;
+    r.path_lost = 0;
+    EXPECT_EQ(make_report(r, o).readings().at(0),
+              "UDP lost nothing on this run: every datagram sent reached the responder.");
+}
+
+// Against a live responder the split is always there and adds up to the loss.
+TEST_F(UdpProbe, StreamLossSplitAddsUp) {
+    const auto r = udp_stream_probe(target_, {.size = 64, .duration = 300ms});
+    EXPECT_TRUE(r.error.empty()) << r.error;
+    ASSERT_TRUE(r.receiver_dropped && r.path_lost);
+    EXPECT_EQ(*r.receiver_dropped + *r.path_lost, r.lost);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <nettool/probe/tcp_probe.hpp>
 #include <nettool/probe/udp_probe.hpp>
 
+#include "probe/udp_loss.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -20,7 +22,46 @@ report probe_report(std::string_view command, std::string_view mode) {
     return rep;
 }
 
+double share(std::uint64_t part, std::uint64_t whole) {
+    return whole ? static_cast<double>(part) / static_cast<double>(whole) : 0;
+}
+
 }  // namespace
+
+namespace detail {
+
+std::string udp_loss_split(const udp_stream_result& r) {
+    if (r.lost == 0) return "-";
+    if (!r.receiver_dropped || !r.path_lost) return "not counted by the responder";
+    return fmt::format("{} on the path, {} at the receiver", *r.path_lost, *r.receiver_dropped);
+}
+
+std::string udp_loss_reading(const udp_stream_result& r) {
+    if (r.lost == 0) return {};
+    const auto overflow = [&] {
+        return fmt::format("whose socket buffer overflowed: the sender pushed {} and the receiver took {}, "
+                           "and without flow control UDP drops the excess there",
+                           format_rate(r.send_packets_per_second, "pkt"), format_rate(r.packets_per_second, "pkt"));
+    };
+    if (!r.receiver_dropped || !r.path_lost)
+        return fmt::format("UDP lost {} of {} datagrams ({}); the responder does not count its socket's drops "
+                           "(an older nettool), so where they were lost is unknown.",
+                           r.lost, r.sent, format_percent(r.loss_fraction()));
+    const auto path = *r.path_lost, rx = *r.receiver_dropped;
+    if (rx == 0)
+        return fmt::format("All {} lost datagrams ({} of those sent) were lost on the path between the two "
+                           "sockets (links, queues, filters); the receiver's socket buffer dropped none.",
+                           r.lost, format_percent(r.loss_fraction()));
+    if (path == 0)
+        return fmt::format("All {} lost datagrams ({} of those sent) were dropped at the receiver, {}.", r.lost,
+                           format_percent(r.loss_fraction()), overflow());
+    return fmt::format("Of the {} lost datagrams ({} of those sent), {} ({}) were lost on the path between the "
+                       "two sockets and {} ({}) were dropped at the receiver, {}.",
+                       r.lost, format_percent(r.loss_fraction()), path, format_percent(share(path, r.sent)), rx,
+                       format_percent(share(rx, r.sent)), overflow());
+}
+
+}  // namespace detail
 
 report make_report(const tcp_connect_result& r) {
     auto rep = probe_report("tcp", "connect");
@@ -102,15 +143,19 @@ report make_report(const udp_stream_result& r, const udp_stream_options& opt) {
     rep.data()["packets_per_second"] = r.packets_per_second;
     table t{fmt::format("UDP stream to {}, {} B datagrams, {}", r.target.to_string(), opt.size,
                         opt.rate > 0 ? format_rate(opt.rate, "pkt") : std::string{"as fast as possible"}),
-            {"sent", "received", "lost", "dup", "out of order", "max displacement", "jitter", "received rate",
-             "throughput"},
+            {"sent", "received", "lost", "where lost", "dup", "out of order", "max displacement", "jitter",
+             "received rate", "throughput"},
             {}};
     t.add_row({std::to_string(r.sent), std::to_string(r.received),
-               fmt::format("{} ({})", r.lost, format_percent(r.loss_fraction())),
+               fmt::format("{} ({})", r.lost, format_percent(r.loss_fraction())), detail::udp_loss_split(r),
                std::to_string(r.duplicates), std::to_string(r.out_of_order),
                std::to_string(r.max_displacement), format_duration_us(r.jitter_us),
                format_rate(r.packets_per_second, "pkt"), format_bits_per_second(r.bits_per_second)});
     rep.add_table(std::move(t));
+    if (r.lost > 0)
+        rep.add_reading(detail::udp_loss_reading(r));
+    else if (r.error.empty())
+        rep.add_reading("UDP lost nothing on this run: every datagram sent reached the responder.");
     return rep;
 }
 

@@ -19,7 +19,7 @@ std::size_t encode(const hello& h, std::span<std::byte> out) noexcept {
     w.u32(hello_magic);
     w.u8(version);
     w.u8(static_cast<std::uint8_t>(h.m));
-    w.u16(0);
+    w.u16(h.flags);
     w.u32(h.message_size);
     w.u32(h.duration_ms);
     return w.ok() ? w.size() : 0;
@@ -30,7 +30,7 @@ std::size_t encode(const hello_reply& r, std::span<std::byte> out) noexcept {
     w.u32(hello_magic);
     w.u8(version);
     w.u8(static_cast<std::uint8_t>(r.st));
-    w.u16(0);
+    w.u16(r.flags);
     w.u64(r.cookie);
     return w.ok() ? w.size() : 0;
 }
@@ -50,7 +50,7 @@ std::size_t encode(const udp_header& h, std::span<std::byte> out) noexcept {
 std::size_t encode(const udp_report& r, std::span<std::byte> out) noexcept {
     byte_writer w{out};
     w.u32(udp_report_magic);
-    w.u32(0);
+    w.u32(r.receiver_drops ? report_flag_receiver_drops : 0);
     w.u64(r.received);
     w.u64(r.duplicates);
     w.u64(r.out_of_order);
@@ -59,6 +59,7 @@ std::size_t encode(const udp_report& r, std::span<std::byte> out) noexcept {
     w.u64(r.bytes);
     w.u64(r.jitter_ns);
     w.u64(r.active_ns);
+    if (r.receiver_drops) w.u64(*r.receiver_drops);
     return w.ok() ? w.size() : 0;
 }
 
@@ -80,8 +81,8 @@ decoded<hello> decode_hello(std::span<const std::byte> in) noexcept {
     const auto magic = c.u32();
     const auto ver = c.u8();
     const auto m = c.u8();
-    c.skip(2);
     decoded<hello> d;
+    d.value.flags = c.u16();
     d.value.message_size = c.u32();
     d.value.duration_ms = c.u32();
     if (!c.ok()) return {decode_status::truncated, {}};
@@ -101,13 +102,13 @@ decoded<hello_reply> decode_hello_reply(std::span<const std::byte> in) noexcept 
     const auto magic = c.u32();
     const auto ver = c.u8();
     const auto st = c.u8();
-    c.skip(2);
+    const auto flags = c.u16();
     const auto cookie = c.u64();
     if (!c.ok()) return {decode_status::truncated, {}};
     if (magic != hello_magic) return {decode_status::bad_magic, {}};
     if (ver != version) return {decode_status::bad_version, {}};
     if (!valid_status(st)) return {decode_status::bad_value, {}};
-    return {decode_status::ok, {static_cast<status>(st), cookie}};
+    return {decode_status::ok, {static_cast<status>(st), cookie, flags}};
 }
 
 decoded<udp_header> decode_udp_header(std::span<const std::byte> in) noexcept {
@@ -131,7 +132,7 @@ decoded<udp_header> decode_udp_header(std::span<const std::byte> in) noexcept {
 decoded<udp_report> decode_udp_report(std::span<const std::byte> in) noexcept {
     cursor c{in};
     const auto magic = c.u32();
-    c.skip(4);
+    const auto flags = c.u32();
     udp_report r;
     r.received = c.u64();
     r.duplicates = c.u64();
@@ -141,6 +142,7 @@ decoded<udp_report> decode_udp_report(std::span<const std::byte> in) noexcept {
     r.bytes = c.u64();
     r.jitter_ns = c.u64();
     r.active_ns = c.u64();
+    if ((flags & report_flag_receiver_drops) != 0) r.receiver_drops = c.u64();
     if (!c.ok()) return {decode_status::truncated, {}};
     if (magic != udp_report_magic) return {decode_status::bad_magic, {}};
     if (r.duplicates > r.received || r.out_of_order > r.received) return {decode_status::bad_value, {}};

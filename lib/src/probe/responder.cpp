@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
@@ -46,6 +47,15 @@ std::uint64_t random_cookie() noexcept {
     return v == 0 ? 1 : v;
 }
 
+// The socket's drop counter (datagrams its full receive buffer turned away, and the like): the
+// kernel's sk_drops, 32 bits that wrap, read through SO_MEMINFO.
+std::uint32_t socket_drops(int fd) noexcept {
+    std::array<std::uint32_t, SK_MEMINFO_VARS> m{};
+    socklen_t len = sizeof m;
+    if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, m.data(), &len) != 0 || len <= SK_MEMINFO_DROPS * 4) return 0;
+    return m[SK_MEMINFO_DROPS];
+}
+
 // Per-session state of a UDP stream or echo session, keyed by cookie.
 struct udp_session {
     proto::mode mode = proto::mode::udp_echo;
@@ -60,6 +70,19 @@ struct udp_session {
     std::int64_t last_transit_ns = 0;
     double jitter_ns = 0;
     bool have_transit = false;
+    // Receiver drops (flag_receiver_drops): the shared socket's counter when the session opened,
+    // and the receive buffers the session's datagrams came in (fewer than datagrams with GRO).
+    bool report_drops = false;
+    std::uint32_t drops_at_open = 0;
+    std::uint64_t buffers = 0;
+
+    // The counter counts dropped buffers, and a buffer that GRO coalesced holds several datagrams:
+    // scale by this session's datagrams per buffer (1 without GRO, so exact there).
+    std::uint64_t dropped_datagrams(std::uint32_t drops_now) const noexcept {
+        const std::uint64_t drops = static_cast<std::uint32_t>(drops_now - drops_at_open);
+        if (buffers == 0 || buffers >= report.received) return drops;
+        return (drops * report.received + buffers / 2) / buffers;
+    }
 
     bool test_and_set(std::uint64_t seq) noexcept {
         auto& word = seen[(seq % window) / 64];
@@ -70,9 +93,11 @@ struct udp_session {
     }
     void clear(std::uint64_t seq) noexcept { seen[(seq % window) / 64] &= ~(std::uint64_t{1} << (seq % 64)); }
 
-    void on_stream(std::uint64_t seq, std::uint64_t send_ns, std::size_t len, std::uint64_t now) noexcept {
+    void on_stream(std::uint64_t seq, std::uint64_t send_ns, std::size_t len, std::uint64_t now,
+                   bool new_buffer) noexcept {
         auto& r = report;
         ++r.received;
+        if (new_buffer) ++buffers;
         r.bytes += len;
         if (r.received == 1) first_arrival_ns = now;
         last_arrival_ns = now;
@@ -297,6 +322,11 @@ private:
             while (r_.udp_sessions.count(cookie_) != 0) cookie_ = random_cookie();
             r_.udp_sessions.emplace(cookie_, udp_);
             reply.cookie = cookie_;
+            if (hello_.m == proto::mode::udp_sink && (hello_.flags & proto::flag_receiver_drops) != 0) {
+                reply.flags = proto::flag_receiver_drops;
+                udp_->report_drops = true;
+                udp_->drops_at_open = socket_drops(r_.udp_socket.native_handle());
+            }
         }
         proto::encode(reply, reply_);
         // An empty send buffer takes the 16 bytes at once; Asio writes whatever is left.
@@ -437,6 +467,9 @@ private:
             {
                 std::lock_guard lock{self->r_.udp_mu};
                 snap = self->udp_->snapshot();
+                if (self->udp_->report_drops)
+                    snap.receiver_drops =
+                        self->udp_->dropped_datagrams(socket_drops(self->r_.udp_socket.native_handle()));
             }
             const auto n = proto::encode(snap, self->report_);
             asio::async_write(self->socket_, asio::buffer(self->report_.data(), n),
@@ -454,7 +487,7 @@ private:
     std::array<std::byte, proto::hello_size> head_{};
     std::array<std::byte, proto::hello_reply_size> reply_{};
     std::array<std::byte, proto::report_request_size> op_{};
-    std::array<std::byte, proto::udp_report_size> report_{};
+    std::array<std::byte, proto::udp_report_extended_size> report_{};
     std::vector<std::byte> buf_;
     proto::hello hello_{};
     bool hello_ok_ = false;
@@ -573,7 +606,7 @@ void responder::impl::on_udp_batch(int n, std::size_t& replies) {
             last->last_activity_ns = now;
             ++udp_datagrams;
             if (h.value.kind == proto::udp_kind::stream && last->mode == proto::mode::udp_sink) {
-                last->on_stream(h.value.seq, h.value.send_ns, len, now);
+                last->on_stream(h.value.seq, h.value.send_ns, len, now, off == 0);
             } else if (h.value.kind == proto::udp_kind::echo_request && last->mode == proto::mode::udp_echo &&
                        replies < batch) {
                 // The reply is the request with its kind changed: never more bytes than came in.

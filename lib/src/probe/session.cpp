@@ -52,6 +52,7 @@ session open_session(const socket_address& target, const proto::hello& hello, mo
         return {};
     }
     s.cookie = reply.value.cookie;
+    s.flags = reply.value.flags;
     s.local = local_address(s.fd.get());
     return s;
 }

@@ -16,6 +16,7 @@ namespace nettool::detail {
 struct session {
     unique_fd fd;
     std::uint64_t cookie = 0;
+    std::uint16_t flags = 0;  ///< proto::flag_* bits the responder granted
     std::chrono::nanoseconds connect_time{0};  ///< connect() to usable: the handshake
     mono_clock::time_point connect_started{};  ///< when connect() was called (about)
     socket_address local;                      ///< the client's end, to find it in a capture

@@ -2,6 +2,8 @@
 
 #include <nettool/probe/protocol.hpp>
 
+#include "probe/udp_loss.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -72,6 +74,7 @@ report make_report(const tcp_vs_udp_result& r, bool in_process_responder) {
     t.add_row({"loss seen by the application", "0 (hidden by TCP)",
                fmt::format("{} rr, {} stream", format_percent(r.udp_rr.loss_fraction()),
                            format_percent(r.udp_stream.loss_fraction()))});
+    t.add_row({"where the stream's datagrams were lost", "-", detail::udp_loss_split(r.udp_stream)});
     t.add_row({"duplicates seen by the application", "0",
                std::to_string(r.udp_rr.duplicates + r.udp_stream.duplicates)});
     t.add_row({"reordered seen by the application", "0",
@@ -111,12 +114,7 @@ report make_report(const tcp_vs_udp_result& r, bool in_process_responder) {
             "resent them: the application has to notice and cope.",
             format_percent(s.loss_fraction()), format_percent(reorder), s.sent,
             format_percent(r.udp_rr.loss_fraction())));
-        if (s.lost > 0 && s.send_packets_per_second > 0) {
-            rep.add_reading(fmt::format(
-                "The UDP sender pushed {} but the receiver took {}: without flow control, "
-                "the excess was dropped in the receiver's socket buffer.",
-                format_rate(s.send_packets_per_second, "pkt"), format_rate(s.packets_per_second, "pkt")));
-        }
+        if (s.lost > 0) rep.add_reading(detail::udp_loss_reading(s));
     } else {
         rep.add_reading(
             "UDP lost, duplicated and reordered nothing on this run; on a busier path it would hand "

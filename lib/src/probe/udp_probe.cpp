@@ -150,7 +150,7 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
         return r;
     }
     std::error_code ec;
-    auto control = detail::open_session(target, {proto::mode::udp_sink, 0, 0},
+    auto control = detail::open_session(target, {proto::mode::udp_sink, 0, 0, proto::flag_receiver_drops},
                                         mono_clock::now() + opt.timeout, ec, r.error);
     if (ec) return r;
     auto fd = detail::udp_connect(target, ec);
@@ -258,7 +258,11 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
     std::this_thread::sleep_for(100ms);
     std::array<std::byte, proto::report_request_size> req{};
     proto::encode_report_request(req);
-    std::array<std::byte, proto::udp_report_size> rep{};
+    // A responder that granted flag_receiver_drops sends the extended report.
+    std::array<std::byte, proto::udp_report_extended_size> rep_buf{};
+    const std::span<std::byte> rep{rep_buf.data(), (control.flags & proto::flag_receiver_drops) != 0
+                                                       ? proto::udp_report_extended_size
+                                                       : proto::udp_report_size};
     const auto deadline = mono_clock::now() + opt.timeout;
     if (!detail::write_all(control.fd.get(), req, deadline, ec) ||
         !detail::read_exact(control.fd.get(), rep, deadline, ec)) {
@@ -277,6 +281,11 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
     r.max_displacement = c.max_displacement;
     const std::uint64_t unique = c.received - c.duplicates;
     r.lost = r.sent > unique ? r.sent - unique : 0;
+    if (c.receiver_drops) {
+        // The responder's socket is shared by every session: drops beyond our loss were others'.
+        r.receiver_dropped = std::min(*c.receiver_drops, r.lost);
+        r.path_lost = r.lost - *r.receiver_dropped;
+    }
     r.jitter_us = static_cast<double>(c.jitter_ns) / 1000.0;
     // Rates over the sending time: the receiver keeps pace or drops, it cannot take longer.
     if (r.seconds > 0) {
@@ -313,6 +322,8 @@ void to_json(nlohmann::json& j, const udp_stream_result& r) {
          {"received", r.received},
          {"lost", r.lost},
          {"loss_fraction", r.loss_fraction()},
+         {"receiver_dropped", r.receiver_dropped ? nlohmann::json(*r.receiver_dropped) : nlohmann::json()},
+         {"path_lost", r.path_lost ? nlohmann::json(*r.path_lost) : nlohmann::json()},
          {"duplicates", r.duplicates},
          {"out_of_order", r.out_of_order},
          {"max_displacement", r.max_displacement},

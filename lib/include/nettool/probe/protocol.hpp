@@ -31,6 +31,7 @@ inline constexpr std::size_t hello_reply_size = 16;
 inline constexpr std::size_t udp_header_size = 32;
 inline constexpr std::size_t report_request_size = 4;
 inline constexpr std::size_t udp_report_size = 72;
+inline constexpr std::size_t udp_report_extended_size = 80;  ///< with receiver_drops
 inline constexpr std::size_t sink_report_size = 12;
 
 // Limits the responder enforces (and probes check before sending).
@@ -55,18 +56,26 @@ enum class status : std::uint8_t {
     bad_param = 4,    ///< message size or duration out of range
 };
 
+/// Bits of the hello's and the reply's flags (the two bytes at offset 6, zero in older peers).
+/// The client sets the bits it wants; the responder answers with the ones it grants.
+inline constexpr std::uint16_t flag_receiver_drops = 0x0001;  ///< udp-sink: reports carry receiver_drops
+/// Bit of the UDP report's flags (offset 4): receiver_drops follows the 72 bytes.
+inline constexpr std::uint32_t report_flag_receiver_drops = 0x0001;
+
 enum class udp_kind : std::uint8_t { echo_request = 1, echo_reply = 2, stream = 3 };
 
 struct hello {
     mode m = mode::echo;
     std::uint32_t message_size = 0;  ///< echo message size (echo, udp_echo), bytes
     std::uint32_t duration_ms = 0;   ///< source duration (source)
+    std::uint16_t flags = 0;         ///< flag_* bits the client asks for
     bool operator==(const hello&) const = default;
 };
 
 struct hello_reply {
     status st = status::ok;
     std::uint64_t cookie = 0;  ///< UDP session cookie (udp_echo, udp_sink), 0 otherwise
+    std::uint16_t flags = 0;   ///< flag_* bits the responder grants
     bool operator==(const hello_reply&) const = default;
 };
 
@@ -88,10 +97,14 @@ struct udp_report {
     std::uint64_t bytes = 0;             ///< UDP payload bytes received
     std::uint64_t jitter_ns = 0;         ///< RFC 3550 interarrival jitter
     std::uint64_t active_ns = 0;         ///< first to last arrival
+    /// Datagrams the responder's socket dropped since the session opened (its receive buffer
+    /// overflowed); only in the extended report, granted by flag_receiver_drops.
+    std::optional<std::uint64_t> receiver_drops{};
     bool operator==(const udp_report&) const = default;
 };
 
-// Encoders write into out and return the bytes written (0 if out is too small).
+// Encoders write into out and return the bytes written (0 if out is too small). A udp_report
+// with receiver_drops encodes to the extended size.
 std::size_t encode(const hello& h, std::span<std::byte> out) noexcept;
 std::size_t encode(const hello_reply& r, std::span<std::byte> out) noexcept;
 std::size_t encode(const udp_header& h, std::span<std::byte> out) noexcept;

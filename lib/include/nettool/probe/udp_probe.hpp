@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 NETTOOL_API_BEGIN
@@ -69,6 +70,10 @@ struct udp_stream_result {
     std::uint64_t send_dropped = 0;  ///< refused by this host's stack (ENOBUFS and alike)
     std::uint64_t received = 0;      ///< by the responder, duplicates included
     std::uint64_t lost = 0;          ///< sent but never received
+    /// Where the lost ones went, when the responder counts its socket's drops (older responders
+    /// do not: both empty). receiver_dropped + path_lost == lost.
+    std::optional<std::uint64_t> receiver_dropped{};///< turned away by the receiver's full socket buffer
+    std::optional<std::uint64_t> path_lost{};       ///< lost between the two sockets
     std::uint64_t duplicates = 0;
     std::uint64_t out_of_order = 0;
     std::uint64_t max_displacement = 0;  ///< largest reordering distance, in datagrams
