@@ -1,5 +1,6 @@
 // Addresses and prefixes: parse/print, the ipcalc arithmetic, RFC 3021, and `nettool netmask`.
 #include <nettool/net/address.hpp>
+#include <nettool/net/endpoint.hpp>
 
 #include "support/process.hpp"
 
@@ -231,3 +232,14 @@ TEST(NetmaskCli, BadInputIsOneLineAndExitTwo) {
 }
 
 }  // namespace
+
+TEST(SocketAddressIp, TheAddressAloneAsAValue) {
+    std::error_code ec;
+    const auto v4 = nettool::socket_address::from_numeric("192.0.2.7", 80, ec);
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(v4.ip(), nettool::ip_address::parse("192.0.2.7"));
+    const auto v6 = nettool::socket_address::from_numeric("2001:db8::7", 80, ec);
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(v6.ip(), nettool::ip_address::parse("2001:db8::7"));
+    EXPECT_FALSE(nettool::socket_address{}.ip().has_value());
+}

@@ -100,12 +100,12 @@ TEST(OnWire, UdpPairsDatagramsOnlyWithoutLoss) {
     r.target = endpoint(51423);
     r.local = endpoint(40001);
     r.sent = r.received = 2;
-    auto f = on_wire(path, r, 32);
+    auto f = on_wire(path, r);
     EXPECT_TRUE(f.found);
     EXPECT_EQ(f.first_reply, 30us);
     EXPECT_EQ(f.echo_turnaround_p50, 20us);
     r.lost = 1;  // pairing in order would be wrong: nothing is claimed
-    f = on_wire(path, r, 32);
+    f = on_wire(path, r);
     fs::remove(path);
     EXPECT_TRUE(f.found);
     EXPECT_FALSE(f.first_reply.has_value());

@@ -81,7 +81,7 @@ int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
     if (cap.recorded()) {
         if (r.connect.established > 0) add_on_wire(rep, on_wire(cap.file(), r.connect));
         if (r.tcp_rr.completed > 0) add_on_wire(rep, on_wire(cap.file(), r.tcp_rr, o.size));
-        if (r.udp_rr.received > 0) add_on_wire(rep, on_wire(cap.file(), r.udp_rr, o.size));
+        if (r.udp_rr.received > 0) add_on_wire(rep, on_wire(cap.file(), r.udp_rr));
     }
     emit(ctx, rep);
     if (local) local->stop();

@@ -54,7 +54,7 @@ int run_udp(const udp_options& opt, const context& ctx) {
         const auto r = udp_rr_probe(target, o);
         auto rep = make_report(r, o);
         cap.attach(rep, {0, r.warm_up_sent + r.sent, r.received});
-        if (cap.recorded() && r.received > 0) add_on_wire(rep, on_wire(cap.file(), r, o.size));
+        if (cap.recorded() && r.received > 0) add_on_wire(rep, on_wire(cap.file(), r));
         emit(ctx, rep);
         if (!r.error.empty()) return fail(r.error, exit_failed);
         if (r.received == 0)

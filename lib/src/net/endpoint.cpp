@@ -153,6 +153,20 @@ std::string socket_address::address_string() const {
     return buf;
 }
 
+std::optional<ip_address> socket_address::ip() const noexcept {
+    ip_address a;
+    if (family() == AF_INET) {
+        std::memcpy(a.bytes.data(), &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, 4);
+        return a;
+    }
+    if (family() == AF_INET6) {
+        a.family = ip_family::v6;
+        std::memcpy(a.bytes.data(), &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, 16);
+        return a;
+    }
+    return std::nullopt;
+}
+
 std::string socket_address::to_string() const {
     if (is_v6()) return fmt::format("[{}]:{}", address_string(), port());
     return fmt::format("{}:{}", address_string(), port());

@@ -542,7 +542,7 @@ std::vector<std::string> explain(const classification& c) {
 
 std::string interface_for(const socket_address& target) {
     if (target.is_loopback()) return "lo";
-    const auto addr = ip_address::parse(target.address_string());
+    const auto addr = target.ip();
     if (!addr) return {};
     std::error_code ec;
     const auto view = host_view::load(ec);

@@ -15,14 +15,7 @@ struct end_point {
 };
 
 end_point to_end_point(const socket_address& a) noexcept {
-    end_point e;
-    e.port = a.port();
-    try {
-        if (const auto ip = ip_address::parse(a.address_string())) e.address = *ip;
-    } catch (...) {
-        // An address that cannot be written out matches nothing.
-    }
-    return e;
+    return {a.ip().value_or(ip_address{}), a.port()};
 }
 
 enum class side : std::uint8_t { none, client, server };
@@ -67,8 +60,12 @@ tcp_flow_times find_tcp_flow(capture_file& file, const tcp_flow_query& q) noexce
     std::uint32_t client_isn = 0, server_isn = 0;
     bool have_server_isn = false;
     std::size_t next_client = 0, next_server = 0;
+    // Everything asked for is in: the rest of the file (a bulk stream, say) need not be read.
+    auto complete = [&] {
+        return r.ack && next_client == q.client_offsets.size() && next_server == q.server_offsets.size();
+    };
     captured_packet p;
-    while (file.next(p)) {
+    while (!complete() && file.next(p)) {
         const auto d = decode(file.link_type(), p.data);
         if (!d.tcp || d.ip_fragment) continue;
         const auto& tcp = *d.tcp;

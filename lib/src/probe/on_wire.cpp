@@ -92,7 +92,7 @@ first_exchange on_wire(const std::string& capture, const tcp_rr_result& r, std::
     return f;
 }
 
-first_exchange on_wire(const std::string& capture, const udp_rr_result& r, std::uint32_t) {
+first_exchange on_wire(const std::string& capture, const udp_rr_result& r) {
     first_exchange f;
     f.probe = "udp rr";
     f.client = r.local;

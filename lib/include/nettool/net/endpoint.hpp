@@ -3,7 +3,9 @@
 
 #include <nettool/core/export.hpp>
 #include <nettool/core/error.hpp>
+#include <nettool/net/address.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -46,6 +48,8 @@ public:
     std::string to_string() const;
     /// The address alone: "192.0.2.1", "2001:db8::1".
     std::string address_string() const;
+    /// The address alone as a value; nullopt for an empty socket_address.
+    std::optional<ip_address> ip() const noexcept;
 
     const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
     sockaddr* data() noexcept { return reinterpret_cast<sockaddr*>(&storage_); }

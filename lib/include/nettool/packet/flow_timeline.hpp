@@ -39,12 +39,13 @@ struct tcp_flow_times {
     std::optional<wire_time> ack;      ///< the client's first segment after it without SYN
     std::vector<std::optional<wire_time>> client_reached;  ///< one per client offset
     std::vector<std::optional<wire_time>> server_reached;  ///< one per server offset
-    std::uint64_t packets = 0;  ///< of this connection in the capture
+    std::uint64_t packets = 0;  ///< of this connection, up to where reading stopped
     bool operator==(const tcp_flow_times&) const = default;
 };
 
-/// Reads the file to its end (or the first damaged record). A connection seen more than once
-/// (the port reused) is timed from its first SYN only. Never throws after the file is open.
+/// Reads the file until everything asked for is found, its end, or the first damaged record
+/// (packets counts only what was read). A connection seen more than once (the port reused) is
+/// timed from its first SYN only. Never throws after the file is open.
 tcp_flow_times find_tcp_flow(capture_file& file, const tcp_flow_query& q) noexcept;
 
 struct udp_flow_times {

@@ -52,7 +52,7 @@ void to_json(nlohmann::json& j, const first_exchange& f);
 /// capture_file::open.
 first_exchange on_wire(const std::string& capture, const tcp_connect_result& r);
 first_exchange on_wire(const std::string& capture, const tcp_rr_result& r, std::uint32_t size);
-first_exchange on_wire(const std::string& capture, const udp_rr_result& r, std::uint32_t size);
+first_exchange on_wire(const std::string& capture, const udp_rr_result& r);
 
 /// Adds the timeline table, a reading on whether the wire and the application agree, and the
 /// JSON under "on_wire" (an array: one entry per exchange).
