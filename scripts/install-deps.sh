@@ -10,7 +10,7 @@ libasio-dev libcli11-dev libfmt-dev libpcap-dev libgtest-dev libgmock-dev libben
 nlohmann-json3-dev libldns-dev"
 # Tools the tests drive as real peers and oracles, and the sanitizer/fuzzer toolchain.
 test_pkgs="clang libclang-rt-14-dev clang-format iproute2 nftables procps dnsmasq-base unbound tshark tcpdump
-python3"
+python3 iputils-ping iperf3"
 
 want="$build_pkgs"
 case "${1:-}" in

@@ -1,6 +1,8 @@
 #include "cmd_tcp_vs_udp.hpp"
 
 #include <nettool/core/clock.hpp>
+#include <nettool/link/emulator.hpp>
+#include <nettool/link/lab.hpp>
 #include <nettool/probe/protocol.hpp>
 #include <nettool/packet/wire_view.hpp>
 #include <nettool/probe/on_wire.hpp>
@@ -34,10 +36,76 @@ void setup_tcp_vs_udp(CLI::App& app, context& ctx) {
         "--capture", opt->capture_file,
         "Record the run to this pcap file (libpcap, needs root or CAP_NET_RAW) and add the on-wire view: "
         "TCP retransmissions and duplicate ACKs, UDP datagrams seen");
-    sub->callback([opt, &ctx] { ctx.exit_status = run_tcp_vs_udp(*opt, ctx); });
+    sub->add_option("--link", opt->link,
+                    "Run across an emulated link built for the run (needs root), e.g. "
+                    "\"delay=20ms,loss=1%,rate=50mbit\"; keys as 'nettool link' options, up-/down- for one "
+                    "direction");
+    sub->add_option("--sweep", opt->sweep,
+                    "With --link (or alone): one run per value of one key, e.g. loss=0,0.5,1,2,5% or delay=0,10,50ms; "
+                    "TCP's throughput is set beside the Mathis model, UDP's loss beside the configured one");
+    auto* count = sub->get_option("--count");
+    sub->callback([opt, count, &ctx] {
+        opt->count_given = count->count() > 0;
+        ctx.exit_status = run_tcp_vs_udp(*opt, ctx);
+    });
 }
 
+namespace {
+
+// tcp-vs-udp across emulated links: one run, or one per value of --sweep.
+int run_over_link(const tcp_vs_udp_cli_options& opt, const context& ctx) {
+    if (!opt.target.empty())
+        return fail("--link builds its own path to an in-process responder: give no HOST with it", exit_usage);
+    if (!opt.capture_file.empty())
+        return fail("--capture with --link: use 'nettool link --capture FILE' to record the emulated path",
+                    exit_usage);
+    link::sweep_spec sweep;
+    std::vector<std::string> specs;
+    if (opt.sweep.empty()) {
+        specs.push_back(opt.link);
+    } else {
+        sweep = link::parse_sweep(opt.sweep);
+        for (const auto& v : sweep.values) specs.push_back(link::with_key(opt.link, sweep.key, v));
+    }
+    // Every spec is checked before the first link is built: a typo in the fifth value is found at once.
+    std::vector<link::link_config> configs;
+    for (const auto& s : specs) configs.push_back(link::parse_link_spec(s));
+    if (!link::have_link_privileges())
+        return fail("--link needs root or CAP_NET_ADMIN and CAP_SYS_ADMIN (it builds TUN devices and a network "
+                    "namespace): run it with sudo",
+                    exit_failed);
+
+    tcp_vs_udp_options base{.size = opt.size,
+                            .count = opt.count_given ? opt.count : 100,
+                            .duration = seconds_to_ns(opt.duration_s)};
+    const bool steps = !ctx.global.json && !ctx.global.quiet && ::isatty(STDERR_FILENO) == 1;
+    step_callback on_step;
+    if (steps) on_step = [](std::string_view s) { fmt::print(stderr, "-- {}\n", s); };
+    interval_callback on_iv;
+    if (want_progress(ctx) && specs.size() == 1) on_iv = print_interval;
+
+    std::vector<link::lab_run> runs;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        auto o = link::lab_defaults(configs[i], base);
+        if (opt.count_given) o.count = opt.count;
+        if (steps) fmt::print(stderr, "nettool tcp-vs-udp across a link: {}\n", specs[i]);
+        runs.push_back(link::run_tcp_vs_udp_over_link(specs[i], o, on_step, on_iv));
+        if (steps) fmt::print(stderr, "\n");
+    }
+    if (opt.sweep.empty()) {
+        emit(ctx, link::make_report(runs.front()));
+    } else {
+        emit(ctx, link::make_sweep_report(sweep, runs));
+    }
+    for (const auto& r : runs)
+        if (!succeeded(r.result)) return fail(fmt::format("no answer across the link {}", r.spec), exit_failed);
+    return exit_ok;
+}
+
+}  // namespace
+
 int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
+    if (!opt.link.empty() || !opt.sweep.empty()) return run_over_link(opt, ctx);
     std::unique_ptr<responder> local;
     socket_address target;
     if (opt.target.empty()) {

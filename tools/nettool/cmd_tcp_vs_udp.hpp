@@ -9,6 +9,9 @@ struct tcp_vs_udp_cli_options {
     std::uint64_t count = 1000;
     double duration_s = 2;
     std::string capture_file;  // --capture: record the run and add the on-wire view
+    std::string link;          // --link SPEC: across an emulated link (nettool link's impairments)
+    std::string sweep;         // --sweep KEY=V1,V2,...: one run per value
+    bool count_given = false;
 };
 
 void setup_tcp_vs_udp(CLI::App& app, context& ctx);

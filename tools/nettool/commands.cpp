@@ -6,6 +6,7 @@
 #include "cmd_classify.hpp"
 #include "cmd_dns.hpp"
 #include "cmd_inspect.hpp"
+#include "cmd_link.hpp"
 #include "cmd_listen.hpp"
 #include "cmd_netmask.hpp"
 #include "cmd_serve.hpp"
@@ -21,6 +22,7 @@ void setup_all(CLI::App& app, context& ctx) {
     setup_tcp(app, ctx);
     setup_udp(app, ctx);
     setup_serve(app, ctx);
+    setup_link(app, ctx);
     setup_dns(app, ctx);
     setup_capture(app, ctx);
     setup_inspect(app, ctx);

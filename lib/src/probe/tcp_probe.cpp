@@ -209,16 +209,20 @@ void run_upload(const socket_address& target, const tcp_stream_options& opt, std
         out.error = fmt::format("sending to {}: {}", target.to_string(), std::strerror(errno));
         return;
     }
-    out.data_end = mono_clock::now();
     out.info = detail::read_tcp_info(s.fd.get());
     ::shutdown(s.fd.get(), SHUT_WR);
     std::array<std::byte, proto::sink_report_size> rep{};
     // The responder reports after reading everything still in flight.
     if (!detail::read_exact(s.fd.get(), rep, mono_clock::now() + opt.timeout + 5s, ec)) {
         out.error = fmt::format("waiting for the responder's byte count: {}", detail::describe(ec));
+        out.data_end = mono_clock::now();
         out.received = out.sent;
         return;
     }
+    // The clock stops when the responder has read the last byte (its count arrives half a round
+    // trip later), not when the sender stopped: what queues and buffers held was delivered after,
+    // and counting it over the sending time alone would report more than the path carried.
+    out.data_end = mono_clock::now();
     const auto d = proto::decode_sink_report(rep);
     out.received = d ? d.value : 0;
     if (!d) out.error = "responder sent a malformed byte count";

@@ -30,9 +30,13 @@ tcp_vs_udp_result run_tcp_vs_udp(const socket_address& target, const tcp_vs_udp_
     ts.duration = opt.duration;
     ts.timeout = opt.timeout;
     r.tcp_stream = tcp_stream_probe(target, ts, on_interval);
-    step(fmt::format("UDP stream, {:.0f} s, {} B datagrams, as fast as possible", secs, opt.stream_datagram));
+    step(opt.udp_stream_rate > 0
+             ? fmt::format("UDP stream, {:.0f} s, {} B datagrams at {:.0f}/s", secs, opt.stream_datagram,
+                           opt.udp_stream_rate)
+             : fmt::format("UDP stream, {:.0f} s, {} B datagrams, as fast as possible", secs, opt.stream_datagram));
     udp_stream_options us;
     us.size = opt.stream_datagram;
+    us.rate = opt.udp_stream_rate;
     us.duration = opt.duration;
     us.timeout = opt.timeout;
     us.gso = opt.udp_gso;

@@ -22,6 +22,7 @@ struct tcp_vs_udp_options {
     std::uint32_t stream_datagram = 1400;                        ///< UDP stream datagram size, bytes
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};
     bool udp_gso = true;  ///< see udp_stream_options::gso
+    double udp_stream_rate = 0;  ///< UDP stream datagrams per second; 0: as fast as possible
 };
 
 struct tcp_vs_udp_result {

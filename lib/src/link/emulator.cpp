@@ -1,0 +1,453 @@
+// The link emulator: the namespace, the two TUN devices and the two forwarding loops.
+
+#include <nettool/link/emulator.hpp>
+
+#include <nettool/core/error.hpp>
+
+#include "netlink_config.hpp"
+#include "tun.hpp"
+
+#include <fmt/format.h>
+#include <pcap.h>
+
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace nettool::link {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+constexpr auto publish_every = std::chrono::milliseconds{50};
+constexpr int read_batch = 64;
+// How far ahead of a packet's due time the loop wakes and starts to spin (see forward()).
+constexpr std::chrono::nanoseconds spin_initial{std::chrono::microseconds{100}};
+constexpr std::chrono::nanoseconds spin_min{std::chrono::microseconds{10}};
+constexpr std::chrono::nanoseconds spin_max{std::chrono::milliseconds{2}};
+constexpr std::chrono::nanoseconds spin_margin{std::chrono::microseconds{10}};
+
+// The last 32 timer wake-up delays, to set the next timer early enough for nearly all of them.
+class lateness_window {
+public:
+    void add(std::chrono::nanoseconds late) noexcept {
+        ring_[next_++ % ring_.size()] = std::max(late, std::chrono::nanoseconds{0});
+    }
+    std::chrono::nanoseconds second_largest() const noexcept {
+        std::chrono::nanoseconds first{0}, second{0};
+        for (const auto v : ring_) {
+            if (v > first) {
+                second = first;
+                first = v;
+            } else if (v > second) {
+                second = v;
+            }
+        }
+        return second;
+    }
+
+private:
+    std::array<std::chrono::nanoseconds, 32> ring_{};
+    std::size_t next_ = 0;
+};
+
+std::error_code last_error() noexcept {
+    return {errno, std::system_category()};
+}
+
+[[noreturn]] void fail_step(const std::error_code& ec, std::string_view step) {
+    if (ec == std::errc::operation_not_permitted || ec == std::errc::permission_denied)
+        throw error(errc::permission_denied,
+                    fmt::format("nettool link needs root or CAP_NET_ADMIN and CAP_SYS_ADMIN ({}: {})", step,
+                                ec.message()));
+    throw error(ec, fmt::format("cannot build the link: {}: {}", step, ec.message()));
+}
+
+// The third octet N of 100.64.N.0/30 that no interface of this namespace uses yet. Called with
+// the lock file held, so two emulators starting together pick different subnets.
+int free_subnet() {
+    std::set<int> used;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) fail_step(last_error(), "listing this host's addresses");
+    for (auto* a = list; a; a = a->ifa_next) {
+        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
+        const auto* sin = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+        const std::uint32_t v = ntohl(sin->sin_addr.s_addr);
+        if ((v >> 16) == ((100u << 8) | 64u)) used.insert(static_cast<int>((v >> 8) & 0xff));
+    }
+    ::freeifaddrs(list);
+    for (int n = 0; n < 256; ++n)
+        if (!used.contains(n)) return n;
+    throw error(errc::bad_argument, "every subnet 100.64.0-255.0/30 is in use: too many links at once");
+}
+
+ip_address v6_of(int n, int host) {
+    ip_address a;
+    a.family = ip_family::v6;
+    const std::array<std::uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0x6e, 0x74, 0, static_cast<std::uint8_t>(n),
+                                         0,    0,    0,    0,    0,    0,    0, static_cast<std::uint8_t>(host)};
+    a.bytes = b;
+    return a;
+}
+
+class fd_guard {
+public:
+    explicit fd_guard(int fd = -1) noexcept : fd_(fd) {}
+    ~fd_guard() { reset(); }
+    fd_guard(const fd_guard&) = delete;
+    fd_guard& operator=(const fd_guard&) = delete;
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+    int get() const noexcept { return fd_; }
+
+private:
+    int fd_;
+};
+
+}  // namespace
+
+bool have_link_privileges() noexcept {
+    __user_cap_header_struct hdr{};
+    hdr.version = _LINUX_CAPABILITY_VERSION_3;
+    std::array<__user_cap_data_struct, 2> data{};
+    if (::syscall(SYS_capget, &hdr, data.data()) != 0) return ::geteuid() == 0;
+    const auto has = [&](int cap) { return (data[static_cast<std::size_t>(cap / 32)].effective >> (cap % 32)) & 1u; };
+    return has(CAP_NET_ADMIN) && has(CAP_SYS_ADMIN);
+}
+
+struct emulator::impl {
+    emulator_options opt;
+    link_addresses addr;
+    fd_guard link_ns;
+    fd_guard host_tun;
+    fd_guard peer_tun;
+    fd_guard stop_fd;
+    clock::time_point started;
+    clock::time_point ended{};
+    bool capture_failed = false;
+    timeval wall_started{};
+
+    pipe downlink;
+    pipe uplink;
+    std::thread down_thread;
+    std::thread up_thread;
+    std::atomic<std::uint64_t> write_errors{0};
+    std::atomic<bool> stopping{false};
+    bool stopped = false;
+
+    mutable std::mutex snapshot_mutex;
+    direction_stats down_snapshot;
+    direction_stats up_snapshot;
+
+    std::mutex capture_mutex;
+    pcap_t* capture_handle = nullptr;
+    pcap_dumper_t* dumper = nullptr;
+
+    explicit impl(const emulator_options& o)
+        : opt(o),
+          downlink(o.link.downlink, o.link.seed * 2 + 1, std::max<std::size_t>(pipe::default_slot_size, o.mtu)),
+          uplink(o.link.uplink, o.link.seed * 2 + 2, std::max<std::size_t>(pipe::default_slot_size, o.mtu)) {}
+
+    ~impl() {
+        if (dumper) pcap_dump_close(dumper);
+        if (capture_handle) pcap_close(capture_handle);
+    }
+
+    void record(std::span<const std::byte> p, clock::time_point when) {
+        const auto since = std::chrono::duration_cast<std::chrono::microseconds>(when - started).count();
+        pcap_pkthdr h{};
+        const auto us = static_cast<std::int64_t>(wall_started.tv_usec) + since;
+        h.ts.tv_sec = wall_started.tv_sec + static_cast<time_t>(us / 1000000);
+        h.ts.tv_usec = static_cast<suseconds_t>(us % 1000000);
+        h.caplen = h.len = static_cast<bpf_u_int32>(p.size());
+        const std::lock_guard lock(capture_mutex);
+        pcap_dump(reinterpret_cast<u_char*>(dumper), &h, reinterpret_cast<const u_char*>(p.data()));
+    }
+
+    // One direction: read what arrives on `in`, hand it to the pipe, write what the pipe
+    // releases to `out`. Between packets the loop sleeps in ppoll, but a sleeping vCPU wakes
+    // 50 to 300 us after its timer here: so it sets the timer `early` (learned from how late
+    // wake-ups were) and spins the last stretch, reading `in` as it spins, to release each
+    // packet within a few microseconds of its due time.
+    void forward(int in, int out, pipe& p, direction_stats& snapshot) {
+        ::prctl(PR_SET_TIMERSLACK, 1UL);
+        std::array<std::byte, 65536> buf;
+        std::array<pollfd, 2> fds{pollfd{in, POLLIN, 0}, pollfd{stop_fd.get(), POLLIN, 0}};
+        auto published = clock::now();
+        std::chrono::nanoseconds early = spin_initial;
+        lateness_window lateness;
+        auto read_batch_now = [&] {
+            for (int i = 0; i < read_batch; ++i) {
+                const ssize_t n = ::read(in, buf.data(), buf.size());
+                if (n <= 0) break;
+                p.offer({buf.data(), static_cast<std::size_t>(n)}, clock::now());
+            }
+        };
+        for (;;) {
+            auto now = clock::now();
+            while (auto packet = p.pop(now)) {
+                if (::write(out, packet->data(), packet->size()) != static_cast<ssize_t>(packet->size()))
+                    write_errors.fetch_add(1, std::memory_order_relaxed);
+                if (dumper) record(*packet, now);
+            }
+            if (now - published >= publish_every) {
+                const std::lock_guard lock(snapshot_mutex);
+                snapshot = p.stats();
+                published = now;
+            }
+            const auto due = p.next_due();
+            if (due && *due - now <= early) {  // close enough: spin, taking arrivals as they come
+                if (stopping.load(std::memory_order_relaxed)) break;
+                read_batch_now();
+                continue;
+            }
+            auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(publish_every);
+            if (due) wait = std::min(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(*due - now - early));
+            const timespec ts{static_cast<time_t>(wait.count() / 1000000000), static_cast<long>(wait.count() % 1000000000)};
+            const auto wake_at = now + wait;
+            const int ready = ::ppoll(fds.data(), fds.size(), &ts, nullptr);
+            if (ready < 0 && errno != EINTR) break;
+            if (ready == 0 && due) {
+                // Learn how late the timer fires: early covers all but the worst of the last 32.
+                lateness.add(std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - wake_at));
+                early = std::clamp(lateness.second_largest() + spin_margin, spin_min, spin_max);
+            }
+            if (fds[1].revents != 0) break;
+            if ((fds[0].revents & POLLIN) != 0) read_batch_now();
+        }
+        const std::lock_guard lock(snapshot_mutex);
+        snapshot = p.stats();
+    }
+};
+
+emulator::emulator(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+emulator::~emulator() {
+    stop();
+}
+
+std::unique_ptr<emulator> emulator::start(const emulator_options& opt) {
+    if (opt.mtu < 1280 || opt.mtu > 65535)
+        throw error(errc::bad_argument, fmt::format("MTU {} is out of range: give 1280 to 65535", opt.mtu));
+    if (!have_link_privileges())
+        throw error(errc::permission_denied,
+                    "nettool link needs root or CAP_NET_ADMIN and CAP_SYS_ADMIN (it creates TUN devices and a "
+                    "network namespace): run it with sudo");
+    auto s = std::make_unique<impl>(opt);
+    auto& a = s->addr;
+
+    if (!opt.capture_file.empty()) {
+        s->capture_handle = pcap_open_dead(DLT_RAW, 65535);
+        if (!s->capture_handle) throw error(errc::bad_argument, "cannot start a pcap writer");
+        s->dumper = pcap_dump_open(s->capture_handle, opt.capture_file.c_str());
+        if (!s->dumper)
+            throw error(errc::bad_argument, fmt::format("--capture {}: {}", opt.capture_file,
+                                                        pcap_geterr(s->capture_handle)));
+    }
+
+    std::error_code ec;
+    {
+        // Choosing the subnet and taking it is one step for every nettool on this host.
+        // The lock is on /dev/net/tun itself, so nothing is left on disk.
+        fd_guard lock(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+        if (lock.get() < 0) fail_step(last_error(), "opening /dev/net/tun");
+        if (::flock(lock.get(), LOCK_EX) != 0) fail_step(last_error(), "locking /dev/net/tun");
+        const int n = free_subnet();
+        a.host_v4 = ip_address::v4((100u << 24) | (64u << 16) | (static_cast<std::uint32_t>(n) << 8) | 1u);
+        a.peer_v4 = ip_address::v4((100u << 24) | (64u << 16) | (static_cast<std::uint32_t>(n) << 8) | 2u);
+        a.host_v6 = v6_of(n, 1);
+        a.peer_v6 = v6_of(n, 2);
+
+        auto host = detail::open_tun("ntlink%d", ec);
+        if (ec) fail_step(ec, "creating the host's TUN device");
+        s->host_tun.reset(host.fd);
+        a.host_interface = host.name;
+        detail::netlink_config nl(ec);
+        if (ec) fail_step(ec, "opening rtnetlink");
+        if ((ec = nl.set_up(host.ifindex, opt.mtu))) fail_step(ec, "bringing " + host.name + " up");
+        if ((ec = nl.add_address(host.ifindex, a.host_v4, 30))) fail_step(ec, "adding " + a.host_v4.to_string());
+        if ((ec = nl.add_address(host.ifindex, a.host_v6, 64))) fail_step(ec, "adding " + a.host_v6.to_string());
+    }
+
+    // The peer side: a thread leaves this namespace for a new one, creates the other TUN device
+    // there and configures it; the namespace lives on through the descriptor kept of it.
+    std::string step;
+    std::thread setup([&] {
+        if (::unshare(CLONE_NEWNET) != 0) {
+            ec = last_error();
+            step = "creating a network namespace";
+            return;
+        }
+        s->link_ns.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+        if (s->link_ns.get() < 0) {
+            ec = last_error();
+            step = "opening the new namespace";
+            return;
+        }
+        auto peer = detail::open_tun("ntlink%d", ec);
+        if (ec) {
+            step = "creating the namespace's TUN device";
+            return;
+        }
+        s->peer_tun.reset(peer.fd);
+        a.peer_interface = peer.name;
+        detail::netlink_config nl(ec);
+        if (ec) {
+            step = "opening rtnetlink in the namespace";
+            return;
+        }
+        const int lo = static_cast<int>(::if_nametoindex("lo"));
+        if ((ec = nl.set_up(lo, 0))) step = "bringing lo up";
+        else if ((ec = nl.set_up(peer.ifindex, opt.mtu))) step = "bringing " + peer.name + " up";
+        else if ((ec = nl.add_address(peer.ifindex, a.peer_v4, 30))) step = "adding " + a.peer_v4.to_string();
+        else if ((ec = nl.add_address(peer.ifindex, a.peer_v6, 64))) step = "adding " + a.peer_v6.to_string();
+        else if ((ec = nl.add_default_route(peer.ifindex, ip_family::v4))) step = "adding the IPv4 default route";
+        else if ((ec = nl.add_default_route(peer.ifindex, ip_family::v6))) step = "adding the IPv6 default route";
+    });
+    setup.join();
+    if (ec) fail_step(ec, step);
+
+    s->stop_fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (s->stop_fd.get() < 0) fail_step(last_error(), "creating an eventfd");
+    s->started = clock::now();
+    ::gettimeofday(&s->wall_started, nullptr);
+    auto* raw = s.get();
+    raw->down_thread = std::thread([raw] {
+        raw->forward(raw->host_tun.get(), raw->peer_tun.get(), raw->downlink, raw->down_snapshot);
+    });
+    raw->up_thread = std::thread([raw] {
+        raw->forward(raw->peer_tun.get(), raw->host_tun.get(), raw->uplink, raw->up_snapshot);
+    });
+    return std::unique_ptr<emulator>(new emulator(std::move(s)));
+}
+
+std::unique_ptr<emulator> emulator::start(const emulator_options& opt, std::error_code& ec) noexcept {
+    return detail::to_error_code(ec, [&] { return start(opt); });
+}
+
+const link_addresses& emulator::addresses() const noexcept {
+    return impl_->addr;
+}
+
+const emulator_options& emulator::options() const noexcept {
+    return impl_->opt;
+}
+
+int emulator::namespace_fd() const noexcept {
+    return impl_->link_ns.get();
+}
+
+void emulator::run_inside(const std::function<void()>& fn) const {
+    std::exception_ptr failure;
+    std::thread t([&] {
+        try {
+            if (::setns(impl_->link_ns.get(), CLONE_NEWNET) != 0) fail_step(last_error(), "entering the namespace");
+            fn();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    });
+    t.join();
+    if (failure) std::rethrow_exception(failure);
+}
+
+int emulator::spawn_inside(const std::vector<std::string>& argv) const {
+    if (argv.empty()) throw error(errc::bad_argument, "no command to run inside the link");
+    // Everything the child needs is built before fork: after it, only async-signal-safe calls.
+    std::vector<std::string> env_text;
+    for (char** e = environ; *e; ++e) {
+        const std::string_view v(*e);
+        if (!v.starts_with("NETTOOL_LINK_")) env_text.emplace_back(v);
+    }
+    const auto& a = impl_->addr;
+    env_text.push_back("NETTOOL_LINK_HOST=" + a.host_v4.to_string());
+    env_text.push_back("NETTOOL_LINK_HOST6=" + a.host_v6.to_string());
+    env_text.push_back("NETTOOL_LINK_PEER=" + a.peer_v4.to_string());
+    env_text.push_back("NETTOOL_LINK_PEER6=" + a.peer_v6.to_string());
+    std::vector<char*> envp;
+    for (auto& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = argv;
+    std::vector<char*> argp;
+    for (auto& x : args) argp.push_back(x.data());
+    argp.push_back(nullptr);
+    const int ns = impl_->link_ns.get();
+    const pid_t parent = ::getpid();
+
+    const pid_t pid = ::fork();
+    if (pid < 0) throw error(last_error(), fmt::format("cannot start {}: {}", argv[0], last_error().message()));
+    if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        struct sigaction dfl{};
+        dfl.sa_handler = SIG_DFL;
+        ::sigaction(SIGPIPE, &dfl, nullptr);  // nettool ignores SIGPIPE; COMMAND gets the default
+        if (::setns(ns, CLONE_NEWNET) != 0) ::_exit(127);
+        ::execvpe(argp[0], argp.data(), envp.data());
+        const char msg[] = "nettool link: cannot run the command (not found or not executable)\n";
+        [[maybe_unused]] auto w = ::write(2, msg, sizeof msg - 1);
+        ::_exit(127);
+    }
+    return pid;
+}
+
+link_stats emulator::snapshot() const {
+    link_stats s;
+    {
+        const std::lock_guard lock(impl_->snapshot_mutex);
+        s.uplink = impl_->up_snapshot;
+        s.downlink = impl_->down_snapshot;
+    }
+    s.write_errors = impl_->write_errors.load(std::memory_order_relaxed);
+    s.capture_failed = impl_->capture_failed;
+    const auto end = impl_->stopped ? impl_->ended : clock::now();
+    s.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(end - impl_->started);
+    return s;
+}
+
+link_stats emulator::stop() noexcept {
+    if (!impl_->stopped) {
+        impl_->stopped = true;
+        impl_->ended = clock::now();
+        impl_->stopping.store(true, std::memory_order_relaxed);
+        const std::uint64_t one = 1;
+        [[maybe_unused]] auto w = ::write(impl_->stop_fd.get(), &one, sizeof one);
+        if (impl_->down_thread.joinable()) impl_->down_thread.join();
+        if (impl_->up_thread.joinable()) impl_->up_thread.join();
+        impl_->host_tun.reset();
+        impl_->peer_tun.reset();
+        if (impl_->dumper && (pcap_dump_flush(impl_->dumper) != 0 || std::ferror(pcap_dump_file(impl_->dumper))))
+            impl_->capture_failed = true;
+    }
+    auto s = snapshot();
+    return s;
+}
+
+}  // namespace nettool::link

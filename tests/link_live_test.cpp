@@ -1,0 +1,311 @@
+// The link emulator with real traffic: nettool's own probes (and ping) cross the TUN devices
+// between this namespace and the link's, and what they measure must match what was configured.
+#include <nettool/link/emulator.hpp>
+
+#include <nettool/probe/responder.hpp>
+#include <nettool/probe/tcp_probe.hpp>
+#include <nettool/probe/udp_probe.hpp>
+
+#include "support/process.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <csignal>
+#include <fstream>
+#include <thread>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+using nettool::histogram;
+using nettool::socket_address;
+namespace link = nettool::link;
+using nettool::test::run_nettool;
+using nettool::test::run_process;
+using nettool::test::sh;
+
+// The nettool devices and addresses on this host, to compare before and after.
+std::string leftovers() {
+    const auto r = run_process({"/bin/sh", "-c",
+                                "ip -o link show | grep -o 'ntlink[0-9]*' | sort; "
+                                "ip -o addr show | grep -oE '100\\.64\\.[0-9]+\\.[12]/30|2001:db8:6e74:[0-9a-f]*::[12]' | sort"});
+    return r.out;
+}
+
+// The 99% two-sided binomial interval around p for n trials (normal approximation).
+std::pair<double, double> binomial_99(double p, double n) {
+    const double half = 2.576 * std::sqrt(p * (1 - p) / n);
+    return {p - half, p + half};
+}
+
+class LinkLive : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!link::have_link_privileges()) GTEST_SKIP() << "needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to build a link";
+        if (::access("/dev/net/tun", R_OK | W_OK) != 0) GTEST_SKIP() << "no /dev/net/tun on this machine";
+        // ctest runs tests in parallel processes: link tests take turns, so that what one finds
+        // left behind is its own.
+        lock_ = ::open("/tmp/nettool-link-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        ASSERT_GE(lock_, 0);
+        ASSERT_EQ(::flock(lock_, LOCK_EX), 0);
+        before_ = leftovers();
+    }
+    void TearDown() override {
+        if (lock_ < 0) return;
+        em_.reset();
+        responder_.reset();
+        EXPECT_EQ(leftovers(), before_) << "the link left devices or addresses behind";
+        ::close(lock_);
+    }
+
+    // Starts the link and a responder on the host's end of it.
+    void start(const link::link_config& cfg) {
+        link::emulator_options o;
+        o.link = cfg;
+        em_ = link::emulator::start(o);
+        nettool::responder_config rc;
+        rc.bind_address = em_->addresses().host_v4.to_string();
+        rc.port = 0;
+        std::error_code ec;
+        responder_ = nettool::responder::start(rc, ec);
+        ASSERT_FALSE(ec) << ec.message();
+        target_ = socket_address::from_numeric(rc.bind_address, responder_->port(), ec);
+        ASSERT_FALSE(ec) << ec.message();
+    }
+
+    int lock_ = -1;
+    std::string before_;
+    std::unique_ptr<link::emulator> em_;
+    std::unique_ptr<nettool::responder> responder_;
+    socket_address target_;
+};
+
+// How late this machine wakes a thread from a 9.5 ms sleep, sampled while a test runs: on a
+// shared VM the host's scheduler alone can add milliseconds, to every timer-driven forwarder.
+class timer_noise {
+public:
+    timer_noise()
+        : thread_([this] {
+              while (!done_.load()) {
+                  const auto t0 = std::chrono::steady_clock::now();
+                  std::this_thread::sleep_for(9500us);
+                  late_.record(std::chrono::steady_clock::now() - t0 - 9500us);
+              }
+          }) {}
+    ~timer_noise() { stop(); }
+    const histogram& stop() {
+        done_.store(true);
+        if (thread_.joinable()) thread_.join();
+        return late_;
+    }
+
+private:
+    std::atomic<bool> done_{false};
+    histogram late_;
+    std::thread thread_;
+};
+
+TEST_F(LinkLive, DelayAddsTwiceTheOneWayDelayToTheRoundTrip) {
+    link::link_config cfg;
+    cfg.uplink.delay = cfg.downlink.delay = 10ms;
+    ASSERT_NO_FATAL_FAILURE(start(cfg));
+    // The probe's own cost (both ends waking up) is what it measures on loopback in the same run.
+    nettool::responder_config lc;
+    lc.bind_address = "127.0.0.1";
+    lc.port = 0;
+    std::error_code ec;
+    auto loop_responder = nettool::responder::start(lc, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    nettool::udp_rr_options o;
+    o.count = 200;
+    timer_noise noise;
+    const auto loopback = nettool::udp_rr_probe(loop_responder->local_endpoint(), o);
+    nettool::udp_rr_result r;
+    em_->run_inside([&] { r = nettool::udp_rr_probe(target_, o); });
+    const auto& late = noise.stop();
+    ASSERT_EQ(r.error, "");
+    ASSERT_EQ(r.received, 200u);
+    ASSERT_EQ(loopback.received, 200u);
+    EXPECT_GE(r.rtt.min(), 20'000'000u) << "a packet left the emulator before its delay";
+    // The emulator's budget is 0.3 ms over the delay. The probe's two ends also pay, on this path
+    // and not on loopback, for waking from a 20 ms sleep: what a 9.5 ms sleep costs here (p50).
+    const auto wake = late.percentile(50);
+    EXPECT_LE(r.rtt.percentile(50), 20'300'000u + loopback.rtt.percentile(50) + 2 * wake)
+        << "timer lateness p50 here: " << wake << " ns";
+    // The tail: 1 ms over the delay, plus what this machine's timers and the probe add anyway.
+    EXPECT_LE(r.rtt.percentile(99), 21'000'000u + loopback.rtt.percentile(99) + 2 * late.percentile(99))
+        << "timer lateness p99 here: " << late.percentile(99) << " ns";
+
+    // ping, an independent measurer with no responder process (the kernel answers), agrees.
+    const char* out = "/tmp/nettool-link-ping.txt";
+    const int pid = em_->spawn_inside(
+        {"/bin/sh", "-c", fmt::format("ping -n -c 50 -i 0.02 $NETTOOL_LINK_HOST > {}", out)});
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    std::ifstream in(out);
+    std::vector<double> times;
+    for (std::string line; std::getline(in, line);)
+        if (const auto at = line.find("time="); at != std::string::npos) times.push_back(std::stod(line.substr(at + 5)));
+    std::remove(out);
+    ASSERT_EQ(WEXITSTATUS(status), 0) << "ping failed";
+    ASSERT_EQ(times.size(), 50u);
+    std::sort(times.begin(), times.end());
+    EXPECT_GE(times.front(), 20.0);
+    EXPECT_LE(times[times.size() / 2], 20.3 + static_cast<double>(wake) / 1e6);  // ping wakes once
+}
+
+TEST_F(LinkLive, UdpLossMatchesTheConfiguredRateAndTheLinkCountsIt) {
+    link::link_config cfg;
+    cfg.uplink.loss = 0.05;
+    cfg.seed = 7;
+    ASSERT_NO_FATAL_FAILURE(start(cfg));
+    nettool::udp_stream_result r;
+    em_->run_inside([&] {
+        nettool::udp_stream_options o;
+        o.size = 200;
+        o.rate = 6000;
+        o.duration = 2s;
+        r = nettool::udp_stream_probe(target_, o);
+    });
+    ASSERT_EQ(r.error, "");
+    ASSERT_GE(r.sent, 10'000u);
+    ASSERT_TRUE(r.path_lost.has_value());
+    const auto [lo, hi] = binomial_99(0.05, static_cast<double>(r.sent));
+    const double seen = static_cast<double>(*r.path_lost) / static_cast<double>(r.sent);
+    EXPECT_GE(seen, lo);
+    EXPECT_LE(seen, hi);
+    EXPECT_EQ(*r.receiver_dropped, 0u);
+    const auto s = em_->stop();
+    EXPECT_EQ(s.downlink.dropped(), 0u);
+    // The emulator dropped what the application lost (the control connection's own segments
+    // crossed it too, and TCP resent the ones it lost).
+    EXPECT_GE(s.uplink.dropped_random, *r.path_lost);
+    EXPECT_EQ(s.uplink.in, s.uplink.out + s.uplink.dropped());
+}
+
+TEST_F(LinkLive, RateCapsTcpGoodputJustUnderTheRate) {
+    link::link_config cfg;
+    cfg.uplink.rate_bps = cfg.downlink.rate_bps = 20'000'000;
+    cfg.uplink.queue.max_packets = cfg.downlink.queue.max_packets = 100;
+    ASSERT_NO_FATAL_FAILURE(start(cfg));
+    nettool::tcp_stream_result r;
+    em_->run_inside([&] {
+        nettool::tcp_stream_options o;
+        o.duration = 3s;
+        r = nettool::tcp_stream_probe(target_, o);
+    });
+    ASSERT_EQ(r.error, "");
+    // Goodput is the rate less the IP and TCP headers (40 bytes, 12 more of timestamps) of each
+    // 1500-byte packet.
+    const double ceiling = 20e6 * 1448.0 / 1500.0;
+    EXPECT_LE(r.bits_per_second, ceiling * 1.005);
+    EXPECT_GE(r.bits_per_second, ceiling * 0.95);
+}
+
+TEST_F(LinkLive, DroptailQueueHoldsItsSizeInDelay) {
+    link::link_config cfg;
+    cfg.uplink.rate_bps = 10'000'000;
+    cfg.uplink.queue.max_packets = 50;
+    ASSERT_NO_FATAL_FAILURE(start(cfg));
+    em_->run_inside([&] {
+        nettool::udp_stream_options o;
+        o.size = 1472;  // a 1500-byte IP packet
+        o.rate = 1700;  // twice what 10 Mbit/s carries
+        o.duration = 2s;
+        (void)nettool::udp_stream_probe(target_, o);
+    });
+    const auto s = em_->stop();
+    const double expected = 50 * 1500 * 8 / 10e6 * 1e9;  // 60 ms
+    const auto p50 = static_cast<double>(s.uplink.queue_delay.percentile(50));
+    EXPECT_GE(p50, expected * 0.9);
+    EXPECT_LE(p50, expected * 1.1);
+    EXPECT_GT(s.uplink.dropped_queue_full, 0u);
+}
+
+// The command line: exit status, faults, usage errors. Each leaves nothing behind.
+class LinkCli : public LinkLive {};
+
+TEST_F(LinkCli, ExitStatusIsTheCommandsAndTheEnvironmentNamesTheHost) {
+    auto r = run_nettool({"link", "--delay", "1ms", "--", "/bin/sh", "-c",
+                          "ping -n -q -c 1 -W 2 $NETTOOL_LINK_HOST >/dev/null && echo host=$NETTOOL_LINK_HOST; exit 7"});
+    EXPECT_EQ(r.exit_code, 7) << r.err;
+    EXPECT_NE(r.out.find("host=100.64."), std::string::npos) << r.out << r.err;
+    EXPECT_NE(r.err.find("packets in"), std::string::npos) << r.err;
+
+    r = run_nettool({"link", "--", "/bin/sh", "-c", "kill -SEGV $$"});
+    EXPECT_EQ(r.exit_code, 128 + SIGSEGV) << r.err;
+    r = run_nettool({"link", "--", "/nonexistent/program"});
+    EXPECT_EQ(r.exit_code, 127) << r.err;
+}
+
+TEST_F(LinkCli, JsonReportCountsBothDirections) {
+    const auto r = run_nettool({"--json", "link", "--seed", "3", "--", "/bin/sh", "-c",
+                                "ping -n -q -c 5 -i 0.05 $NETTOOL_LINK_HOST >/dev/null"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["command"], "link");
+    EXPECT_GE(j["stats"]["uplink"]["packets_out"].get<int>(), 5);
+    EXPECT_GE(j["stats"]["downlink"]["packets_out"].get<int>(), 5);
+    EXPECT_EQ(j["config"]["seed"], 3);
+}
+
+TEST_F(LinkCli, SigkillOfTheEmulatorLeavesNothingBehind) {
+    nettool::test::background_process p({NETTOOL_BIN, "link", "--", "/bin/sleep", "30"});
+    // Wait for the device to appear, then kill without warning.
+    for (int i = 0; i < 100 && leftovers() == before_; ++i) std::this_thread::sleep_for(50ms);
+    ASSERT_NE(leftovers(), before_) << "the link never came up";
+    const auto r = p.stop(SIGKILL);
+    EXPECT_EQ(r.exit_code, 128 + SIGKILL);
+    for (int i = 0; i < 100 && leftovers() != before_; ++i) std::this_thread::sleep_for(50ms);
+}
+
+TEST_F(LinkCli, SigtermEndsTheCommandAndTheLink) {
+    nettool::test::background_process p({NETTOOL_BIN, "link", "--", "/bin/sleep", "30"});
+    for (int i = 0; i < 100 && leftovers() == before_; ++i) std::this_thread::sleep_for(50ms);
+    const auto r = p.stop(SIGTERM);
+    EXPECT_EQ(r.exit_code, 128 + SIGTERM) << r.err;  // sleep's own status: killed by the forwarded SIGTERM
+}
+
+TEST_F(LinkCli, TwoLinksAtOnceGetTheirOwnSubnets) {
+    nettool::test::background_process a({NETTOOL_BIN, "link", "--", "/bin/sh", "-c",
+                                         "echo $NETTOOL_LINK_HOST; sleep 2"});
+    const auto b = run_nettool({"link", "--", "/bin/sh", "-c", "sleep 0.5; echo $NETTOOL_LINK_HOST"});
+    const auto ra = a.stop(SIGTERM);  // a is still sleeping; it ends through the forwarded signal
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    EXPECT_NE(ra.out, "");
+    EXPECT_NE(ra.out, b.out) << "two links share a subnet";
+}
+
+TEST_F(LinkCli, ImpossibleOptionsAreOneLineUsageErrors) {
+    char trace[] = "/tmp/nettool-trace-XXXXXX";
+    const int fd = ::mkstemp(trace);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "5\n10\n7\n", 7), 7);
+    ::close(fd);
+    const std::vector<std::vector<std::string>> cases = {
+        {"link", "--loss", "150%", "--", "true"},
+        {"link", "--delay", "-5ms", "--", "true"},
+        {"link", "--rate", "10zbit", "--", "true"},
+        {"link", "--uplink-trace", trace, "--", "true"},
+        {"link", "--queue", "droptail:packets=0x", "--", "true"},
+    };
+    for (const auto& args : cases) {
+        const auto r = run_nettool(args);
+        EXPECT_EQ(r.exit_code, 2) << args[1] << ": " << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+    std::remove(trace);
+}
+
+}  // namespace

@@ -1,0 +1,248 @@
+#include "cmd_link.hpp"
+
+#include <nettool/core/error.hpp>
+#include <nettool/link/emulator.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+namespace nettool::cli {
+
+namespace {
+
+constexpr const char* link_footer =
+    "COMMAND runs in a new network namespace whose only route leads through the emulator to this\n"
+    "host; it finds the host's end in $NETTOOL_LINK_HOST (IPv4) and $NETTOOL_LINK_HOST6. Without\n"
+    "COMMAND, $SHELL runs. Each impairment applies to both directions; --uplink-X (namespace -> host)\n"
+    "and --downlink-X (host -> namespace) set one. Exit status: COMMAND's (128+N when killed by signal N).\n"
+    "Example: nettool link --delay 20ms --loss 1% --rate 50mbit --host-command 'nettool serve -p 5001' \\\n"
+    "           -- sh -c 'sleep 0.5; nettool tcp $NETTOOL_LINK_HOST:5001 --mode stream'";
+
+void add_impairment(CLI::App* sub, std::array<std::string, 3>& slot, const std::string& name, const std::string& help) {
+    sub->add_option("--" + name, slot[0], help + " (both directions)")->group("Impairments");
+    sub->add_option("--uplink-" + name, slot[1], help + ", namespace -> host")->group("Impairments (one direction)");
+    sub->add_option("--downlink-" + name, slot[2], help + ", host -> namespace")->group("Impairments (one direction)");
+}
+
+const std::string& pick(const std::array<std::string, 3>& slot, int direction) {
+    return slot[static_cast<std::size_t>(direction)].empty() ? slot[0] : slot[static_cast<std::size_t>(direction)];
+}
+
+// Rethrows a parser's error with the option's name in front.
+template <typename F>
+auto with_option(std::string_view option, const std::string& text, F&& parse) {
+    try {
+        return parse(text);
+    } catch (const error& e) {
+        throw error(e.code(), fmt::format("--{} '{}': {}", option, text, e.what()));
+    }
+}
+
+link::direction_config direction(const impairment_options& o, int dir) {
+    link::direction_config c;
+    const char* prefix = dir == 1 ? "uplink-" : dir == 2 ? "downlink-" : "";
+    auto name = [&](std::string_view n, const std::array<std::string, 3>& slot) {
+        return fmt::format("{}{}", slot[static_cast<std::size_t>(dir)].empty() ? "" : prefix, n);
+    };
+    if (const auto& v = pick(o.delay, dir); !v.empty())
+        c.delay = with_option(name("delay", o.delay), v, [](const std::string& t) { return link::parse_delay(t); });
+    if (const auto& v = pick(o.jitter, dir); !v.empty())
+        c.jitter = with_option(name("jitter", o.jitter), v, [](const std::string& t) { return link::parse_delay(t); });
+    if (const auto& v = pick(o.distribution, dir); !v.empty())
+        c.distribution = with_option(name("distribution", o.distribution), v,
+                                     [](const std::string& t) { return link::parse_distribution(t); });
+    if (const auto& v = pick(o.loss, dir); !v.empty())
+        c.loss = with_option(name("loss", o.loss), v, [](const std::string& t) { return link::parse_percent(t); });
+    if (const auto& v = pick(o.loss_model, dir); !v.empty())
+        c.burst_loss = with_option(name("loss-model", o.loss_model), v,
+                                   [](const std::string& t) { return link::parse_loss_model(t); });
+    if (const auto& v = pick(o.reorder, dir); !v.empty())
+        c.reorder = with_option(name("reorder", o.reorder), v, [](const std::string& t) { return link::parse_percent(t); });
+    if (const auto& v = pick(o.duplicate, dir); !v.empty())
+        c.duplicate =
+            with_option(name("duplicate", o.duplicate), v, [](const std::string& t) { return link::parse_percent(t); });
+    if (const auto& v = pick(o.corrupt, dir); !v.empty())
+        c.corrupt = with_option(name("corrupt", o.corrupt), v, [](const std::string& t) { return link::parse_percent(t); });
+    if (const auto& v = pick(o.rate, dir); !v.empty())
+        c.rate_bps = with_option(name("rate", o.rate), v, [](const std::string& t) { return link::parse_rate(t); });
+    if (const auto& v = pick(o.queue, dir); !v.empty())
+        c.queue = with_option(name("queue", o.queue), v, [](const std::string& t) { return link::parse_queue(t); });
+    if (const auto& v = pick(o.trace, dir); !v.empty()) {
+        // A trace the user named that is unreadable or malformed is a usage error (exit 2).
+        try {
+            c.trace_ms = link::load_trace(v);
+        } catch (const error& e) {
+            throw error(errc::bad_argument, fmt::format("--{}: {}", name("trace", o.trace), e.what()));
+        }
+        if (c.rate_bps != 0)
+            throw error(errc::bad_argument, "give --rate or --trace for a direction, not both");
+    }
+    return c;
+}
+
+// The host command: /bin/sh -c TEXT in this namespace, with NETTOOL_LINK_PEER set.
+pid_t start_host_command(const std::string& text, const link::link_addresses& a) {
+    const std::string peer = a.peer_v4.to_string();
+    const std::string peer6 = a.peer_v6.to_string();
+    const std::string host = a.host_v4.to_string();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw error(std::error_code{errno, std::system_category()}, "cannot start --host-command");
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        struct sigaction dfl{};
+        dfl.sa_handler = SIG_DFL;
+        ::sigaction(SIGPIPE, &dfl, nullptr);  // nettool ignores SIGPIPE; COMMAND gets the default
+        ::setenv("NETTOOL_LINK_PEER", peer.c_str(), 1);
+        ::setenv("NETTOOL_LINK_PEER6", peer6.c_str(), 1);
+        ::setenv("NETTOOL_LINK_HOST", host.c_str(), 1);
+        ::execl("/bin/sh", "sh", "-c", text.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    return pid;
+}
+
+int status_of(int wstatus) {
+    if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+    if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
+    return exit_failed;
+}
+
+// Ends the host command: SIGTERM, then SIGKILL after 2 s.
+void end_host_command(pid_t pid) {
+    if (pid <= 0) return;
+    ::kill(pid, SIGTERM);
+    for (int i = 0; i < 200; ++i) {
+        if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
+        ::usleep(10000);
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+}
+
+}  // namespace
+
+link::link_config impairment_options::to_config() const {
+    link::link_config c;
+    c.uplink = direction(*this, 1);
+    c.downlink = direction(*this, 2);
+    c.seed = seed;
+    return c;
+}
+
+void setup_link(CLI::App& app, context& ctx) {
+    auto opt = std::make_shared<link_options>();
+    auto* sub = app.add_subcommand(
+        "link", "Run COMMAND behind an emulated link (delay, jitter, loss, reordering, rate, queue) to this host");
+    sub->footer(link_footer);
+    auto& i = opt->impair;
+    add_impairment(sub, i.delay, "delay", "One-way delay: 20ms, 250us, 1s");
+    add_impairment(sub, i.jitter, "jitter", "Delay variation; never reorders by itself");
+    add_impairment(sub, i.distribution, "distribution", "Jitter distribution: uniform, normal, pareto");
+    add_impairment(sub, i.loss, "loss", "Random loss in percent: 1%");
+    add_impairment(sub, i.loss_model, "loss-model", "Burst loss, Gilbert-Elliott: ge:p,r[,1-h[,1-k]] in percent");
+    add_impairment(sub, i.reorder, "reorder", "Percent of packets sent at once, ahead of the delayed ones");
+    add_impairment(sub, i.duplicate, "duplicate", "Percent of packets sent twice");
+    add_impairment(sub, i.corrupt, "corrupt", "Percent of packets with one bit flipped");
+    add_impairment(sub, i.rate, "rate", "Bottleneck rate: 10mbit, 1gbit");
+    add_impairment(sub, i.queue, "queue", "Bottleneck queue: droptail:packets=N, droptail:bytes=N, codel");
+    add_impairment(sub, i.trace, "trace", "mahimahi delivery trace file (ms timestamps, 1500 B each)");
+    sub->add_option("--seed", i.seed, "Seed of every random choice: same seed, same drops")->capture_default_str();
+    sub->add_option("--mtu", opt->mtu, "MTU of the link")->capture_default_str()->check(CLI::Range(1280, 65535));
+    sub->add_option("--capture", opt->capture, "Write every packet leaving the emulator to FILE (pcap, raw IP)");
+    sub->add_option("--log", opt->log, "Append one JSON line of counters per second to FILE");
+    sub->add_option("--host-command", opt->host_command,
+                    "Run this shell command on the host side first ($NETTOOL_LINK_PEER set); ended after COMMAND");
+    sub->add_option("command", opt->command, "COMMAND [ARGS...] after --");
+    sub->callback([opt, &ctx] { ctx.exit_status = run_link(*opt, ctx); });
+}
+
+int run_link(const link_options& opt, const context& ctx) {
+    link::emulator_options eo;
+    eo.link = opt.impair.to_config();
+    eo.mtu = opt.mtu;
+    eo.capture_file = opt.capture;
+    std::vector<std::string> command = opt.command;
+    if (command.empty()) {
+        const char* shell = std::getenv("SHELL");
+        command.emplace_back(shell && *shell ? shell : "/bin/sh");
+    }
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> log(nullptr, &std::fclose);
+    if (!opt.log.empty()) {
+        log.reset(std::fopen(opt.log.c_str(), "a"));
+        if (!log) return fail(fmt::format("--log {}: {}", opt.log, std::strerror(errno)), exit_failed);
+    }
+
+    // Signals are taken here, by sigtimedwait, before any thread exists to inherit them.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+    auto em = link::emulator::start(eo);
+    const auto& a = em->addresses();
+    if (!ctx.global.quiet)
+        fmt::print(stderr,
+                   "nettool link: host {} / {} ({}) <-> namespace {} / {} ({}); uplink: {}; downlink: {}\n"
+                   "NETTOOL_LINK_PEER={}\n",
+                   a.host_v4.to_string(), a.host_v6.to_string(), a.host_interface, a.peer_v4.to_string(),
+                   a.peer_v6.to_string(), a.peer_interface, link::describe(eo.link.uplink),
+                   link::describe(eo.link.downlink), a.peer_v4.to_string());
+
+    pid_t host_pid = opt.host_command.empty() ? 0 : start_host_command(opt.host_command, a);
+    const pid_t child = em->spawn_inside(command);
+    int status = exit_failed;
+    bool log_failed = false;
+    for (;;) {
+        const timespec second{1, 0};
+        siginfo_t info{};
+        const int sig = ::sigtimedwait(&set, &info, &second);
+        if (sig == SIGINT || sig == SIGTERM) {
+            ::kill(child, sig);  // COMMAND decides how to end; we end when it has
+            continue;
+        }
+        int wstatus = 0;
+        if (::waitpid(child, &wstatus, WNOHANG) == child) {
+            status = status_of(wstatus);
+            break;
+        }
+        if (host_pid > 0 && ::waitpid(host_pid, nullptr, WNOHANG) == host_pid) host_pid = 0;
+        if (sig < 0 && log && !log_failed) {
+            const auto s = em->snapshot();
+            nlohmann::json line = {{"time", std::time(nullptr)}, {"elapsed_s", static_cast<double>(s.elapsed.count()) / 1e9},
+                                   {"uplink", s.uplink}, {"downlink", s.downlink}};
+            if (std::fprintf(log.get(), "%s\n", line.dump().c_str()) < 0 || std::fflush(log.get()) != 0) {
+                log_failed = true;
+                fmt::print(stderr, "nettool link: writing --log {} failed: {}; logging stopped\n", opt.log,
+                           std::strerror(errno));
+            }
+        }
+    }
+    const auto stats = em->stop();
+    end_host_command(host_pid);
+    const auto rep = link::make_report(eo, a, stats);
+    if (ctx.global.json) {
+        fmt::print("{}\n", rep.to_json().dump(2));
+        std::fflush(stdout);
+    } else if (!ctx.global.quiet) {
+        fmt::print(stderr, "{}", rep.to_text());
+    }
+    if (stats.capture_failed) return fail(fmt::format("--capture {}: writing the file failed", opt.capture), exit_failed);
+    return status;
+}
+
+}  // namespace nettool::cli
