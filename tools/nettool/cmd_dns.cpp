@@ -1,5 +1,7 @@
 #include "cmd_dns.hpp"
 
+#include "probe_link.hpp"
+
 #include <nettool/core/clock.hpp>
 #include <nettool/dns/dns_timer.hpp>
 
@@ -14,12 +16,13 @@ namespace nettool::cli {
 namespace {
 
 int run_load(const dns_options& o, const context& ctx) {
-    if (o.servers.size() != 1) {
+    if (o.servers.size() > 1 || (o.servers.empty() && o.link.empty())) {
         return fail("--queries needs exactly one --server", exit_usage);
     }
+    probe_link lk{o.link};
     dns_server server;
     try {
-        server = parse_dns_server(o.servers.front());
+        server = parse_dns_server(lk.dns_server_text(o.servers.empty() ? std::string{} : o.servers.front()));
     } catch (const error& e) {
         return fail(fmt::format("bad --server: {}", e.what()), exit_usage);
     }
@@ -46,10 +49,12 @@ int run_load(const dns_options& o, const context& ctx) {
                               .edns_size = static_cast<std::uint16_t>(o.edns_size),
                               .recurse = !o.no_recurse};
     std::error_code ec;
-    const auto r = run_dns_load(server, lo, ec);
+    const auto r = lk.run([&] { return run_dns_load(server, lo, ec); });
     if (ec) return fail(fmt::format("load against {}", server.to_string()), ec);
 
-    emit(ctx, make_report(r, lo, o.queries_file));
+    auto rep = make_report(r, lo, o.queries_file);
+    lk.attach(rep);
+    emit(ctx, rep);
     return r.answered > 0 ? exit_ok : exit_failed;
 }
 
@@ -101,6 +106,9 @@ void setup_dns(CLI::App& app, context& ctx) {
     sub->add_option("--rate", opts->rate, "Load mode: queries per second at most (0: unlimited)")
         ->check(CLI::Range(0.0, 1e9))
         ->capture_default_str();
+    sub->add_option("--link", opts->link,
+                    "Query across an emulated link built for the run (needs root), e.g. \"delay=20ms,loss=1%\"; "
+                    "--server is then :PORT or nothing: this host's end of the link (port 53)");
     sub->callback([opts, &ctx] { ctx.exit_status = run_dns(*opts, ctx); });
 }
 
@@ -120,16 +128,23 @@ int run_dns(const dns_options& o, const context& ctx) {
                                 o.type),
                     exit_usage);
     }
+    if (!o.link.empty() && o.system_only)
+        return fail("--system with --link: the namespace's resolver configuration is this host's, whose "
+                    "servers the link does not reach; give --server (default: this host's end of the link)",
+                    exit_usage);
+    probe_link lk{o.link};
     std::vector<dns_server> servers;
-    for (const auto& s : o.servers) {
+    // With a link, no --server means this host's end of it, port 53.
+    const auto given = lk.active() && o.servers.empty() ? std::vector<std::string>{std::string{}} : o.servers;
+    for (const auto& s : given) {
         try {
-            servers.push_back(parse_dns_server(s));
+            servers.push_back(parse_dns_server(lk.dns_server_text(s)));
         } catch (const error& e) {
             return fail(fmt::format("bad --server: {}", e.what()), exit_usage);
         }
     }
-    const bool run_system = o.system_only || o.servers.empty();
-    if (!o.system_only && o.servers.empty()) servers = resolv_conf_servers(o.resolv_conf);
+    const bool run_system = !lk.active() && (o.system_only || o.servers.empty());
+    if (!lk.active() && !o.system_only && o.servers.empty()) servers = resolv_conf_servers(o.resolv_conf);
 
     dns_timing_result result{
         .query = {.name = o.name,
@@ -146,10 +161,12 @@ int run_dns(const dns_options& o, const context& ctx) {
     if (run_system) result.system = time_system_lookups(o.name, o.count, qo.interval);
     for (const auto& server : servers) {
         std::error_code ec;
-        result.servers.push_back(time_dns_queries(server, qo, ec));
+        result.servers.push_back(lk.run([&] { return time_dns_queries(server, qo, ec); }));
         if (ec) return fail(fmt::format("querying {}", server.to_string()), ec);
     }
-    emit(ctx, make_report(result));
+    auto rep = make_report(result);
+    lk.attach(rep);
+    emit(ctx, rep);
 
     int status = exit_ok;
     if (result.system && result.system->failures == result.system->lookups) status = exit_failed;

@@ -12,6 +12,7 @@ namespace nettool::cli {
 struct dns_options {
     std::string name;
     std::vector<std::string> servers;
+    std::string link;  // --link SPEC: query across an emulated link
     std::string type = "A";
     unsigned count = 5;
     double interval_s = 0.1;

@@ -99,6 +99,7 @@ pid_t start_host_command(const std::string& text, const link::link_addresses& a)
     const pid_t pid = ::fork();
     if (pid < 0) throw error(std::error_code{errno, std::system_category()}, "cannot start --host-command");
     if (pid == 0) {
+        ::setpgid(0, 0);  // its own process group: ending it ends what the shell started too
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -120,16 +121,18 @@ int status_of(int wstatus) {
     return exit_failed;
 }
 
-// Ends the host command: SIGTERM, then SIGKILL after 2 s.
-void end_host_command(pid_t pid) {
+// Ends the host command and everything it started (its process group): SIGTERM, then SIGKILL
+// after 2 s.
+void end_host_command(pid_t pid, bool reaped) {
     if (pid <= 0) return;
-    ::kill(pid, SIGTERM);
+    ::kill(-pid, SIGTERM);
     for (int i = 0; i < 200; ++i) {
-        if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
+        if (!reaped && ::waitpid(pid, nullptr, WNOHANG) == pid) reaped = true;
+        if (reaped && ::kill(-pid, 0) != 0) return;  // the whole group is gone
         ::usleep(10000);
     }
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+    ::kill(-pid, SIGKILL);
+    if (!reaped) ::waitpid(pid, nullptr, 0);
 }
 
 }  // namespace
@@ -203,7 +206,8 @@ int run_link(const link_options& opt, const context& ctx) {
                    a.peer_v6.to_string(), a.peer_interface, link::describe(eo.link.uplink),
                    link::describe(eo.link.downlink), a.peer_v4.to_string());
 
-    pid_t host_pid = opt.host_command.empty() ? 0 : start_host_command(opt.host_command, a);
+    const pid_t host_pid = opt.host_command.empty() ? 0 : start_host_command(opt.host_command, a);
+    bool host_reaped = false;
     const pid_t child = em->spawn_inside(command);
     int status = exit_failed;
     bool log_failed = false;
@@ -220,7 +224,7 @@ int run_link(const link_options& opt, const context& ctx) {
             status = status_of(wstatus);
             break;
         }
-        if (host_pid > 0 && ::waitpid(host_pid, nullptr, WNOHANG) == host_pid) host_pid = 0;
+        if (host_pid > 0 && !host_reaped && ::waitpid(host_pid, nullptr, WNOHANG) == host_pid) host_reaped = true;
         if (sig < 0 && log && !log_failed) {
             const auto s = em->snapshot();
             nlohmann::json line = {{"time", std::time(nullptr)}, {"elapsed_s", static_cast<double>(s.elapsed.count()) / 1e9},
@@ -233,7 +237,7 @@ int run_link(const link_options& opt, const context& ctx) {
         }
     }
     const auto stats = em->stop();
-    end_host_command(host_pid);
+    end_host_command(host_pid, host_reaped);
     const auto rep = link::make_report(eo, a, stats);
     if (ctx.global.json) {
         fmt::print("{}\n", rep.to_json().dump(2));

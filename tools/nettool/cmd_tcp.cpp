@@ -1,5 +1,7 @@
 #include "cmd_tcp.hpp"
 
+#include "probe_link.hpp"
+
 #include <nettool/core/clock.hpp>
 #include <nettool/probe/protocol.hpp>
 #include <nettool/packet/wire_view.hpp>
@@ -14,8 +16,8 @@ void setup_tcp(CLI::App& app, context& ctx) {
     auto opt = std::make_shared<tcp_options>();
     auto* sub = app.add_subcommand(
         "tcp", "TCP probes against a nettool responder: connect, rr (request/response), stream");
-    sub->add_option("target", opt->target, "HOST[:PORT] of a running 'nettool serve' (default port 51423)")
-        ->required();
+    sub->add_option("target", opt->target,
+                    "HOST[:PORT] of a running 'nettool serve' (default port 51423); with --link, nothing or :PORT");
     sub->add_option("-m,--mode", opt->mode, "connect: setup cost; rr: round trips; stream: throughput")
         ->capture_default_str()
         ->check(CLI::IsMember({"connect", "rr", "stream"}));
@@ -39,21 +41,34 @@ void setup_tcp(CLI::App& app, context& ctx) {
     sub->add_flag("--bidir", opt->bidir, "Upload and download at once (stream)")->excludes("--reverse");
     sub->add_option("--capture", opt->capture_file,
                     "Record the run to this pcap file (needs root or CAP_NET_RAW) and add the on-wire view");
+    sub->add_option("--congestion", opt->congestion,
+                    "Congestion control of the sending sockets (stream, upload): cubic, reno, bbr... "
+                    "(default: net.ipv4.tcp_congestion_control)");
+    sub->add_option("--link", opt->link,
+                    "Cross an emulated link built for the run (needs root), e.g. \"delay=20ms,loss=1%\"; "
+                    "TARGET is then empty (a responder starts at this host's end) or :PORT");
     sub->callback([opt, &ctx] { ctx.exit_status = run_tcp(*opt, ctx); });
 }
 
 int run_tcp(const tcp_options& opt, const context& ctx) {
-    const auto target = resolve_target(opt.target, proto::default_port);
+    if (!opt.link.empty() && !opt.capture_file.empty())
+        return fail("--capture with --link: record the emulated path with 'nettool link --capture FILE'", exit_usage);
+    if (opt.target.empty() && opt.link.empty()) return fail("target is required (see --help)", exit_usage);
+    probe_link lk{opt.link};
+    const auto target = lk.target(opt.target, proto::default_port);
     probe_capture cap{opt.capture_file, target};
     const auto timeout = seconds_to_ns(opt.timeout_s);
     const auto interval = seconds_to_ns(opt.interval_s);
 
     if (opt.mode == "connect") {
-        const auto r = tcp_connect_probe(
-            target, {.count = opt.count ? opt.count : 10, .interval = interval, .timeout = timeout});
+        const auto r = lk.run([&] {
+            return tcp_connect_probe(target,
+                                     {.count = opt.count ? opt.count : 10, .interval = interval, .timeout = timeout});
+        });
         auto rep = make_report(r);
         cap.attach(rep, {r.kernel.retransmits, 0, 0});
         if (cap.recorded() && r.established > 0) add_on_wire(rep, on_wire(cap.file(), r));
+        lk.attach(rep);
         emit(ctx, rep);
         if (r.established == 0) {
             return fail(
@@ -71,10 +86,11 @@ int run_tcp(const tcp_options& opt, const context& ctx) {
                                .duration = seconds_to_ns(opt.duration_s),
                                .interval = interval,
                                .timeout = timeout};
-        const auto r = tcp_rr_probe(target, o);
+        const auto r = lk.run([&] { return tcp_rr_probe(target, o); });
         auto rep = make_report(r, o);
         cap.attach(rep, {r.kernel.retransmits, 0, 0});
         if (cap.recorded() && r.completed > 0) add_on_wire(rep, on_wire(cap.file(), r, o.size));
+        lk.attach(rep);
         emit(ctx, rep);
         if (!r.error.empty()) return fail(r.error, exit_failed);
         return exit_ok;
@@ -86,12 +102,14 @@ int run_tcp(const tcp_options& opt, const context& ctx) {
         .direction = opt.bidir ? stream_direction::bidir
                                : (opt.reverse ? stream_direction::download : stream_direction::upload),
         .parallel = opt.parallel,
-        .timeout = timeout};
+        .timeout = timeout,
+        .congestion_control = opt.congestion};
     interval_callback cb;
     if (want_progress(ctx)) cb = print_interval;
-    const auto r = tcp_stream_probe(target, o, cb);
+    const auto r = lk.run([&] { return tcp_stream_probe(target, o, cb); });
     auto rep = make_report(r);
     cap.attach(rep, {r.kernel.retransmits, 0, 0});
+    lk.attach(rep);
     emit(ctx, rep);
     if (r.bytes_received == 0)
         return fail(r.error.empty() ? "nothing was transferred" : r.error, exit_failed);

@@ -10,11 +10,13 @@ struct tcp_options {
     double duration_s = 0;    // 0: the mode's default
     std::uint32_t size = 0;   // 0: the mode's default
     double interval_s = 0;
+    std::string link;          // --link SPEC
     std::string capture_file;  // --capture FILE
     double timeout_s = 3;
     unsigned parallel = 1;
     bool reverse = false;
     bool bidir = false;
+    std::string congestion;  // --congestion NAME (stream)
 };
 
 void setup_tcp(CLI::App& app, context& ctx);

@@ -36,6 +36,9 @@ void setup_tcp_vs_udp(CLI::App& app, context& ctx) {
         "--capture", opt->capture_file,
         "Record the run to this pcap file (libpcap, needs root or CAP_NET_RAW) and add the on-wire view: "
         "TCP retransmissions and duplicate ACKs, UDP datagrams seen");
+    sub->add_option("--congestion", opt->congestion,
+                    "Congestion control of the TCP stream: cubic, reno, bbr... (default: the system's, "
+                    "net.ipv4.tcp_congestion_control); loss slows cubic and reno, not bbr");
     sub->add_option("--link", opt->link,
                     "Run across an emulated link built for the run (needs root), e.g. "
                     "\"delay=20ms,loss=1%,rate=50mbit\"; keys as 'nettool link' options, up-/down- for one "
@@ -77,7 +80,8 @@ int run_over_link(const tcp_vs_udp_cli_options& opt, const context& ctx) {
 
     tcp_vs_udp_options base{.size = opt.size,
                             .count = opt.count_given ? opt.count : 100,
-                            .duration = seconds_to_ns(opt.duration_s)};
+                            .duration = seconds_to_ns(opt.duration_s),
+                            .congestion_control = opt.congestion};
     const bool steps = !ctx.global.json && !ctx.global.quiet && ::isatty(STDERR_FILENO) == 1;
     step_callback on_step;
     if (steps) on_step = [](std::string_view s) { fmt::print(stderr, "-- {}\n", s); };
@@ -127,7 +131,8 @@ int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
                                // A capture on the sending host would see each GSO batch as one
                                // packet: send datagram by datagram so the on-wire count means
                                // what it says.
-                               .udp_gso = opt.capture_file.empty()};
+                               .udp_gso = opt.capture_file.empty(),
+                               .congestion_control = opt.congestion};
     const bool progress = want_progress(ctx);
     const bool steps = !ctx.global.json && !ctx.global.quiet && ::isatty(STDERR_FILENO) == 1;
     step_callback on_step;

@@ -12,6 +12,7 @@ struct tcp_vs_udp_cli_options {
     std::string link;          // --link SPEC: across an emulated link (nettool link's impairments)
     std::string sweep;         // --sweep KEY=V1,V2,...: one run per value
     bool count_given = false;
+    std::string congestion;  // --congestion NAME for the TCP stream
 };
 
 void setup_tcp_vs_udp(CLI::App& app, context& ctx);

@@ -1,5 +1,7 @@
 #include "cmd_udp.hpp"
 
+#include "probe_link.hpp"
+
 #include <nettool/core/clock.hpp>
 #include <nettool/probe/protocol.hpp>
 #include <nettool/packet/wire_view.hpp>
@@ -14,8 +16,8 @@ void setup_udp(CLI::App& app, context& ctx) {
     auto opt = std::make_shared<udp_options>();
     auto* sub =
         app.add_subcommand("udp", "UDP probes against a nettool responder: rr (request/response), stream");
-    sub->add_option("target", opt->target, "HOST[:PORT] of a running 'nettool serve' (default port 51423)")
-        ->required();
+    sub->add_option("target", opt->target,
+                    "HOST[:PORT] of a running 'nettool serve' (default port 51423); with --link, nothing or :PORT");
     sub->add_option("-m,--mode", opt->mode,
                     "rr: round trips, loss, duplicates, reordering; stream: rate, loss, jitter")
         ->capture_default_str()
@@ -38,11 +40,18 @@ void setup_udp(CLI::App& app, context& ctx) {
     sub->add_flag("--no-gso", opt->no_gso, "Stream: send datagram by datagram, without UDP GSO batching");
     sub->add_option("--capture", opt->capture_file,
                     "Record the run to this pcap file (needs root or CAP_NET_RAW) and add the on-wire view");
+    sub->add_option("--link", opt->link,
+                    "Cross an emulated link built for the run (needs root), e.g. \"delay=20ms,loss=1%\"; "
+                    "TARGET is then empty (a responder starts at this host's end) or :PORT");
     sub->callback([opt, &ctx] { ctx.exit_status = run_udp(*opt, ctx); });
 }
 
 int run_udp(const udp_options& opt, const context& ctx) {
-    const auto target = resolve_target(opt.target, proto::default_port);
+    if (!opt.link.empty() && !opt.capture_file.empty())
+        return fail("--capture with --link: record the emulated path with 'nettool link --capture FILE'", exit_usage);
+    if (opt.target.empty() && opt.link.empty()) return fail("target is required (see --help)", exit_usage);
+    probe_link lk{opt.link};
+    const auto target = lk.target(opt.target, proto::default_port);
     probe_capture cap{opt.capture_file, target};
 
     if (opt.mode == "rr") {
@@ -51,10 +60,11 @@ int run_udp(const udp_options& opt, const context& ctx) {
                                .duration = seconds_to_ns(opt.duration_s),
                                .interval = seconds_to_ns(opt.interval_s),
                                .timeout = seconds_to_ns(opt.timeout_s)};
-        const auto r = udp_rr_probe(target, o);
+        const auto r = lk.run([&] { return udp_rr_probe(target, o); });
         auto rep = make_report(r, o);
         cap.attach(rep, {0, r.warm_up_sent + r.sent, r.received});
         if (cap.recorded() && r.received > 0) add_on_wire(rep, on_wire(cap.file(), r));
+        lk.attach(rep);
         emit(ctx, rep);
         if (!r.error.empty()) return fail(r.error, exit_failed);
         if (r.received == 0)
@@ -70,9 +80,10 @@ int run_udp(const udp_options& opt, const context& ctx) {
                                .gso = opt.capture_file.empty() && !opt.no_gso};
     interval_callback cb;
     if (want_progress(ctx)) cb = print_interval;
-    const auto r = udp_stream_probe(target, o, cb);
+    const auto r = lk.run([&] { return udp_stream_probe(target, o, cb); });
     auto rep = make_report(r, o);
     cap.attach(rep, {0, r.sent, r.received});
+    lk.attach(rep);
     emit(ctx, rep);
     if (!r.error.empty()) return fail(r.error, exit_failed);
     if (r.received == 0)

@@ -11,6 +11,7 @@ struct udp_options {
     std::uint32_t size = 0;   // 0: default (rr 64, stream 1400)
     double rate = 0;          // stream datagrams/s, 0 = as fast as possible
     double interval_s = 0;
+    std::string link;          // --link SPEC
     std::string capture_file;  // --capture FILE
     double timeout_s = 0.5;
     bool no_gso = false;

@@ -4,6 +4,8 @@
 
 #include <nettool/core/error.hpp>
 
+#include <nettool/packet/packet.hpp>
+
 #include "netlink_config.hpp"
 #include "tun.hpp"
 
@@ -22,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,7 +45,10 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 constexpr auto publish_every = std::chrono::milliseconds{50};
+// Packets read per wake-up before the loop looks at the clock, the pipe and the stop flag again.
 constexpr int read_batch = 64;
+// The largest read from a TUN device: the virtio_net_hdr and a 64 KB IP packet (a GSO super-packet).
+constexpr std::size_t read_buffer_size = detail::vnet_header_size + 65536;
 // How far ahead of a packet's due time the loop wakes and starts to spin (see forward()).
 constexpr std::chrono::nanoseconds spin_initial{std::chrono::microseconds{100}};
 constexpr std::chrono::nanoseconds spin_min{std::chrono::microseconds{10}};
@@ -75,6 +81,44 @@ private:
 
 std::error_code last_error() noexcept {
     return {errno, std::system_category()};
+}
+
+// The wire packets a packet read from a TUN device stands for, and their bytes.
+struct wire_size {
+    std::uint64_t packets = 1;
+    std::uint64_t bytes = 0;
+};
+
+// One packet, or for a GSO super-packet (a TCP TSO or UDP USO train the kernel handed over
+// whole) the segments it would have cut: ceil(payload / gso_size), each carrying its own copy
+// of the IP and TCP or UDP headers.
+wire_size wire_size_of(const detail::vnet_header& h, std::span<const std::byte> ip) noexcept {
+    wire_size w{1, ip.size()};
+    if ((h.gso_type & ~detail::vnet_gso_ecn) == detail::vnet_gso_none || h.gso_size == 0) return w;
+    std::size_t headers = 0;
+    std::uint8_t protocol = 0;
+    if (const auto v4 = ipv4_view::parse(ip)) {
+        headers = v4->header_length();
+        protocol = v4->protocol();
+    } else if (const auto v6 = ipv6_view::parse(ip)) {
+        headers = ipv6_view::header_size;
+        protocol = v6->next_header();
+    } else {
+        return w;
+    }
+    if (protocol == ip_proto::tcp) {
+        const auto tcp = tcp_view::parse(ip.subspan(headers));
+        if (!tcp) return w;
+        headers += tcp->header_length();
+    } else if (protocol == ip_proto::udp) {
+        headers += udp_view::header_size;
+    } else {
+        return w;
+    }
+    if (ip.size() <= headers) return w;
+    w.packets = (ip.size() - headers + h.gso_size - 1) / h.gso_size;
+    w.bytes = ip.size() + (w.packets - 1) * headers;
+    return w;
 }
 
 [[noreturn]] void fail_step(const std::error_code& ec, std::string_view step) {
@@ -192,25 +236,37 @@ struct emulator::impl {
     // releases to `out`. Between packets the loop sleeps in ppoll, but a sleeping vCPU wakes
     // 50 to 300 us after its timer here: so it sets the timer `early` (learned from how late
     // wake-ups were) and spins the last stretch, reading `in` as it spins, to release each
-    // packet within a few microseconds of its due time.
+    // packet within a few microseconds of its due time. A batch of reads shares one timestamp
+    // (the clock read before the first): the packets in it were waiting in the device by then,
+    // or came in within the few microseconds the batch takes.
     void forward(int in, int out, pipe& p, direction_stats& snapshot) {
         ::prctl(PR_SET_TIMERSLACK, 1UL);
-        std::array<std::byte, 65536> buf;
+        // Reads land after the virtio_net_hdr's room; writes put a zero header (an ordinary
+        // packet, checksums done) before what the pipe releases.
+        std::array<std::byte, read_buffer_size> buf;
+        const detail::vnet_header plain{};
         std::array<pollfd, 2> fds{pollfd{in, POLLIN, 0}, pollfd{stop_fd.get(), POLLIN, 0}};
         auto published = clock::now();
         std::chrono::nanoseconds early = spin_initial;
         lateness_window lateness;
+        // Reads what the device holds, up to read_batch packets; true when it may hold more.
         auto read_batch_now = [&] {
+            const auto arrived = clock::now();
             for (int i = 0; i < read_batch; ++i) {
                 const ssize_t n = ::read(in, buf.data(), buf.size());
-                if (n <= 0) break;
-                p.offer({buf.data(), static_cast<std::size_t>(n)}, clock::now());
+                if (n <= static_cast<ssize_t>(detail::vnet_header_size)) return false;
+                p.offer({buf.data() + detail::vnet_header_size, static_cast<std::size_t>(n) - detail::vnet_header_size},
+                        arrived);
             }
+            return true;
         };
+        bool more = false;  // the last batch was full: read again before sleeping
         for (;;) {
             auto now = clock::now();
             while (auto packet = p.pop(now)) {
-                if (::write(out, packet->data(), packet->size()) != static_cast<ssize_t>(packet->size()))
+                const std::array<iovec, 2> iov{iovec{const_cast<detail::vnet_header*>(&plain), sizeof plain},
+                                               iovec{const_cast<std::byte*>(packet->data()), packet->size()}};
+                if (::writev(out, iov.data(), 2) != static_cast<ssize_t>(sizeof plain + packet->size()))
                     write_errors.fetch_add(1, std::memory_order_relaxed);
                 if (dumper) record(*packet, now);
             }
@@ -219,10 +275,14 @@ struct emulator::impl {
                 snapshot = p.stats();
                 published = now;
             }
+            if (stopping.load(std::memory_order_relaxed)) break;
+            if (more) {  // a full batch: the device may hold more, take it before any sleep
+                more = read_batch_now();
+                continue;
+            }
             const auto due = p.next_due();
             if (due && *due - now <= early) {  // close enough: spin, taking arrivals as they come
-                if (stopping.load(std::memory_order_relaxed)) break;
-                read_batch_now();
+                more = read_batch_now();
                 continue;
             }
             auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(publish_every);
@@ -237,10 +297,58 @@ struct emulator::impl {
                 early = std::clamp(lateness.second_largest() + spin_margin, spin_min, spin_max);
             }
             if (fds[1].revents != 0) break;
-            if ((fds[0].revents & POLLIN) != 0) read_batch_now();
+            if ((fds[0].revents & POLLIN) != 0) more = read_batch_now();
         }
         const std::lock_guard lock(snapshot_mutex);
         snapshot = p.stats();
+    }
+
+    // A direction without impairment: the pipe would hand every packet back at once, so the
+    // loop writes each packet straight from its read buffer, virtio_net_hdr and all. With
+    // offloads on `in` (no --capture), a TCP or UDP GSO super-packet crosses as one read and one
+    // write, and the kernel on the other side takes it whole, as from a virtio NIC; the counters
+    // count the wire packets it stands for. Fixed memory, like the pipe: one buffer.
+    void pass_through(int in, int out, direction_stats& snapshot) {
+        std::array<std::byte, read_buffer_size> buf;
+        std::array<pollfd, 2> fds{pollfd{in, POLLIN, 0}, pollfd{stop_fd.get(), POLLIN, 0}};
+        direction_stats counted;
+        auto published = clock::now();
+        bool more = false;
+        for (;;) {
+            if (!more) {
+                const timespec ts{0, std::chrono::nanoseconds{publish_every}.count()};
+                const int ready = ::ppoll(fds.data(), fds.size(), &ts, nullptr);
+                if (ready < 0 && errno != EINTR) break;
+                if (fds[1].revents != 0) break;
+            }
+            more = false;
+            for (int i = 0; i < read_batch; ++i) {
+                const ssize_t n = ::read(in, buf.data(), buf.size());
+                if (n <= static_cast<ssize_t>(detail::vnet_header_size)) break;
+                detail::vnet_header h;
+                std::memcpy(&h, buf.data(), sizeof h);
+                const std::span<const std::byte> ip{buf.data() + detail::vnet_header_size,
+                                                    static_cast<std::size_t>(n) - detail::vnet_header_size};
+                const auto w = wire_size_of(h, ip);
+                counted.in += w.packets;
+                counted.out += w.packets;
+                counted.bytes_in += w.bytes;
+                counted.bytes_out += w.bytes;
+                if (::write(out, buf.data(), static_cast<std::size_t>(n)) != n)
+                    write_errors.fetch_add(w.packets, std::memory_order_relaxed);
+                if (dumper) record(ip, clock::now());
+                more = i + 1 == read_batch;
+            }
+            const auto now = clock::now();
+            if (now - published >= publish_every) {
+                const std::lock_guard lock(snapshot_mutex);
+                snapshot = counted;
+                published = now;
+            }
+            if (stopping.load(std::memory_order_relaxed)) break;
+        }
+        const std::lock_guard lock(snapshot_mutex);
+        snapshot = counted;
     }
 };
 
@@ -335,12 +443,27 @@ std::unique_ptr<emulator> emulator::start(const emulator_options& opt) {
     if (s->stop_fd.get() < 0) fail_step(last_error(), "creating an eventfd");
     s->started = clock::now();
     ::gettimeofday(&s->wall_started, nullptr);
+    // A direction without impairment bypasses its pipe; without --capture, its reading device
+    // also takes GSO super-packets (a capture then shows every wire packet on its own).
+    const bool down_plain = opt.link.downlink == direction_config{};
+    const bool up_plain = opt.link.uplink == direction_config{};
+    if (opt.capture_file.empty()) {
+        if (down_plain) detail::enable_offloads(s->host_tun.get(), ec);
+        if (!ec && up_plain) detail::enable_offloads(s->peer_tun.get(), ec);
+        if (ec) fail_step(ec, "enabling the TUN devices' offloads");
+    }
     auto* raw = s.get();
-    raw->down_thread = std::thread([raw] {
-        raw->forward(raw->host_tun.get(), raw->peer_tun.get(), raw->downlink, raw->down_snapshot);
+    raw->down_thread = std::thread([raw, down_plain] {
+        if (down_plain)
+            raw->pass_through(raw->host_tun.get(), raw->peer_tun.get(), raw->down_snapshot);
+        else
+            raw->forward(raw->host_tun.get(), raw->peer_tun.get(), raw->downlink, raw->down_snapshot);
     });
-    raw->up_thread = std::thread([raw] {
-        raw->forward(raw->peer_tun.get(), raw->host_tun.get(), raw->uplink, raw->up_snapshot);
+    raw->up_thread = std::thread([raw, up_plain] {
+        if (up_plain)
+            raw->pass_through(raw->peer_tun.get(), raw->host_tun.get(), raw->up_snapshot);
+        else
+            raw->forward(raw->peer_tun.get(), raw->host_tun.get(), raw->uplink, raw->up_snapshot);
     });
     return std::unique_ptr<emulator>(new emulator(std::move(s)));
 }

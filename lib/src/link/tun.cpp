@@ -4,10 +4,19 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+// Linux 6.2's UDP segmentation offload flags, absent from older userspace headers.
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
 
 namespace nettool::detail {
 
@@ -19,9 +28,10 @@ tun_device open_tun(const char* pattern, std::error_code& ec) noexcept {
         return t;
     }
     ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
     std::strncpy(ifr.ifr_name, pattern, IFNAMSIZ - 1);
-    if (::ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    const int header = static_cast<int>(vnet_header_size);
+    if (::ioctl(fd, TUNSETIFF, &ifr) != 0 || ::ioctl(fd, TUNSETVNETHDRSZ, &header) != 0) {
         ec = {errno, std::system_category()};
         ::close(fd);
         return t;
@@ -35,7 +45,24 @@ tun_device open_tun(const char* pattern, std::error_code& ec) noexcept {
         ::close(fd);
         return tun_device{};
     }
+    // The queue length is set through any socket of this namespace.
+    const int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ifr.ifr_qlen = tun_queue_length;
+    if (sock < 0 || ::ioctl(sock, SIOCSIFTXQLEN, &ifr) != 0) {
+        ec = {errno, std::system_category()};
+        if (sock >= 0) ::close(sock);
+        ::close(fd);
+        return tun_device{};
+    }
+    ::close(sock);
     return t;
+}
+
+void enable_offloads(int fd, std::error_code& ec) noexcept {
+    const unsigned tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    if (::ioctl(fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0) return;
+    if (errno == EINVAL && ::ioctl(fd, TUNSETOFFLOAD, tcp) == 0) return;  // a kernel before 6.2: no USO
+    ec = {errno, std::system_category()};
 }
 
 }  // namespace nettool::detail

@@ -58,6 +58,8 @@ tcp_info_snapshot read_tcp_info(int fd) noexcept {
     s.total_retrans = ti.tcpi_total_retrans;
     s.snd_cwnd = ti.tcpi_snd_cwnd;
     s.snd_mss = ti.tcpi_snd_mss;
+    socklen_t cc_len = sizeof s.congestion - 1;  // keeps the last byte NUL
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, s.congestion.data(), &cc_len) != 0) s.congestion[0] = '\0';
     s.valid = true;
     return s;
 }

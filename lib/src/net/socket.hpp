@@ -6,6 +6,7 @@
 #include <nettool/core/clock.hpp>
 #include <nettool/net/endpoint.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -47,6 +48,7 @@ struct tcp_info_snapshot {
     std::uint32_t total_retrans = 0;  ///< segments retransmitted over the connection's life
     std::uint32_t snd_cwnd = 0;       ///< congestion window, segments
     std::uint32_t snd_mss = 0;
+    std::array<char, 16> congestion{};  ///< TCP_CONGESTION: the algorithm's name, NUL-terminated
     bool valid = false;
 };
 tcp_info_snapshot read_tcp_info(int fd) noexcept;

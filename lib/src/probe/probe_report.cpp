@@ -105,11 +105,12 @@ report make_report(const tcp_stream_result& r) {
     rep.data()["bits_per_second"] = r.bits_per_second;
     table t{fmt::format("TCP stream with {} ({}, {} stream{})", r.target.to_string(), to_string(r.direction),
                         r.streams, r.streams == 1 ? "" : "s"),
-            {"seconds", "sent", "received", "throughput", "retransmits", "cwnd"},
+            {"seconds", "sent", "received", "throughput", "retransmits", "cwnd", "congestion control"},
             {}};
     t.add_row({fmt::format("{:.2f}", r.seconds), format_bytes(static_cast<double>(r.bytes_sent)),
                format_bytes(static_cast<double>(r.bytes_received)), format_bits_per_second(r.bits_per_second),
-               std::to_string(r.kernel.retransmits), std::to_string(r.kernel.cwnd_segments)});
+               std::to_string(r.kernel.retransmits), std::to_string(r.kernel.cwnd_segments),
+               r.kernel.congestion_control.empty() ? "-" : r.kernel.congestion_control});
     rep.add_table(std::move(t));
     return rep;
 }

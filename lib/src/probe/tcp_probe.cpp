@@ -16,6 +16,7 @@
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <fstream>
 #include <thread>
 
 #include <netinet/in.h>
@@ -52,6 +53,15 @@ void sample(kernel_tcp_view& k, const detail::tcp_info_snapshot& t, double& rtt_
     rtt_sum += t.rtt_us;
     k.rtt_us = rtt_sum / static_cast<double>(k.connections);
     k.cwnd_segments = std::max(k.cwnd_segments, t.snd_cwnd);
+    if (k.congestion_control.empty()) k.congestion_control = t.congestion.data();
+}
+
+// What /proc/sys/net/ipv4/tcp_available_congestion_control lists, for an error message.
+std::string available_congestion_controls() {
+    std::ifstream in("/proc/sys/net/ipv4/tcp_available_congestion_control");
+    std::string line;
+    std::getline(in, line);
+    return line.empty() ? std::string{"unknown"} : line;
 }
 
 void pause_for(std::chrono::nanoseconds d) {
@@ -183,6 +193,13 @@ void run_upload(const socket_address& target, const tcp_stream_options& opt, std
     std::error_code ec;
     auto s = detail::open_session(target, {proto::mode::sink, 0, 0}, mono_clock::now() + opt.timeout, ec,
                                   out.error);
+    if (!ec && !opt.congestion_control.empty() &&
+        ::setsockopt(s.fd.get(), IPPROTO_TCP, TCP_CONGESTION, opt.congestion_control.data(),
+                     static_cast<socklen_t>(opt.congestion_control.size())) != 0) {
+        ec = {errno, std::system_category()};
+        out.error = fmt::format("congestion control '{}': {} (this kernel offers: {})", opt.congestion_control,
+                                std::strerror(errno), available_congestion_controls());
+    }
     ready.count_down();
     go.wait();
     if (ec) return;
@@ -342,7 +359,8 @@ void to_json(nlohmann::json& j, const kernel_tcp_view& k) {
     j = {{"connections", k.connections},
          {"retransmits", k.retransmits},
          {"rtt_us", k.rtt_us},
-         {"cwnd_segments", k.cwnd_segments}};
+         {"cwnd_segments", k.cwnd_segments},
+         {"congestion_control", k.congestion_control}};
 }
 
 void to_json(nlohmann::json& j, const tcp_connect_result& r) {

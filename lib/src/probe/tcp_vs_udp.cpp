@@ -29,6 +29,7 @@ tcp_vs_udp_result run_tcp_vs_udp(const socket_address& target, const tcp_vs_udp_
     tcp_stream_options ts;
     ts.duration = opt.duration;
     ts.timeout = opt.timeout;
+    ts.congestion_control = opt.congestion_control;
     r.tcp_stream = tcp_stream_probe(target, ts, on_interval);
     step(opt.udp_stream_rate > 0
              ? fmt::format("UDP stream, {:.0f} s, {} B datagrams at {:.0f}/s", secs, opt.stream_datagram,
@@ -86,6 +87,8 @@ report make_report(const tcp_vs_udp_result& r, bool in_process_responder) {
     t.add_row({"jitter (RFC 3550, stream)", "-", us(r.udp_stream.jitter_us)});
     const auto retrans = c.kernel.retransmits + r.tcp_rr.kernel.retransmits + r.tcp_stream.kernel.retransmits;
     t.add_row({"retransmissions by the kernel", std::to_string(retrans), "none (UDP never retransmits)"});
+    if (!r.tcp_stream.kernel.congestion_control.empty())
+        t.add_row({"congestion control (stream)", r.tcp_stream.kernel.congestion_control, "none"});
     rep.add_table(std::move(t));
 
     // Readings: what the numbers teach.

@@ -38,6 +38,7 @@ struct kernel_tcp_view {
     std::uint64_t retransmits = 0;    ///< segments the kernel retransmitted (tcpi_total_retrans)
     double rtt_us = 0;                ///< mean smoothed RTT the kernel measured (tcpi_rtt)
     std::uint32_t cwnd_segments = 0;  ///< largest congestion window seen (tcpi_snd_cwnd)
+    std::string congestion_control;   ///< the algorithm the sampled sockets ran (TCP_CONGESTION): cubic, bbr...
     bool operator==(const kernel_tcp_view&) const = default;
 };
 
@@ -101,6 +102,9 @@ struct tcp_stream_options {
     stream_direction direction = stream_direction::upload;
     unsigned parallel = 1;                                      ///< streams per direction
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};  ///< connect and stall limit
+    /// This host's sending sockets use this congestion control (TCP_CONGESTION); empty: the
+    /// system's default (net.ipv4.tcp_congestion_control). Downloads are paced by the responder's.
+    std::string congestion_control;
 };
 
 struct tcp_stream_result {

@@ -9,6 +9,7 @@
 #include <nettool/probe/udp_probe.hpp>
 
 #include <functional>
+#include <string>
 #include <string_view>
 
 NETTOOL_API_BEGIN
@@ -22,6 +23,7 @@ struct tcp_vs_udp_options {
     std::uint32_t stream_datagram = 1400;                        ///< UDP stream datagram size, bytes
     std::chrono::nanoseconds timeout{std::chrono::seconds{3}};
     bool udp_gso = true;  ///< see udp_stream_options::gso
+    std::string congestion_control;  ///< the TCP stream's (tcp_stream_options); empty: the system's
     double udp_stream_rate = 0;  ///< UDP stream datagrams per second; 0: as fast as possible
 };
 
