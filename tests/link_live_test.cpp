@@ -2,6 +2,9 @@
 // between this namespace and the link's, and what they measure must match what was configured.
 #include <nettool/link/emulator.hpp>
 
+#include <nettool/packet/capture_file.hpp>
+#include <nettool/packet/packet.hpp>
+#include <nettool/probe/protocol.hpp>
 #include <nettool/probe/responder.hpp>
 #include <nettool/probe/tcp_probe.hpp>
 #include <nettool/probe/udp_probe.hpp>
@@ -233,6 +236,130 @@ TEST_F(LinkLive, DroptailQueueHoldsItsSizeInDelay) {
     EXPECT_GT(s.uplink.dropped_queue_full, 0u);
 }
 
+TEST_F(LinkLive, DuplicatesReachTheApplicationAtTheConfiguredRate) {
+    link::link_config cfg;
+    cfg.uplink.duplicate = 0.02;
+    cfg.seed = 11;
+    ASSERT_NO_FATAL_FAILURE(start(cfg));
+    nettool::udp_stream_result r;
+    em_->run_inside([&] {
+        nettool::udp_stream_options o;
+        o.size = 200;
+        o.rate = 6000;
+        o.duration = 2s;
+        o.gso = false;
+        r = nettool::udp_stream_probe(target_, o);
+    });
+    ASSERT_EQ(r.error, "");
+    ASSERT_GE(r.sent, 10'000u);
+    const auto [lo, hi] = binomial_99(0.02, static_cast<double>(r.sent));
+    const double seen = static_cast<double>(r.duplicates) / static_cast<double>(r.sent);
+    EXPECT_GE(seen, lo);
+    EXPECT_LE(seen, hi);
+    EXPECT_EQ(r.lost, 0u);
+}
+
+TEST_F(LinkLive, CorruptedPacketsFailTheirChecksumAndAreLost) {
+    // One flipped bit is always caught by the IP or UDP checksum: the receiving kernel drops the
+    // datagram, so the application sees corruption as loss on the path.
+    link::link_config cfg;
+    cfg.uplink.corrupt = 0.02;
+    cfg.seed = 12;
+    ASSERT_NO_FATAL_FAILURE(start(cfg));
+    nettool::udp_stream_result r;
+    em_->run_inside([&] {
+        nettool::udp_stream_options o;
+        o.size = 200;
+        o.rate = 6000;
+        o.duration = 2s;
+        o.gso = false;
+        r = nettool::udp_stream_probe(target_, o);
+    });
+    ASSERT_EQ(r.error, "");
+    ASSERT_GE(r.sent, 10'000u);
+    ASSERT_TRUE(r.path_lost.has_value());
+    const auto [lo, hi] = binomial_99(0.02, static_cast<double>(r.sent));
+    const double seen = static_cast<double>(*r.path_lost) / static_cast<double>(r.sent);
+    EXPECT_GE(seen, lo);
+    EXPECT_LE(seen, hi);
+    EXPECT_GT(em_->stop().uplink.corrupted, 0u);
+}
+
+TEST_F(LinkLive, ReorderedPacketsOvertakeTheDelayedOnesInTheCapture) {
+    // With 1 ms of delay and a datagram every 0.4 ms, a packet sent at once overtakes the ones
+    // still in flight: in the order packets leave the emulator (its --capture), each reordered
+    // packet is one step down in the sequence numbers.
+    char path[] = "/tmp/nettool-link-reorder-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    link::emulator_options o;
+    o.link.uplink.delay = 1ms;
+    o.link.uplink.reorder = 0.02;
+    o.link.seed = 13;
+    o.capture_file = path;
+    em_ = link::emulator::start(o);
+    nettool::responder_config rc;
+    rc.bind_address = em_->addresses().host_v4.to_string();
+    rc.port = 0;
+    std::error_code ec;
+    responder_ = nettool::responder::start(rc, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    target_ = socket_address::from_numeric(rc.bind_address, responder_->port(), ec);
+    nettool::udp_stream_result r;
+    em_->run_inside([&] {
+        nettool::udp_stream_options so;
+        so.size = 200;
+        so.rate = 2500;
+        so.duration = 4s;
+        so.gso = false;
+        r = nettool::udp_stream_probe(target_, so);
+    });
+    ASSERT_EQ(r.error, "");
+    const auto stats = em_->stop();
+    ASSERT_FALSE(stats.capture_failed);
+
+    auto file = nettool::capture_file::open(path);
+    nettool::captured_packet p;
+    std::uint64_t datagrams = 0, descents = 0, last = 0;
+    while (file.next(p)) {
+        const auto d = nettool::decode(file.link_type(), p.data);
+        if (!d.udp || d.udp->dst_port() != responder_->port()) continue;
+        const auto h = nettool::proto::decode_udp_header(d.payload);
+        if (!h) continue;
+        if (datagrams > 0 && h.value.seq < last) ++descents;
+        last = h.value.seq;
+        ++datagrams;
+    }
+    std::remove(path);
+    ASSERT_GE(datagrams, 9'000u);
+    EXPECT_EQ(datagrams, r.sent + r.duplicates);
+    const auto [lo, hi] = binomial_99(0.02, static_cast<double>(datagrams));
+    const double seen = static_cast<double>(descents) / static_cast<double>(datagrams);
+    EXPECT_GE(seen, lo);
+    EXPECT_LE(seen, hi);
+    EXPECT_GT(r.out_of_order, 0u) << "the application saw no reordering";
+}
+
+TEST_F(LinkLive, CodelKeepsTheStandingQueueNearItsTarget) {
+    // A TCP upload fills a 10 Mbit/s bottleneck; CoDel drops early so that packets wait about
+    // its 5 ms target, where a 1000-packet droptail queue would hold 1.2 s.
+    link::link_config cfg;
+    cfg.uplink.rate_bps = 10'000'000;
+    cfg.uplink.queue = link::parse_queue("codel");
+    ASSERT_NO_FATAL_FAILURE(start(cfg));
+    em_->run_inside([&] {
+        nettool::tcp_stream_options o;
+        o.duration = 4s;
+        o.congestion_control = "cubic";
+        (void)nettool::tcp_stream_probe(target_, o);
+    });
+    const auto s = em_->stop();
+    EXPECT_GT(s.uplink.dropped_codel, 0u);
+    EXPECT_LE(s.uplink.queue_delay.percentile(50), 15'000'000u);
+    EXPECT_LE(s.uplink.queue_delay.percentile(99), 60'000'000u);
+}
+
 // The command line: exit status, faults, usage errors. Each leaves nothing behind.
 class LinkCli : public LinkLive {};
 
@@ -258,6 +385,32 @@ TEST_F(LinkCli, JsonReportCountsBothDirections) {
     EXPECT_GE(j["stats"]["uplink"]["packets_out"].get<int>(), 5);
     EXPECT_GE(j["stats"]["downlink"]["packets_out"].get<int>(), 5);
     EXPECT_EQ(j["config"]["seed"], 3);
+}
+
+TEST_F(LinkCli, LogHasALinePerSecondAndCaptureIsReadableByTsharkAndInspect) {
+    char dir[] = "/tmp/nettool-link-cli-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    const std::string log = std::string{dir} + "/link.log", pcap = std::string{dir} + "/link.pcap";
+    const auto r = run_nettool({"link", "--delay", "1ms", "--log", log, "--capture", pcap, "--", "/bin/sh", "-c",
+                                "ping -n -q -c 5 -i 0.5 $NETTOOL_LINK_HOST >/dev/null"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::ifstream in(log);
+    int lines = 0;
+    for (std::string line; std::getline(in, line); ++lines) {
+        const auto j = nlohmann::json::parse(line);
+        EXPECT_TRUE(j.contains("uplink") && j.contains("downlink")) << line;
+    }
+    EXPECT_GE(lines, 2);  // ping runs about 2 s
+    EXPECT_LE(lines, 4);
+    // What left the emulator: 5 echo requests up, 5 replies down, as tshark and inspect read it.
+    if (sh("command -v tshark >/dev/null") == 0) {
+        const auto t = run_process({"/bin/sh", "-c", "tshark -r " + pcap + " -Y icmp 2>/dev/null | wc -l"});
+        EXPECT_EQ(std::stoi(t.out), 10) << t.out;
+    }
+    const auto inspect = run_nettool({"--json", "inspect", pcap});
+    ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+    EXPECT_EQ(nlohmann::json::parse(inspect.out)["protocols"]["icmp"], 10) << inspect.out;
+    sh(fmt::format("rm -rf {}", dir));
 }
 
 TEST_F(LinkCli, SigkillOfTheEmulatorLeavesNothingBehind) {

@@ -638,13 +638,13 @@ TEST(LinkPipe, TraceReleasesAtOpportunitiesAndRepeats) {
 
 TEST(LinkPipe, TraceCarriesBytesAcrossOpportunities) {
     direction_config c;
-    c.trace_ms = {1};  // one 1504-byte opportunity per ms: 12.032 Mbit/s
+    c.trace_ms = {1};  // one 1500-byte opportunity per ms: 12 Mbit/s
     pipe p(c, 1);
     const auto arrivals = periodic(2000, 0ns, 1000);
     const auto out = drive(p, arrivals);
     ASSERT_EQ(out.size(), 2000u);
-    // 2,000,000 bytes take ceil(2e6 / 1504) opportunities.
-    EXPECT_EQ(out.back().at, t0 + std::chrono::milliseconds{(2'000'000 + 1503) / 1504});
+    // 2,000,000 bytes take ceil(2e6 / 1500) opportunities.
+    EXPECT_EQ(out.back().at, t0 + std::chrono::milliseconds{(2'000'000 + 1499) / 1500});
     for (const auto& d : out) ASSERT_EQ((d.at - t0) % 1ms, 0ns);  // only at opportunities
 }
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,7 +128,10 @@ void end_host_command(pid_t pid, bool reaped) {
     if (pid <= 0) return;
     ::kill(-pid, SIGTERM);
     for (int i = 0; i < 200; ++i) {
-        if (!reaped && ::waitpid(pid, nullptr, WNOHANG) == pid) reaped = true;
+        // This process is the subreaper of what the host command started: reap them all, or a
+        // grandchild's zombie would keep the group alive.
+        for (pid_t done; (done = ::waitpid(-1, nullptr, WNOHANG)) > 0;)
+            if (done == pid) reaped = true;
         if (reaped && ::kill(-pid, 0) != 0) return;  // the whole group is gone
         ::usleep(10000);
     }
@@ -188,6 +192,8 @@ int run_link(const link_options& opt, const context& ctx) {
         if (!log) return fail(fmt::format("--log {}: {}", opt.log, std::strerror(errno)), exit_failed);
     }
 
+    // Orphans of the host command become this process's children, so ending it can reap them.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1UL);
     // Signals are taken here, by sigtimedwait, before any thread exists to inherit them.
     sigset_t set;
     sigemptyset(&set);

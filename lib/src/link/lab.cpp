@@ -233,7 +233,7 @@ report make_sweep_report(const sweep_spec& sweep, const std::vector<lab_run>& ru
             "TCP ran bbr (this system's default): it paces to the bandwidth and round trip it measures and does "
             "not slow down for random loss, so the Mathis model, made for loss-based senders, does not bind it. "
             "Add --congestion cubic to see the classic 1/sqrt(p) slowdown.");
-    if (sweep.key == "loss" && runs.size() >= 2)
+    if (sweep.key == "loss" && runs.size() >= 2 && !bbr)
         rep.add_reading(
             "As loss grows TCP keeps delivering every byte but slows down, roughly as 1/sqrt(p) (the Mathis "
             "model; Linux's CUBIC can beat it when the round trip is long), while UDP's loss simply follows the "

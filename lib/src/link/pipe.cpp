@@ -7,7 +7,7 @@
 //   serve(): the head of the queue is taken by the link (CoDel decides here, RFC 8289's
 //            dequeue) when the link is free, and leaves the queue when its transmission ends
 //            (rate: bytes*8/rate after it started; trace: at the delivery opportunity that
-//            carries its last byte, 1504 bytes per opportunity, as mahimahi's LinkQueue)
+//            carries its last byte, one 1500-byte IP packet per opportunity, as mahimahi's LinkQueue)
 //   release: reorder (due at once, the immediate line) or the delay line (due at
 //            leave + delay + jitter, never before the previous one: no reordering by jitter)
 //   pop():   the earliest due of the two lines' heads.
@@ -33,7 +33,9 @@ namespace {
 using ns_t = std::int64_t;  // nanoseconds on the steady clock's epoch
 constexpr ns_t ns_min = std::numeric_limits<ns_t>::min();
 constexpr ns_t ns_per_ms = 1'000'000;
-constexpr std::int64_t trace_opportunity_bytes = 1504;  // mahimahi's PACKET_SIZE (max TUN payload)
+// mahimahi's PACKET_SIZE is 1504 because its TUN devices prepend a 4-byte packet information
+// header; nettool's use IFF_NO_PI, so the same opportunity carries one 1500-byte IP packet.
+constexpr std::int64_t trace_opportunity_bytes = 1500;
 constexpr std::uint32_t no_slot = std::numeric_limits<std::uint32_t>::max();
 
 ns_t to_ns(std::chrono::steady_clock::time_point t) noexcept {
@@ -217,7 +219,7 @@ struct pipe::impl {
     ns_t link_free_at = ns_min;        // when the last transmission ended
     std::uint64_t rate_remainder = 0;  // sub-nanosecond carry of the serialization times, in 1/rate ns
 
-    // The trace (mahimahi): opportunities of 1504 bytes, repeating with period = last timestamp.
+    // The trace (mahimahi): opportunities of 1500 bytes, repeating with period = last timestamp.
     const ns_t period;
     bool trace_started = false;  // the trace's time 0 is the first offer()
     trace_cursor trace;
