@@ -22,7 +22,9 @@
 #include <cstdio>
 #include <csignal>
 #include <fstream>
+#include <limits>
 #include <thread>
+#include <vector>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -261,7 +263,8 @@ TEST_F(LinkLive, DuplicatesReachTheApplicationAtTheConfiguredRate) {
 
 TEST_F(LinkLive, CorruptedPacketsFailTheirChecksumAndAreLost) {
     // One flipped bit is always caught by the IP or UDP checksum: the receiving kernel drops the
-    // datagram, so the application sees corruption as loss on the path.
+    // datagram, so the application sees corruption as loss (a bad UDP checksum is counted among
+    // the receiving socket's drops, so the probe cannot tell it from a full buffer).
     link::link_config cfg;
     cfg.uplink.corrupt = 0.02;
     cfg.seed = 12;
@@ -277,24 +280,23 @@ TEST_F(LinkLive, CorruptedPacketsFailTheirChecksumAndAreLost) {
     });
     ASSERT_EQ(r.error, "");
     ASSERT_GE(r.sent, 10'000u);
-    ASSERT_TRUE(r.path_lost.has_value());
     const auto [lo, hi] = binomial_99(0.02, static_cast<double>(r.sent));
-    const double seen = static_cast<double>(*r.path_lost) / static_cast<double>(r.sent);
+    const double seen = static_cast<double>(r.lost) / static_cast<double>(r.sent);
     EXPECT_GE(seen, lo);
     EXPECT_LE(seen, hi);
     EXPECT_GT(em_->stop().uplink.corrupted, 0u);
 }
 
 TEST_F(LinkLive, ReorderedPacketsOvertakeTheDelayedOnesInTheCapture) {
-    // With 1 ms of delay and a datagram every 0.4 ms, a packet sent at once overtakes the ones
-    // still in flight: in the order packets leave the emulator (its --capture), each reordered
-    // packet is one step down in the sequence numbers.
+    // With 3 ms of delay and a datagram every 0.4 ms, a packet sent at once overtakes the ones
+    // still in flight: in the order packets leave the emulator (its --capture), a reordered packet
+    // is one that leaves before a packet with a lower sequence number.
     char path[] = "/tmp/nettool-link-reorder-XXXXXX";
     const int fd = ::mkstemp(path);
     ASSERT_GE(fd, 0);
     ::close(fd);
     link::emulator_options o;
-    o.link.uplink.delay = 1ms;
+    o.link.uplink.delay = 3ms;
     o.link.uplink.reorder = 0.02;
     o.link.seed = 13;
     o.capture_file = path;
@@ -321,17 +323,21 @@ TEST_F(LinkLive, ReorderedPacketsOvertakeTheDelayedOnesInTheCapture) {
 
     auto file = nettool::capture_file::open(path);
     nettool::captured_packet p;
-    std::uint64_t datagrams = 0, descents = 0, last = 0;
+    std::vector<std::uint64_t> order;
     while (file.next(p)) {
         const auto d = nettool::decode(file.link_type(), p.data);
         if (!d.udp || d.udp->dst_port() != responder_->port()) continue;
         const auto h = nettool::proto::decode_udp_header(d.payload);
-        if (!h) continue;
-        if (datagrams > 0 && h.value.seq < last) ++descents;
-        last = h.value.seq;
-        ++datagrams;
+        if (h) order.push_back(h.value.seq);
     }
     std::remove(path);
+    // From the end: a packet is ahead when a later one carries a lower sequence number.
+    std::uint64_t descents = 0, lowest_after = std::numeric_limits<std::uint64_t>::max();
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        if (*it > lowest_after) ++descents;
+        lowest_after = std::min(lowest_after, *it);
+    }
+    const std::uint64_t datagrams = order.size();
     ASSERT_GE(datagrams, 9'000u);
     EXPECT_EQ(datagrams, r.sent + r.duplicates);
     const auto [lo, hi] = binomial_99(0.02, static_cast<double>(datagrams));

@@ -217,14 +217,17 @@ TEST(TcpReport, StreamCarriesThroughputAtTheTopLikeIperf3) {
     r.bits_per_second = 10e9;
     r.kernel.retransmits = 5;
     r.kernel.cwnd_segments = 10;
+    r.kernel.congestion_control = "cubic";
     const auto rep = make_report(r);
 
     ASSERT_EQ(rep.tables().size(), 1u);
     const auto& t = rep.tables()[0];
     EXPECT_EQ(t.title, "TCP stream with 192.0.2.1:51423 (download, 2 streams)");
     EXPECT_EQ(t.header,
-              (std::vector<std::string>{"seconds", "sent", "received", "throughput", "retransmits", "cwnd"}));
-    EXPECT_EQ(t.rows.at(0), (std::vector<std::string>{"1.00", "0 B", "1.25 GB", "10.0 Gbit/s", "5", "10"}));
+              (std::vector<std::string>{"seconds", "sent", "received", "throughput", "retransmits", "cwnd",
+                                        "congestion control"}));
+    EXPECT_EQ(t.rows.at(0),
+              (std::vector<std::string>{"1.00", "0 B", "1.25 GB", "10.0 Gbit/s", "5", "10", "cubic"}));
     EXPECT_TRUE(rep.readings().empty());
     const auto j = rep.to_json();
     EXPECT_EQ(j["mode"], "stream");

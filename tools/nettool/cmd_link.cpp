@@ -97,6 +97,7 @@ pid_t start_host_command(const std::string& text, const link::link_addresses& a)
     const std::string peer = a.peer_v4.to_string();
     const std::string peer6 = a.peer_v6.to_string();
     const std::string host = a.host_v4.to_string();
+    const std::string host6 = a.host_v6.to_string();
     const pid_t pid = ::fork();
     if (pid < 0) throw error(std::error_code{errno, std::system_category()}, "cannot start --host-command");
     if (pid == 0) {
@@ -110,6 +111,7 @@ pid_t start_host_command(const std::string& text, const link::link_addresses& a)
         ::setenv("NETTOOL_LINK_PEER", peer.c_str(), 1);
         ::setenv("NETTOOL_LINK_PEER6", peer6.c_str(), 1);
         ::setenv("NETTOOL_LINK_HOST", host.c_str(), 1);
+        ::setenv("NETTOOL_LINK_HOST6", host6.c_str(), 1);
         ::execl("/bin/sh", "sh", "-c", text.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
     }

@@ -8,6 +8,7 @@
 
 #include "netlink_config.hpp"
 #include "tun.hpp"
+#include "udp_train.hpp"
 
 #include <fmt/format.h>
 #include <pcap.h>
@@ -28,6 +29,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string_view>
+#include <fstream>
+#include <charconv>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -78,6 +82,31 @@ private:
     std::array<std::chrono::nanoseconds, 32> ring_{};
     std::size_t next_ = 0;
 };
+
+// Packets the kernel dropped at a TUN device's transmit queue (the emulator did not read them
+// in time): the TX "drop" column of /proc/thread-self/net/dev, in the calling thread's namespace.
+std::uint64_t tx_dropped(const std::string& device) {
+    std::ifstream in("/proc/thread-self/net/dev");
+    for (std::string line; std::getline(in, line);) {
+        const std::string_view v(line);
+        const auto colon = v.find(':');
+        if (colon == std::string_view::npos) continue;
+        auto name = v.substr(0, colon);
+        while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+        if (name != device) continue;
+        // rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs drop ...
+        std::string_view rest = v.substr(colon + 1);
+        std::uint64_t value = 0;
+        for (int field = 0; field < 12; ++field) {
+            while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+            const auto [end, why] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+            if (why != std::errc{}) return 0;
+            rest.remove_prefix(static_cast<std::size_t>(end - rest.data()));
+        }
+        return value;
+    }
+    return 0;
+}
 
 std::error_code last_error() noexcept {
     return {errno, std::system_category()};
@@ -193,6 +222,8 @@ struct emulator::impl {
     clock::time_point started;
     clock::time_point ended{};
     bool capture_failed = false;
+    std::uint64_t up_overflow = 0;
+    std::uint64_t down_overflow = 0;
     timeval wall_started{};
 
     pipe downlink;
@@ -305,14 +336,26 @@ struct emulator::impl {
 
     // A direction without impairment: the pipe would hand every packet back at once, so the
     // loop writes each packet straight from its read buffer, virtio_net_hdr and all. With
-    // offloads on `in` (no --capture), a TCP or UDP GSO super-packet crosses as one read and one
-    // write, and the kernel on the other side takes it whole, as from a virtio NIC; the counters
-    // count the wire packets it stands for. Fixed memory, like the pipe: one buffer.
-    void pass_through(int in, int out, direction_stats& snapshot) {
+    // offloads (no --capture), a TCP or UDP GSO super-packet crosses as one read and one write,
+    // and the kernel on the other side takes it whole, as from a virtio NIC; and datagrams read
+    // one by one leave in trains (udp_train.hpp), up to 64 per write. The counters count the
+    // wire packets. Fixed memory, like the pipe: two buffers.
+    void pass_through(int in, int out, direction_stats& snapshot, bool trains) {
         std::array<std::byte, read_buffer_size> buf;
+        detail::udp_train train;
         std::array<pollfd, 2> fds{pollfd{in, POLLIN, 0}, pollfd{stop_fd.get(), POLLIN, 0}};
         direction_stats counted;
         auto published = clock::now();
+        auto send = [&](std::span<const std::byte> packet, std::uint64_t packets) {
+            if (::write(out, packet.data(), packet.size()) != static_cast<ssize_t>(packet.size()))
+                write_errors.fetch_add(packets, std::memory_order_relaxed);
+        };
+        auto send_train = [&] {
+            if (!train.empty()) {
+                const auto n = train.segments();
+                send(train.take(), n);
+            }
+        };
         bool more = false;
         for (;;) {
             if (!more) {
@@ -334,11 +377,14 @@ struct emulator::impl {
                 counted.out += w.packets;
                 counted.bytes_in += w.bytes;
                 counted.bytes_out += w.bytes;
-                if (::write(out, buf.data(), static_cast<std::size_t>(n)) != n)
-                    write_errors.fetch_add(w.packets, std::memory_order_relaxed);
-                if (dumper) record(ip, clock::now());
                 more = i + 1 == read_batch;
+                if (dumper) record(ip, clock::now());
+                if (trains && train.append(h, ip)) continue;
+                send_train();
+                if (trains && train.begin(h, ip)) continue;
+                send({buf.data(), static_cast<std::size_t>(n)}, w.packets);
             }
+            send_train();  // a train never waits for the next wake-up
             const auto now = clock::now();
             if (now - published >= publish_every) {
                 const std::lock_guard lock(snapshot_mutex);
@@ -447,21 +493,22 @@ std::unique_ptr<emulator> emulator::start(const emulator_options& opt) {
     // also takes GSO super-packets (a capture then shows every wire packet on its own).
     const bool down_plain = opt.link.downlink == direction_config{};
     const bool up_plain = opt.link.uplink == direction_config{};
-    if (opt.capture_file.empty()) {
-        if (down_plain) detail::enable_offloads(s->host_tun.get(), ec);
-        if (!ec && up_plain) detail::enable_offloads(s->peer_tun.get(), ec);
+    bool offloads = opt.capture_file.empty();  // trains of datagrams need the kernel's USO too
+    if (offloads) {
+        if (down_plain) offloads = detail::enable_offloads(s->host_tun.get(), ec);
+        if (!ec && up_plain) offloads = detail::enable_offloads(s->peer_tun.get(), ec) && offloads;
         if (ec) fail_step(ec, "enabling the TUN devices' offloads");
     }
     auto* raw = s.get();
-    raw->down_thread = std::thread([raw, down_plain] {
+    raw->down_thread = std::thread([raw, down_plain, offloads] {
         if (down_plain)
-            raw->pass_through(raw->host_tun.get(), raw->peer_tun.get(), raw->down_snapshot);
+            raw->pass_through(raw->host_tun.get(), raw->peer_tun.get(), raw->down_snapshot, offloads);
         else
             raw->forward(raw->host_tun.get(), raw->peer_tun.get(), raw->downlink, raw->down_snapshot);
     });
-    raw->up_thread = std::thread([raw, up_plain] {
+    raw->up_thread = std::thread([raw, up_plain, offloads] {
         if (up_plain)
-            raw->pass_through(raw->peer_tun.get(), raw->host_tun.get(), raw->up_snapshot);
+            raw->pass_through(raw->peer_tun.get(), raw->host_tun.get(), raw->up_snapshot, offloads);
         else
             raw->forward(raw->peer_tun.get(), raw->host_tun.get(), raw->uplink, raw->up_snapshot);
     });
@@ -550,6 +597,8 @@ link_stats emulator::snapshot() const {
     }
     s.write_errors = impl_->write_errors.load(std::memory_order_relaxed);
     s.capture_failed = impl_->capture_failed;
+    s.uplink_overflow = impl_->up_overflow;
+    s.downlink_overflow = impl_->down_overflow;
     const auto end = impl_->stopped ? impl_->ended : clock::now();
     s.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(end - impl_->started);
     return s;
@@ -564,6 +613,13 @@ link_stats emulator::stop() noexcept {
         [[maybe_unused]] auto w = ::write(impl_->stop_fd.get(), &one, sizeof one);
         if (impl_->down_thread.joinable()) impl_->down_thread.join();
         if (impl_->up_thread.joinable()) impl_->up_thread.join();
+        // Before the devices go: what their queues dropped because the loops fell behind.
+        impl_->down_overflow = tx_dropped(impl_->addr.host_interface);
+        std::thread inside([this] {
+            if (::setns(impl_->link_ns.get(), CLONE_NEWNET) == 0)
+                impl_->up_overflow = tx_dropped(impl_->addr.peer_interface);
+        });
+        inside.join();
         impl_->host_tun.reset();
         impl_->peer_tun.reset();
         if (impl_->dumper && (pcap_dump_flush(impl_->dumper) != 0 || std::ferror(pcap_dump_file(impl_->dumper))))

@@ -34,6 +34,8 @@ void to_json(nlohmann::json& j, const link_stats& s) {
                        {"downlink", s.downlink},
                        {"write_errors", s.write_errors},
                        {"capture_failed", s.capture_failed},
+                       {"uplink_overflow", s.uplink_overflow},
+                       {"downlink_overflow", s.downlink_overflow},
                        {"elapsed_s", static_cast<double>(s.elapsed.count()) / 1e9}};
 }
 
@@ -82,6 +84,8 @@ report make_report(const emulator_options& opt, const link_addresses& where, con
         t.add_row({"dropped: emulator full", share(u.dropped_no_buffer, u.in), share(w.dropped_no_buffer, w.in)});
         t.add_row({"dropped: over the MTU", share(u.dropped_too_big, u.in), share(w.dropped_too_big, w.in)});
     }
+    if (s.uplink_overflow + s.downlink_overflow > 0)
+        t.add_row({"dropped before the emulator (TUN queue full)", count(s.uplink_overflow), count(s.downlink_overflow)});
     t.add_row({"duplicated", share(u.duplicated, u.in), share(w.duplicated, w.in)});
     t.add_row({"reordered", share(u.reordered, u.in), share(w.reordered, w.in)});
     t.add_row({"corrupted", share(u.corrupted, u.in), share(w.corrupted, w.in)});
@@ -92,6 +96,11 @@ report make_report(const emulator_options& opt, const link_addresses& where, con
     if (s.write_errors > 0)
         r.add_reading(fmt::format("The kernel refused {} packets written to a TUN device (counted, not delivered).",
                                   s.write_errors));
+    if (s.uplink_overflow + s.downlink_overflow > 0)
+        r.add_reading(fmt::format(
+            "The kernel dropped {} packets at the TUN devices' queues before the emulator read them: it fell "
+            "behind the senders (CPU), so the path lost more than the impairments say.",
+            s.uplink_overflow + s.downlink_overflow));
     if (s.capture_failed)
         r.add_reading(fmt::format("Writing {} failed: the capture is incomplete.", opt.capture_file));
     const auto queue_drops = u.dropped_queue_full + w.dropped_queue_full + u.dropped_codel + w.dropped_codel;

@@ -58,11 +58,12 @@ tun_device open_tun(const char* pattern, std::error_code& ec) noexcept {
     return t;
 }
 
-void enable_offloads(int fd, std::error_code& ec) noexcept {
+bool enable_offloads(int fd, std::error_code& ec) noexcept {
     const unsigned tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-    if (::ioctl(fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0) return;
-    if (errno == EINVAL && ::ioctl(fd, TUNSETOFFLOAD, tcp) == 0) return;  // a kernel before 6.2: no USO
+    if (::ioctl(fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0) return true;
+    if (errno == EINVAL && ::ioctl(fd, TUNSETOFFLOAD, tcp) == 0) return false;  // before Linux 6.2: no USO
     ec = {errno, std::system_category()};
+    return false;
 }
 
 }  // namespace nettool::detail

@@ -49,7 +49,8 @@ tun_device open_tun(const char* pattern, std::error_code& ec) noexcept;
 
 /// TUNSETOFFLOAD: the kernel may hand this device's reader packets with a partial checksum and
 /// TCP (TSO) and UDP (USO, Linux 6.2 and later) super-packets, one read for up to 64 KB of
-/// segments, described in the virtio_net_hdr. Without USO in the kernel, TCP alone.
-void enable_offloads(int fd, std::error_code& ec) noexcept;
+/// segments, described in the virtio_net_hdr. Without USO in the kernel, TCP alone. Returns
+/// whether the kernel took USO (then it also takes UDP GSO super-packets written to a device).
+bool enable_offloads(int fd, std::error_code& ec) noexcept;
 
 }  // namespace nettool::detail

@@ -48,6 +48,10 @@ struct link_stats {
     direction_stats downlink;  ///< host -> namespace
     std::uint64_t write_errors = 0;  ///< packets the kernel refused from a TUN write
     bool capture_failed = false;     ///< writing --capture's file failed (disk full, I/O error)
+    /// Packets the kernel dropped at the TUN device's queue before the loop read them (the
+    /// emulator fell behind the sender); counted when the link stops, 0 before.
+    std::uint64_t uplink_overflow = 0;
+    std::uint64_t downlink_overflow = 0;
     std::chrono::nanoseconds elapsed{0};
 };
 
