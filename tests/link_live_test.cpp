@@ -9,9 +9,12 @@
 #include <nettool/probe/tcp_probe.hpp>
 #include <nettool/probe/udp_probe.hpp>
 
+#include "support/link_test_lock.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
+
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
@@ -59,25 +62,25 @@ protected:
     void SetUp() override {
         if (!link::have_link_privileges()) GTEST_SKIP() << "needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to build a link";
         if (::access("/dev/net/tun", R_OK | W_OK) != 0) GTEST_SKIP() << "no /dev/net/tun on this machine";
-        // ctest runs tests in parallel processes: link tests take turns, so that what one finds
-        // left behind is its own.
-        lock_ = ::open("/tmp/nettool-link-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        ASSERT_GE(lock_, 0);
-        ASSERT_EQ(::flock(lock_, LOCK_EX), 0);
+        lock_.emplace();
+        ASSERT_TRUE(lock_->held()) << "cannot lock /tmp/nettool-link-tests.lock";
         before_ = leftovers();
     }
     void TearDown() override {
-        if (lock_ < 0) return;
+        if (!lock_) return;
         em_.reset();
         responder_.reset();
         EXPECT_EQ(leftovers(), before_) << "the link left devices or addresses behind";
-        ::close(lock_);
+        lock_.reset();
     }
 
     // Starts the link and a responder on the host's end of it.
     void start(const link::link_config& cfg) {
         link::emulator_options o;
         o.link = cfg;
+        start(o);
+    }
+    void start(const link::emulator_options& o) {
         em_ = link::emulator::start(o);
         nettool::responder_config rc;
         rc.bind_address = em_->addresses().host_v4.to_string();
@@ -89,7 +92,29 @@ protected:
         ASSERT_FALSE(ec) << ec.message();
     }
 
-    int lock_ = -1;
+    // A UDP stream from inside the link to the responder, paced, one packet per datagram.
+    nettool::udp_stream_result paced_stream(std::uint32_t size, double rate, std::chrono::seconds duration) {
+        nettool::udp_stream_result r;
+        em_->run_inside([&] {
+            nettool::udp_stream_options o;
+            o.size = size;
+            o.rate = rate;
+            o.duration = duration;
+            o.gso = false;
+            r = nettool::udp_stream_probe(target_, o);
+        });
+        return r;
+    }
+
+    // count of n within the 99% binomial interval around the configured probability p.
+    static void expect_rate(double p, std::uint64_t count, std::uint64_t n) {
+        const auto [lo, hi] = binomial_99(p, static_cast<double>(n));
+        const double seen = static_cast<double>(count) / static_cast<double>(n);
+        EXPECT_GE(seen, lo) << count << " of " << n;
+        EXPECT_LE(seen, hi) << count << " of " << n;
+    }
+
+    std::optional<nettool::test::link_test_lock> lock_;
     std::string before_;
     std::unique_ptr<link::emulator> em_;
     std::unique_ptr<nettool::responder> responder_;
@@ -175,21 +200,11 @@ TEST_F(LinkLive, UdpLossMatchesTheConfiguredRateAndTheLinkCountsIt) {
     cfg.uplink.loss = 0.05;
     cfg.seed = 7;
     ASSERT_NO_FATAL_FAILURE(start(cfg));
-    nettool::udp_stream_result r;
-    em_->run_inside([&] {
-        nettool::udp_stream_options o;
-        o.size = 200;
-        o.rate = 6000;
-        o.duration = 2s;
-        r = nettool::udp_stream_probe(target_, o);
-    });
+    const auto r = paced_stream(200, 6000, 2s);
     ASSERT_EQ(r.error, "");
     ASSERT_GE(r.sent, 10'000u);
     ASSERT_TRUE(r.path_lost.has_value());
-    const auto [lo, hi] = binomial_99(0.05, static_cast<double>(r.sent));
-    const double seen = static_cast<double>(*r.path_lost) / static_cast<double>(r.sent);
-    EXPECT_GE(seen, lo);
-    EXPECT_LE(seen, hi);
+    expect_rate(0.05, *r.path_lost, r.sent);
     EXPECT_EQ(*r.receiver_dropped, 0u);
     const auto s = em_->stop();
     EXPECT_EQ(s.downlink.dropped(), 0u);
@@ -243,21 +258,10 @@ TEST_F(LinkLive, DuplicatesReachTheApplicationAtTheConfiguredRate) {
     cfg.uplink.duplicate = 0.02;
     cfg.seed = 11;
     ASSERT_NO_FATAL_FAILURE(start(cfg));
-    nettool::udp_stream_result r;
-    em_->run_inside([&] {
-        nettool::udp_stream_options o;
-        o.size = 200;
-        o.rate = 6000;
-        o.duration = 2s;
-        o.gso = false;
-        r = nettool::udp_stream_probe(target_, o);
-    });
+    const auto r = paced_stream(200, 6000, 2s);
     ASSERT_EQ(r.error, "");
     ASSERT_GE(r.sent, 10'000u);
-    const auto [lo, hi] = binomial_99(0.02, static_cast<double>(r.sent));
-    const double seen = static_cast<double>(r.duplicates) / static_cast<double>(r.sent);
-    EXPECT_GE(seen, lo);
-    EXPECT_LE(seen, hi);
+    expect_rate(0.02, r.duplicates, r.sent);
     EXPECT_EQ(r.lost, 0u);
 }
 
@@ -269,21 +273,10 @@ TEST_F(LinkLive, CorruptedPacketsFailTheirChecksumAndAreLost) {
     cfg.uplink.corrupt = 0.02;
     cfg.seed = 12;
     ASSERT_NO_FATAL_FAILURE(start(cfg));
-    nettool::udp_stream_result r;
-    em_->run_inside([&] {
-        nettool::udp_stream_options o;
-        o.size = 200;
-        o.rate = 6000;
-        o.duration = 2s;
-        o.gso = false;
-        r = nettool::udp_stream_probe(target_, o);
-    });
+    const auto r = paced_stream(200, 6000, 2s);
     ASSERT_EQ(r.error, "");
     ASSERT_GE(r.sent, 10'000u);
-    const auto [lo, hi] = binomial_99(0.02, static_cast<double>(r.sent));
-    const double seen = static_cast<double>(r.lost) / static_cast<double>(r.sent);
-    EXPECT_GE(seen, lo);
-    EXPECT_LE(seen, hi);
+    expect_rate(0.02, r.lost, r.sent);
     EXPECT_GT(em_->stop().uplink.corrupted, 0u);
 }
 
@@ -300,23 +293,8 @@ TEST_F(LinkLive, ReorderedPacketsOvertakeTheDelayedOnesInTheCapture) {
     o.link.uplink.reorder = 0.02;
     o.link.seed = 13;
     o.capture_file = path;
-    em_ = link::emulator::start(o);
-    nettool::responder_config rc;
-    rc.bind_address = em_->addresses().host_v4.to_string();
-    rc.port = 0;
-    std::error_code ec;
-    responder_ = nettool::responder::start(rc, ec);
-    ASSERT_FALSE(ec) << ec.message();
-    target_ = socket_address::from_numeric(rc.bind_address, responder_->port(), ec);
-    nettool::udp_stream_result r;
-    em_->run_inside([&] {
-        nettool::udp_stream_options so;
-        so.size = 200;
-        so.rate = 2500;
-        so.duration = 4s;
-        so.gso = false;
-        r = nettool::udp_stream_probe(target_, so);
-    });
+    ASSERT_NO_FATAL_FAILURE(start(o));
+    const auto r = paced_stream(200, 2500, 4s);
     ASSERT_EQ(r.error, "");
     const auto stats = em_->stop();
     ASSERT_FALSE(stats.capture_failed);
@@ -340,10 +318,7 @@ TEST_F(LinkLive, ReorderedPacketsOvertakeTheDelayedOnesInTheCapture) {
     const std::uint64_t datagrams = order.size();
     ASSERT_GE(datagrams, 9'000u);
     EXPECT_EQ(datagrams, r.sent + r.duplicates);
-    const auto [lo, hi] = binomial_99(0.02, static_cast<double>(datagrams));
-    const double seen = static_cast<double>(descents) / static_cast<double>(datagrams);
-    EXPECT_GE(seen, lo);
-    EXPECT_LE(seen, hi);
+    expect_rate(0.02, descents, datagrams);
     EXPECT_GT(r.out_of_order, 0u) << "the application saw no reordering";
 }
 

@@ -7,9 +7,12 @@
 #include <nettool/probe/responder.hpp>
 #include <nettool/probe/tcp_probe.hpp>
 
+#include "support/link_test_lock.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
+
+#include <optional>
 
 #include <cstdio>
 #include <filesystem>
@@ -46,16 +49,13 @@ protected:
     void SetUp() override {
         if (!link::have_link_privileges()) GTEST_SKIP() << "needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to build a link";
         if (::access("/dev/net/tun", R_OK | W_OK) != 0) GTEST_SKIP() << "no /dev/net/tun on this machine";
-        // ctest runs tests in parallel processes: link tests take turns (the lock link_live_test.cpp
-        // takes too), so that what one finds left behind is its own.
-        lock_ = ::open("/tmp/nettool-link-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        ASSERT_GE(lock_, 0);
-        ASSERT_EQ(::flock(lock_, LOCK_EX), 0);
+        lock_.emplace();
+        ASSERT_TRUE(lock_->held()) << "cannot lock /tmp/nettool-link-tests.lock";
     }
     void TearDown() override {
-        if (lock_ < 0) return;
+        if (!lock_) return;
         stop();
-        ::close(lock_);
+        lock_.reset();
     }
 
     // Starts the link and a responder on the host's end of it.
@@ -84,7 +84,7 @@ protected:
         device_.clear();
     }
 
-    int lock_ = -1;
+    std::optional<nettool::test::link_test_lock> lock_;
     std::string device_;
     std::string address_;
     std::unique_ptr<link::emulator> em_;

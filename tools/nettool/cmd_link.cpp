@@ -92,32 +92,6 @@ link::direction_config direction(const impairment_options& o, int dir) {
     return c;
 }
 
-// The host command: /bin/sh -c TEXT in this namespace, with NETTOOL_LINK_PEER set.
-pid_t start_host_command(const std::string& text, const link::link_addresses& a) {
-    const std::string peer = a.peer_v4.to_string();
-    const std::string peer6 = a.peer_v6.to_string();
-    const std::string host = a.host_v4.to_string();
-    const std::string host6 = a.host_v6.to_string();
-    const pid_t pid = ::fork();
-    if (pid < 0) throw error(std::error_code{errno, std::system_category()}, "cannot start --host-command");
-    if (pid == 0) {
-        ::setpgid(0, 0);  // its own process group: ending it ends what the shell started too
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        struct sigaction dfl{};
-        dfl.sa_handler = SIG_DFL;
-        ::sigaction(SIGPIPE, &dfl, nullptr);  // nettool ignores SIGPIPE; COMMAND gets the default
-        ::setenv("NETTOOL_LINK_PEER", peer.c_str(), 1);
-        ::setenv("NETTOOL_LINK_PEER6", peer6.c_str(), 1);
-        ::setenv("NETTOOL_LINK_HOST", host.c_str(), 1);
-        ::setenv("NETTOOL_LINK_HOST6", host6.c_str(), 1);
-        ::execl("/bin/sh", "sh", "-c", text.c_str(), static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    return pid;
-}
-
 int status_of(int wstatus) {
     if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
     if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
@@ -214,7 +188,7 @@ int run_link(const link_options& opt, const context& ctx) {
                    a.peer_v6.to_string(), a.peer_interface, link::describe(eo.link.uplink),
                    link::describe(eo.link.downlink), a.peer_v4.to_string());
 
-    const pid_t host_pid = opt.host_command.empty() ? 0 : start_host_command(opt.host_command, a);
+    const pid_t host_pid = opt.host_command.empty() ? 0 : em->spawn_on_host(opt.host_command);
     bool host_reaped = false;
     const pid_t child = em->spawn_inside(command);
     int status = exit_failed;

@@ -545,15 +545,19 @@ void emulator::run_inside(const std::function<void()>& fn) const {
     if (failure) std::rethrow_exception(failure);
 }
 
-int emulator::spawn_inside(const std::vector<std::string>& argv) const {
-    if (argv.empty()) throw error(errc::bad_argument, "no command to run inside the link");
-    // Everything the child needs is built before fork: after it, only async-signal-safe calls.
+namespace {
+
+// Starts argv with the link's addresses in its environment: inside the namespace `ns` (and
+// killed with this process), or, with ns = -1, here in a process group of its own (so ending
+// the group ends what it started). Everything the child needs is built before fork: after it,
+// only async-signal-safe calls.
+pid_t spawn(const std::vector<std::string>& argv, const link_addresses& a, int ns) {
+    if (argv.empty()) throw error(errc::bad_argument, "no command to run");
     std::vector<std::string> env_text;
     for (char** e = environ; *e; ++e) {
         const std::string_view v(*e);
         if (!v.starts_with("NETTOOL_LINK_")) env_text.emplace_back(v);
     }
-    const auto& a = impl_->addr;
     env_text.push_back("NETTOOL_LINK_HOST=" + a.host_v4.to_string());
     env_text.push_back("NETTOOL_LINK_HOST6=" + a.host_v6.to_string());
     env_text.push_back("NETTOOL_LINK_PEER=" + a.peer_v4.to_string());
@@ -565,27 +569,40 @@ int emulator::spawn_inside(const std::vector<std::string>& argv) const {
     std::vector<char*> argp;
     for (auto& x : args) argp.push_back(x.data());
     argp.push_back(nullptr);
-    const int ns = impl_->link_ns.get();
     const pid_t parent = ::getpid();
 
     const pid_t pid = ::fork();
     if (pid < 0) throw error(last_error(), fmt::format("cannot start {}: {}", argv[0], last_error().message()));
     if (pid == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(127);
+        if (ns >= 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) ::_exit(127);
+        } else {
+            ::setpgid(0, 0);
+        }
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         struct sigaction dfl{};
         dfl.sa_handler = SIG_DFL;
-        ::sigaction(SIGPIPE, &dfl, nullptr);  // nettool ignores SIGPIPE; COMMAND gets the default
-        if (::setns(ns, CLONE_NEWNET) != 0) ::_exit(127);
+        ::sigaction(SIGPIPE, &dfl, nullptr);  // nettool ignores SIGPIPE; the command gets the default
+        if (ns >= 0 && ::setns(ns, CLONE_NEWNET) != 0) ::_exit(127);
         ::execvpe(argp[0], argp.data(), envp.data());
         const char msg[] = "nettool link: cannot run the command (not found or not executable)\n";
         [[maybe_unused]] auto w = ::write(2, msg, sizeof msg - 1);
         ::_exit(127);
     }
     return pid;
+}
+
+}  // namespace
+
+int emulator::spawn_inside(const std::vector<std::string>& argv) const {
+    return spawn(argv, impl_->addr, impl_->link_ns.get());
+}
+
+int emulator::spawn_on_host(const std::string& shell_command) const {
+    return spawn({"/bin/sh", "-c", shell_command}, impl_->addr, -1);
 }
 
 link_stats emulator::snapshot() const {

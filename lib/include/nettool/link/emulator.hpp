@@ -85,6 +85,10 @@ public:
     /// system error when fork fails; a program that cannot be run exits 127, as a shell's would.
     int spawn_inside(const std::vector<std::string>& argv) const;
 
+    /// Starts `/bin/sh -c shell_command` on this host (this namespace), with the same
+    /// environment, in a process group of its own: the caller ends it with kill(-pid, sig).
+    int spawn_on_host(const std::string& shell_command) const;
+
     /// The counters so far (refreshed by the loops every 50 ms, and exactly at stop()).
     link_stats snapshot() const;
     /// Stops both loops, closes the devices and returns the final counters. Idempotent.
