@@ -233,6 +233,38 @@ TEST_F(LinkLive, RateCapsTcpGoodputJustUnderTheRate) {
     EXPECT_GE(r.bits_per_second, ceiling * 0.95);
 }
 
+TEST_F(LinkLive, Iperf3GoodputIsTheRateLessHeadersAndNeverAbove) {
+    // iperf3, a peer measurer, through a 100 Mbit/s link: its receiver's goodput is what 1500-byte
+    // packets carry of the rate (1448 bytes of each), within 5%, and never above it.
+    if (sh("command -v iperf3 >/dev/null") != 0) GTEST_SKIP() << "needs iperf3 (scripts/install-deps.sh --test)";
+    link::link_config cfg;
+    cfg.uplink.rate_bps = cfg.downlink.rate_bps = 100'000'000;
+    cfg.uplink.queue.max_packets = cfg.downlink.queue.max_packets = 200;
+    ASSERT_NO_FATAL_FAILURE(start(cfg));
+    const auto port = nettool::test::free_port();
+    const int server = em_->spawn_on_host(fmt::format("exec iperf3 -s -1 -B $NETTOOL_LINK_HOST -p {}", port));
+    const std::string out = "/tmp/nettool-link-iperf3.json";
+    double bps = 0;
+    for (int attempt = 0; attempt < 3 && bps == 0; ++attempt) {
+        std::this_thread::sleep_for(300ms);  // the server binds
+        const int client = em_->spawn_inside(
+            {"/bin/sh", "-c",
+             fmt::format("iperf3 -c $NETTOOL_LINK_HOST -p {} -t 3 -C cubic -J > {}", port, out)});
+        int status = 0;
+        ::waitpid(client, &status, 0);
+        std::ifstream in(out);
+        const auto j = nlohmann::json::parse(in, nullptr, false);
+        if (!j.is_discarded() && j.contains("end")) bps = j["end"]["sum_received"]["bits_per_second"].get<double>();
+    }
+    ::kill(-server, SIGKILL);
+    ::waitpid(server, nullptr, 0);
+    std::remove(out.c_str());
+    ASSERT_GT(bps, 0) << "iperf3 did not run";
+    const double ceiling = 100e6 * 1448.0 / 1500.0;
+    EXPECT_LE(bps, ceiling * 1.005);
+    EXPECT_GE(bps, ceiling * 0.95);
+}
+
 TEST_F(LinkLive, DroptailQueueHoldsItsSizeInDelay) {
     link::link_config cfg;
     cfg.uplink.rate_bps = 10'000'000;
