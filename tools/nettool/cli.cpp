@@ -1,12 +1,18 @@
 #include "cli.hpp"
 
+#include <nettool/core/clock.hpp>
+#include <nettool/netclass/broadcast.hpp>
 #include <nettool/netclass/netclass.hpp>
 #include <nettool/packet/wire_view.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <unistd.h>
 
 namespace nettool::cli {
@@ -70,18 +76,112 @@ void probe_capture::attach(report& rep, const wire_comparison& app) {
     add_wire_view(rep, w, app);
 }
 
-CLI::Validator positive_seconds() {
+namespace {
+
+// 86400, 0.001, 100000000: integers without a fraction, the rest in the shortest form.
+std::string number_text(double v) {
+    if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{:.0f}", v);
+    return fmt::format("{}", v);
+}
+
+std::string range_text(const number_spec& spec) {
+    const std::string r = spec.integer
+                              ? fmt::format("{} to {}", spec.imin, spec.imax)
+                              : fmt::format("{} to {}", number_text(spec.min), number_text(spec.max));
+    return spec.zero_meaning.empty() ? r : fmt::format("{}, or 0 for {}", r, spec.zero_meaning);
+}
+
+}  // namespace
+
+std::string check_number(const std::string& text, const number_spec& spec) {
+    const std::string range = range_text(spec);
+    const std::string what = !spec.what.empty() ? spec.what
+                             : spec.integer     ? fmt::format("a whole number of {}", spec.unit)
+                                                : fmt::format("a number of {}", spec.unit);
+    // "1 to 65535 bytes", or without a unit "1 to 65535 for a port number".
+    const std::string unit = !spec.unit.empty()   ? " " + spec.unit
+                             : !spec.what.empty() ? " for " + spec.what
+                                                  : "";
+    const auto not_number = [&] { return fmt::format("'{}' is not {}: give {}", text, what, range); };
+    if (text.empty()) return fmt::format("an empty value is not {}: give {}", what, range);
+    const char* first = text.data();
+    const char* last = text.data() + text.size();
+    const auto below = [&](const std::string& min) {
+        return fmt::format("'{}' is below the minimum of {}{}: give {}", text, min, unit, range);
+    };
+    const auto above = [&](const std::string& max) {
+        return fmt::format("'{}' is above the maximum of {}{}: give {}", text, max, unit, range);
+    };
+
+    if (spec.integer) {
+        // Digits only: no sign, no fraction, no exponent, no spaces.
+        for (const char c : text)
+            if (c < '0' || c > '9') return not_number();
+        std::uint64_t v = 0;
+        const auto [ptr, ec] = std::from_chars(first, last, v);
+        if (ec == std::errc::result_out_of_range) return above(fmt::format("{}", spec.imax));
+        if (ec != std::errc{} || ptr != last) return not_number();
+        if (v == 0 && !spec.zero_meaning.empty()) return {};
+        if (v < spec.imin) return below(fmt::format("{}", spec.imin));
+        if (v > spec.imax) return above(fmt::format("{}", spec.imax));
+        return {};
+    }
+
+    // std::from_chars takes no leading '+' or space; "nan" and "inf" it does take: refused below.
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(first, last, v);
+    if ((ec != std::errc{} && ec != std::errc::result_out_of_range) || ptr != last || std::isnan(v))
+        return not_number();
+    if (ec == std::errc::result_out_of_range) v = std::strtod(text.c_str(), nullptr);  // +-HUGE_VAL or ~0
+    if (v == 0 && !spec.zero_meaning.empty()) return {};
+    if (!(v >= spec.min)) return below(number_text(spec.min));
+    if (!(v <= spec.max)) return above(number_text(spec.max));
+    return {};
+}
+
+CLI::Validator number_option(number_spec spec) {
+    std::string description =
+        spec.unit.empty() ? range_text(spec) : fmt::format("{} {}", range_text(spec), spec.unit);
+    return CLI::Validator([spec = std::move(spec)](std::string& s) { return check_number(s, spec); },
+                          std::move(description));
+}
+
+CLI::Validator seconds_option(double min, double max, std::string zero_meaning) {
+    return number_option({.unit = "seconds",
+                          .min = std::max(min, min_seconds),
+                          .max = max,
+                          .zero_meaning = std::move(zero_meaning)});
+}
+
+CLI::Validator count_option(std::uint64_t min, std::uint64_t max, std::string unit,
+                            std::string zero_meaning) {
+    return number_option({.unit = std::move(unit),
+                          .integer = true,
+                          .imin = min,
+                          .imax = max,
+                          .zero_meaning = std::move(zero_meaning)});
+}
+
+CLI::Validator rate_option(double min, double max, std::string unit, std::string zero_meaning) {
+    return number_option(
+        {.unit = std::move(unit), .min = min, .max = max, .zero_meaning = std::move(zero_meaning)});
+}
+
+CLI::Validator port_option() {
+    return number_option({.integer = true, .imin = 1, .imax = 65535, .what = "a port number"});
+}
+
+CLI::Validator ethertype_option() {
     return CLI::Validator(
         [](std::string& s) -> std::string {
-            try {
-                const double v = std::stod(s);
-                if (!(v > 0) || v > 86400) return "must be a number of seconds above 0 and at most 86400";
-            } catch (const std::exception&) {
-                return "must be a number of seconds";
-            }
-            return {};
+            if (parse_ethertype(s)) return {};
+            return fmt::format("'{}' is not an EtherType: give 0x0600 to 0xffff (hex) or 1536 to 65535", s);
         },
-        "SECONDS");
+        "ETHERTYPE 0x0600 to 0xffff");
+}
+
+std::chrono::milliseconds seconds_to_ms_ceil(double s) noexcept {
+    return std::chrono::ceil<std::chrono::milliseconds>(seconds_to_ns(s));
 }
 
 }  // namespace nettool::cli

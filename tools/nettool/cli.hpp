@@ -8,6 +8,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <cstdint>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -71,7 +74,51 @@ private:
     bool recorded_ = false;
 };
 
-/// A CLI11 validator for durations in seconds: positive and finite.
-CLI::Validator positive_seconds();
+// Numbers on the command line (issue 18): every numeric option of every subcommand binds one of
+// the validators below and no other check, so each number is judged once, here. A value is
+// accepted only if it is written as a finite number in [min, max] -- integers as plain digits --
+// or is exactly 0 where the option gives 0 a meaning. Empty strings, NaN, infinities, signs on
+// counts, fractions of counts and anything past the range are usage errors (exit 2) whose one
+// line names the option, the value, the unit and what to give instead:
+//   nettool: --timeout: 'nan' is not a number of seconds: give 0.001 to 86400 (see --help)
+// The validators run on the text before CLI11 converts it, so a value they pass always fits the
+// option's type.
+
+/// What a numeric option accepts; see number_option().
+struct number_spec {
+    std::string unit{};          ///< plural noun for messages and --help: "seconds", "packets", "bytes"
+    bool integer = false;        ///< digits only; the bounds are imin/imax
+    double min = 0;              ///< real values: smallest accepted besides 0
+    double max = 0;              ///< real values: largest accepted
+    std::uint64_t imin = 0;      ///< integer values: smallest accepted besides 0
+    std::uint64_t imax = 0;      ///< integer values: largest accepted
+    std::string zero_meaning{};  ///< non-empty: 0 is accepted too and means this ("no limit")
+    std::string what{};          ///< what a value is, when not "a (whole) number of <unit>": "a port number"
+};
+
+/// The one validator behind the helpers below; returns "" for an accepted text, else the message.
+std::string check_number(const std::string& text, const number_spec& spec);
+CLI::Validator number_option(number_spec spec);
+
+/// The shortest duration any option takes: nettool's deadlines (socket timeouts, poll and pcap
+/// timers in ms) do not honour anything finer, and below it a timeout turned into "no timeout".
+inline constexpr double min_seconds = 0.001;
+
+/// Durations and timeouts in seconds, in [min, max]; min is at least min_seconds. With
+/// zero_meaning, 0 is accepted as well ("no limit", "no gap").
+CLI::Validator seconds_option(double min, double max, std::string zero_meaning = {});
+/// Whole numbers of `unit` (packets, requests, bytes...) in [min, max]; 0 too with zero_meaning.
+CLI::Validator count_option(std::uint64_t min, std::uint64_t max, std::string unit,
+                            std::string zero_meaning = {});
+/// Rates ("messages per second") in [min, max]; 0 too with zero_meaning.
+CLI::Validator rate_option(double min, double max, std::string unit, std::string zero_meaning = {});
+/// A TCP or UDP port, 1 to 65535.
+CLI::Validator port_option();
+/// An EtherType, hex (0x88b5) or decimal, 0x0600 to 0xffff.
+CLI::Validator ethertype_option();
+
+/// Seconds validated by seconds_option() as a whole number of milliseconds, rounded up so that a
+/// positive duration never becomes 0 ("no limit") on the way.
+std::chrono::milliseconds seconds_to_ms_ceil(double s) noexcept;
 
 }  // namespace nettool::cli

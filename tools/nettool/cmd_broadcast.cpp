@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -20,45 +22,43 @@ void setup_broadcast(CLI::App& app, context& ctx) {
     sub->add_option("-i,--interface", opts->interface,
                     "Interface to send on (required: nothing is sent by default)")
         ->required();
-    auto* udp = sub->add_option("--udp", opts->udp_port, "UDP broadcast to this destination port (1-65535)");
+    auto* udp = sub->add_option("--udp", opts->udp_port, "UDP broadcast to this destination port (1-65535)")
+                    ->check(port_option());
     auto* eth = sub->add_flag("--ether", opts->ether,
                               "Raw Ethernet broadcast frames via libpcap (needs CAP_NET_RAW)");
     udp->excludes(eth);
     sub->add_option("--ethertype", opts->ethertype,
-                    "EtherType for --ether frames, hex or decimal (default 0x88b5, IEEE local experimental)");
+                    "EtherType for --ether frames, hex or decimal (default 0x88b5, IEEE local experimental)")
+        ->check(ethertype_option());
     sub->add_flag(
         "--directed", opts->directed,
         "UDP: send to the interface's directed broadcast (e.g. 192.0.2.255) instead of 255.255.255.255");
     sub->add_option("-m,--message", opts->message,
                     "Text to send (default: 'nettool broadcast N from IFACE')");
     sub->add_option("-c,--count", opts->count,
-                    fmt::format("Messages to send (default 1, at most {})", broadcast_max_count));
-    sub->add_option("--interval", opts->interval_s, "Seconds between messages (default 1.0)");
+                    fmt::format("Messages to send (default 1, at most {})", broadcast_max_count))
+        ->check(count_option(1, broadcast_max_count, "messages"));
+    // --interval's floor is the ceiling's period: no value of it or of --max-rate goes past the cap.
+    sub->add_option("--interval", opts->interval_s, "Seconds between messages (default 1.0)")
+        ->check(seconds_option(1.0 / broadcast_rate_ceiling, 3600, "no wait (with --count 1)"));
     sub->add_option(
         "--max-rate", opts->max_rate,
         fmt::format("Rate cap in messages/s that --interval must respect (default 10, at most {})",
-                    broadcast_rate_ceiling));
+                    broadcast_rate_ceiling))
+        ->check(rate_option(0.001, broadcast_rate_ceiling, "messages per second"));
     sub->callback([opts, &ctx] { ctx.exit_status = run_broadcast(*opts, ctx); });
 }
 
 int run_broadcast(const broadcast_options& opts, const context& ctx) {
     if (!opts.udp_port && !opts.ether) return fail("broadcast needs --udp PORT or --ether", exit_usage);
-    if (opts.udp_port && (*opts.udp_port < 1 || *opts.udp_port > 65535))
-        return fail(fmt::format("--udp {}", *opts.udp_port), make_error_code(errc::bad_port));
-    if (opts.count < 1 || opts.count > broadcast_max_count)
-        return fail(fmt::format("--count must be 1..{}", broadcast_max_count), exit_usage);
-    if (!(opts.max_rate > 0) || opts.max_rate > broadcast_rate_ceiling)
-        return fail(fmt::format("--max-rate must be above 0 and at most {}/s", broadcast_rate_ceiling),
-                    exit_usage);
-    if (!(opts.interval_s >= 0) || (opts.count > 1 && opts.interval_s * opts.max_rate < 1.0 - 1e-9))
+    // Each number was checked by its option's validator (cli.hpp); what is left is how they combine.
+    if (opts.count > 1 && opts.interval_s * opts.max_rate < 1.0 - 1e-9)
         return fail(
             fmt::format("--interval {} s exceeds the rate cap of {}/s (raise --max-rate to go faster)",
                         opts.interval_s, opts.max_rate),
             exit_usage);
-    const auto ethertype = parse_ethertype(opts.ethertype);
-    if (!ethertype)
-        return fail(fmt::format("--ethertype '{}' is not an EtherType (0x0600..0xffff)", opts.ethertype),
-                    exit_usage);
+    const auto ethertype = parse_ethertype(opts.ethertype);  // ethertype_option() checked it
+    if (!ethertype) return fail(fmt::format("--ethertype '{}'", opts.ethertype), exit_usage);
 
     std::error_code ec;
     const auto itf = find_broadcast_interface(opts.interface, ec);
@@ -84,7 +84,11 @@ int run_broadcast(const broadcast_options& opts, const context& ctx) {
 
     std::size_t bytes = 0;
     int sent = 0;
-    const auto interval = std::chrono::duration<double>(opts.interval_s);
+    // Paced from one start on the steady clock, and never faster than the ceiling whatever the
+    // options say: the cap holds even if a check above is ever loosened.
+    const auto period = std::chrono::ceil<std::chrono::nanoseconds>(std::chrono::duration<double>(
+        std::clamp(opts.interval_s, 1.0 / broadcast_rate_ceiling, 3600.0)));
+    const auto start = std::chrono::steady_clock::now();
     for (int i = 1; i <= opts.count; ++i) {
         const std::string text = opts.message.empty()
                                      ? fmt::format("nettool broadcast {} from {}", i, opts.interface)
@@ -101,7 +105,7 @@ int run_broadcast(const broadcast_options& opts, const context& ctx) {
         if (ec) return fail(fmt::format("sending on '{}'", opts.interface), ec);
         ++sent;
         if (want_progress(ctx)) fmt::print(stderr, "sent {}/{}\n", sent, opts.count);
-        if (i < opts.count) std::this_thread::sleep_for(interval);
+        if (i < opts.count) std::this_thread::sleep_until(start + i * period);
     }
 
     emit(ctx, make_report(broadcast_result{.interface = opts.interface,

@@ -35,17 +35,18 @@ void setup_capture(CLI::App& app, context& ctx) {
                     "BPF filter expression, tcpdump syntax (e.g. \"udp port 53\")");
     cmd->add_option("-w,--write", opts->write, "Write packets to this pcap file instead of printing them");
     cmd->add_option("-c,--count", opts->count, "Stop after this many packets (0: no limit)")
+        ->check(count_option(1, 1'000'000'000'000, "packets", "no limit"))
         ->capture_default_str();
     cmd->add_option("-d,--duration", opts->seconds, "Stop after this many seconds (0: until Ctrl-C)")
-        ->check(CLI::Range(0.0, 31'536'000.0))
+        ->check(seconds_option(min_seconds, 31'536'000, "until Ctrl-C"))
         ->capture_default_str();
     cmd->add_option("-s,--snaplen", opts->snaplen, "Bytes kept per packet")
-        ->check(CLI::Range(64, 262144))
+        ->check(count_option(64, 262144, "bytes"))
         ->capture_default_str();
     cmd->add_flag("-p,--promiscuous", opts->promiscuous,
                   "Put the interface in promiscuous mode (off by default)");
     cmd->add_option("-B,--buffer-size", opts->buffer_kib, "Kernel capture buffer, KiB")
-        ->check(CLI::Range(64, 1 << 20))
+        ->check(count_option(64, 1 << 20, "KiB"))
         ->capture_default_str();
     cmd->callback([opts, &ctx] { ctx.exit_status = run_capture(*opts, ctx); });
 }
@@ -56,7 +57,7 @@ int run_capture(const capture_cli_options& o, const context& ctx) {
     co.filter = o.filter;
     co.output_file = o.write;
     co.max_packets = o.count;
-    co.duration = std::chrono::milliseconds{static_cast<std::int64_t>(o.seconds * 1000.0)};
+    co.duration = seconds_to_ms_ceil(o.seconds);  // 0.0004 s is 1 ms, not 0 (no limit)
     co.snaplen = o.snaplen;
     co.promiscuous = o.promiscuous;
     co.buffer_size = o.buffer_kib * 1024;

@@ -75,20 +75,20 @@ void setup_dns(CLI::App& app, context& ctx) {
                     "Query type: A, AAAA, MX, TXT, NS, SOA, CNAME, PTR, SRV, CAA, ANY or a number")
         ->capture_default_str();
     sub->add_option("-c,--count", opts->count, "Queries (or getaddrinfo calls) per resolver")
-        ->check(CLI::Range(1u, 1000000u))
+        ->check(count_option(1, 1'000'000, "queries"))
         ->capture_default_str();
     sub->add_option("-i,--interval", opts->interval_s, "Seconds from one query to the next")
-        ->check(CLI::Range(0.0, 3600.0))
+        ->check(seconds_option(min_seconds, 3600, "no gap"))
         ->capture_default_str();
     sub->add_option("--timeout", opts->timeout_s, "Seconds to wait for each answer")
-        ->check(CLI::Range(0.001, 3600.0))
+        ->check(seconds_option(min_seconds, 3600))
         ->capture_default_str();
     sub->add_flag("--tcp", opts->tcp, "Query over TCP only (default: UDP, retried over TCP when truncated)");
     sub->add_flag("--system", opts->system_only, "Time only the system resolver (getaddrinfo, A and AAAA)")
         ->excludes(server_opt);
     auto* no_edns = sub->add_flag("--no-edns", opts->no_edns, "Send queries without an EDNS OPT record");
     sub->add_option("--edns-size", opts->edns_size, "EDNS UDP payload size to advertise, bytes")
-        ->check(CLI::Range(512u, 65535u))
+        ->check(count_option(512, 65535, "bytes"))
         ->excludes(no_edns)
         ->capture_default_str();
     sub->add_flag("--no-recurse", opts->no_recurse, "Clear the RD (recursion desired) bit");
@@ -98,13 +98,13 @@ void setup_dns(CLI::App& app, context& ctx) {
     sub->add_option("--queries", opts->queries_file,
                     "Load mode: replay this dnsperf-format file ('name type' per line) against --server");
     sub->add_option("--duration", opts->duration_s, "Load mode: seconds to run")
-        ->check(CLI::Range(0.01, 86400.0))
+        ->check(seconds_option(0.01, 86400))
         ->capture_default_str();
     sub->add_option("--concurrency", opts->concurrency, "Load mode: queries outstanding at most")
-        ->check(CLI::Range(1u, 65535u))
+        ->check(count_option(1, 65535, "queries"))
         ->capture_default_str();
     sub->add_option("--rate", opts->rate, "Load mode: queries per second at most (0: unlimited)")
-        ->check(CLI::Range(0.0, 1e9))
+        ->check(rate_option(0.01, 1e9, "queries per second", "unlimited"))
         ->capture_default_str();
     sub->add_option("--link", opts->link,
                     "Query across an emulated link built for the run (needs root), e.g. \"delay=20ms,loss=1%\"; "

@@ -20,14 +20,14 @@ void setup_inspect(CLI::App& app, context& ctx) {
     cmd->add_option("file", opts->file, "Capture file to read (pcap or pcapng)")->required();
     cmd->add_option("--max-flows", opts->max_flows,
                     "Most conversations tracked at once; the least recently seen is evicted beyond it")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+        ->check(count_option(1, 100'000'000, "conversations"))
         ->capture_default_str();
     cmd->add_option("--rows", opts->rows, "Conversations shown in the text table (JSON lists all tracked)")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+        ->check(count_option(1, 1'000'000, "rows"))
         ->capture_default_str();
     cmd->add_option("--dns-port", opts->dns_port,
                     "Also decode this UDP/TCP port as DNS (53 and 5353 always are)")
-        ->check(CLI::Range(1, 65535));
+        ->check(port_option());
     cmd->callback([opts, &ctx] { ctx.exit_status = run_inspect(*opts, ctx); });
 }
 

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <memory>
 
 namespace nettool::cli {
@@ -142,8 +143,11 @@ void setup_link(CLI::App& app, context& ctx) {
     add_impairment(sub, i.rate, "rate", "Bottleneck rate: 10mbit, 1gbit");
     add_impairment(sub, i.queue, "queue", "Bottleneck queue: droptail:packets=N, droptail:bytes=N, codel");
     add_impairment(sub, i.trace, "trace", "mahimahi delivery trace file (ms timestamps, 1500 B each)");
-    sub->add_option("--seed", i.seed, "Seed of every random choice: same seed, same drops")->capture_default_str();
-    sub->add_option("--mtu", opt->mtu, "MTU of the link")->capture_default_str()->check(CLI::Range(1280, 65535));
+    sub->add_option("--seed", i.seed, "Seed of every random choice: same seed, same drops")
+        ->capture_default_str()
+        ->check(number_option(
+            {.integer = true, .imin = 0, .imax = std::numeric_limits<std::uint64_t>::max(), .what = "a seed (a whole number)"}));
+    sub->add_option("--mtu", opt->mtu, "MTU of the link")->capture_default_str()->check(count_option(1280, 65535, "bytes"));
     sub->add_option("--capture", opt->capture, "Write every packet leaving the emulator to FILE (pcap, raw IP)");
     sub->add_option("--log", opt->log, "Append one JSON line of counters per second to FILE");
     sub->add_option("--host-command", opt->host_command,

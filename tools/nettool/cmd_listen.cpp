@@ -17,35 +17,31 @@ void setup_listen(CLI::App& app, context& ctx) {
         "Print broadcast announcements as they arrive: UDP datagrams on a port, or raw Ethernet "
         "broadcast frames on an interface (source, size, text; Wake-on-LAN packets are decoded).");
     sub->add_option("-i,--interface", opts->interface, "Interface to listen on (required with --ether)");
-    auto* udp = sub->add_option("--udp", opts->udp_port, "Receive UDP datagrams on this port (1-65535)");
+    auto* udp = sub->add_option("--udp", opts->udp_port, "Receive UDP datagrams on this port (1-65535)")
+                    ->check(port_option());
     auto* eth = sub->add_flag("--ether", opts->ether,
                               "Capture raw Ethernet broadcast frames (libpcap; needs CAP_NET_RAW)");
     udp->excludes(eth);
     sub->add_option("--ethertype", opts->ethertype,
-                    "With --ether: only frames of this EtherType (e.g. 0x88b5)");
-    sub->add_option("-c,--count", opts->count, "Stop after this many messages (default: no limit)");
-    sub->add_option("-t,--timeout", opts->timeout_s, "Stop after this many seconds (default: no limit)");
+                    "With --ether: only frames of this EtherType (e.g. 0x88b5)")
+        ->check(ethertype_option());
+    sub->add_option("-c,--count", opts->count, "Stop after this many messages (default: no limit)")
+        ->check(count_option(1, 1'000'000'000'000, "messages", "no limit"));
+    sub->add_option("-t,--timeout", opts->timeout_s, "Stop after this many seconds (default: no limit)")
+        ->check(seconds_option(min_seconds, 31'536'000, "no limit"));
     sub->callback([opts, &ctx] { ctx.exit_status = run_listen(*opts, ctx); });
 }
 
 int run_listen(const listen_cli_options& opts, const context& ctx) {
     if (!opts.udp_port && !opts.ether) return fail("listen needs --udp PORT or --ether", exit_usage);
-    if (opts.udp_port && (*opts.udp_port < 1 || *opts.udp_port > 65535))
-        return fail(fmt::format("--udp {}", *opts.udp_port), make_error_code(errc::bad_port));
     if (opts.ether && opts.interface.empty()) return fail("--ether needs -i IFACE", exit_usage);
-    if (!(opts.timeout_s >= 0)) return fail("--timeout must be 0 or more seconds", exit_usage);
     listen_options lo;
     lo.interface = opts.interface;
     if (opts.udp_port) lo.udp_port = static_cast<std::uint16_t>(*opts.udp_port);
     lo.ether = opts.ether;
-    if (!opts.ethertype.empty()) {
-        lo.ethertype = parse_ethertype(opts.ethertype);
-        if (!lo.ethertype)
-            return fail(fmt::format("--ethertype '{}' is not an EtherType (0x0600..0xffff)", opts.ethertype),
-                        exit_usage);
-    }
+    if (!opts.ethertype.empty()) lo.ethertype = parse_ethertype(opts.ethertype);  // ethertype_option() checked it
     lo.count = opts.count;
-    lo.timeout = std::chrono::milliseconds(static_cast<long long>(opts.timeout_s * 1000.0));
+    lo.timeout = seconds_to_ms_ceil(opts.timeout_s);  // 0.0004 s is 1 ms, not 0 (no limit)
 
     const bool stream = !ctx.global.json;
     std::error_code ec;

@@ -17,11 +17,11 @@ void setup_serve(CLI::App& app, context& ctx) {
         "serve", "Run the responder that tcp, udp and tcp-vs-udp probe (TCP and UDP, one port)");
     sub->add_option("-p,--port", opt->port, "TCP and UDP port to listen on")
         ->capture_default_str()
-        ->check(CLI::Range(1, 65535));
+        ->check(port_option());
     sub->add_option("-b,--bind", opt->bind, "Address to bind (default: every IPv4 and IPv6 address)");
     sub->add_option("--max-sessions", opt->max_sessions, "Sessions served at once; more are refused")
         ->capture_default_str()
-        ->check(CLI::Range(1, 100000));
+        ->check(count_option(1, 100000, "sessions"));
     sub->callback([opt, &ctx] { ctx.exit_status = run_serve(*opt, ctx); });
 }
 

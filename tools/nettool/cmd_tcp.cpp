@@ -22,21 +22,21 @@ void setup_tcp(CLI::App& app, context& ctx) {
         ->capture_default_str()
         ->check(CLI::IsMember({"connect", "rr", "stream"}));
     sub->add_option("-c,--count", opt->count, "Connects or requests (default: connect 10, rr 1000)")
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+        ->check(count_option(1, 100'000'000, "requests"));
     sub->add_option("-d,--duration", opt->duration_s,
                     "Seconds to run (stream default 3; rr stops at --count or this)")
-        ->check(positive_seconds());
+        ->check(seconds_option(min_seconds, 86400));
     sub->add_option("-s,--size", opt->size,
                     "Bytes per request (rr, default 64) or per write (stream, default 131072)")
-        ->check(CLI::Range(1u, proto::max_tcp_message));
+        ->check(count_option(1, proto::max_tcp_message, "bytes"));
     sub->add_option("-i,--interval", opt->interval_s, "Seconds between connects or requests")
-        ->check(CLI::Range(0.0, 3600.0));
+        ->check(seconds_option(min_seconds, 3600, "no gap"));
     sub->add_option("-t,--timeout", opt->timeout_s, "Seconds to wait for a connect or a response")
         ->capture_default_str()
-        ->check(positive_seconds());
+        ->check(seconds_option(min_seconds, 86400));
     sub->add_option("-P,--parallel", opt->parallel, "Parallel streams (stream)")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 128u));
+        ->check(count_option(1, 128, "streams"));
     sub->add_flag("-R,--reverse", opt->reverse, "Download: the responder sends (stream)");
     sub->add_flag("--bidir", opt->bidir, "Upload and download at once (stream)")->excludes("--reverse");
     sub->add_option("--capture", opt->capture_file,

@@ -25,13 +25,13 @@ void setup_tcp_vs_udp(CLI::App& app, context& ctx) {
                     "HOST[:PORT] of a running 'nettool serve' (default: in-process on 127.0.0.1)");
     sub->add_option("-s,--size", opt->size, "Request/response message and datagram size, bytes")
         ->capture_default_str()
-        ->check(CLI::Range(static_cast<std::uint32_t>(proto::udp_header_size), 65507u));
+        ->check(count_option(proto::udp_header_size, 65507, "bytes"));
     sub->add_option("-c,--count", opt->count, "Request/response rounds per protocol")
         ->capture_default_str()
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
+        ->check(count_option(1, 10'000'000, "rounds"));
     sub->add_option("-d,--duration", opt->duration_s, "Seconds for each stream test (TCP, then UDP)")
         ->capture_default_str()
-        ->check(positive_seconds());
+        ->check(seconds_option(min_seconds, 86400));
     sub->add_option(
         "--capture", opt->capture_file,
         "Record the run to this pcap file (libpcap, needs root or CAP_NET_RAW) and add the on-wire view: "

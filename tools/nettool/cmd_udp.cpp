@@ -23,20 +23,20 @@ void setup_udp(CLI::App& app, context& ctx) {
         ->capture_default_str()
         ->check(CLI::IsMember({"rr", "stream"}));
     sub->add_option("-c,--count", opt->count, "Requests (rr, default 1000)")
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+        ->check(count_option(1, 100'000'000, "requests"));
     sub->add_option("-d,--duration", opt->duration_s, "Seconds to run (stream default 3)")
-        ->check(positive_seconds());
+        ->check(seconds_option(min_seconds, 86400));
     sub->add_option("-s,--size", opt->size,
                     "Datagram size in bytes, nettool's 32-byte header included (rr 64, stream 1400)")
-        ->check(CLI::Range(static_cast<std::uint32_t>(proto::udp_header_size), proto::max_udp_datagram));
+        ->check(count_option(proto::udp_header_size, proto::max_udp_datagram, "bytes"));
     sub->add_option("-r,--rate", opt->rate, "Stream datagrams per second; 0 sends as fast as possible")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, 1e8));
+        ->check(rate_option(0.01, 1e8, "datagrams per second", "as fast as possible"));
     sub->add_option("-i,--interval", opt->interval_s, "Seconds between requests (rr)")
-        ->check(CLI::Range(0.0, 3600.0));
+        ->check(seconds_option(min_seconds, 3600, "no gap"));
     sub->add_option("-t,--timeout", opt->timeout_s, "Seconds to wait for each answer (rr)")
         ->capture_default_str()
-        ->check(positive_seconds());
+        ->check(seconds_option(min_seconds, 86400));
     sub->add_flag("--no-gso", opt->no_gso, "Stream: send datagram by datagram, without UDP GSO batching");
     sub->add_option("--capture", opt->capture_file,
                     "Record the run to this pcap file (needs root or CAP_NET_RAW) and add the on-wire view");

@@ -19,13 +19,15 @@ void setup_wol(CLI::App& app, context& ctx) {
     sub->add_option("-i,--interface", opts->interface, "Interface to send on (required)")->required();
     sub->add_flag("--udp", opts->udp,
                   "UDP broadcast to 255.255.255.255 instead of a raw frame (no root needed)");
-    sub->add_option("--port", opts->port, "UDP port for --udp (default 9, discard; 7 is also common)");
+    sub->add_option("--port", opts->port, "UDP port for --udp (default 9, discard; 7 is also common)")
+        ->check(port_option());
     sub->add_flag("--directed", opts->directed, "--udp to the interface's directed broadcast address");
     sub->add_option(
         "--password", opts->password,
         "SecureOn password appended to the packet: six hex octets (aa:bb:cc:dd:ee:ff) or four dotted "
         "decimal octets");
-    sub->add_option("-c,--count", opts->count, "Packets to send, one per second (default 1, at most 10)");
+    sub->add_option("-c,--count", opts->count, "Packets to send, one per second (default 1, at most 10)")
+        ->check(count_option(1, 10, "packets"));
     sub->callback([opts, &ctx] { ctx.exit_status = run_wol(*opts, ctx); });
 }
 
@@ -42,9 +44,6 @@ int run_wol(const wol_options& opts, const context& ctx) {
                 exit_usage);
         password = *p;
     }
-    if (opts.port < 1 || opts.port > 65535)
-        return fail(fmt::format("--port {}", opts.port), make_error_code(errc::bad_port));
-    if (opts.count < 1 || opts.count > 10) return fail("--count must be 1..10", exit_usage);
 
     std::error_code ec;
     const auto itf = find_broadcast_interface(opts.interface, ec);

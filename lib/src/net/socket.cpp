@@ -105,8 +105,9 @@ socket_address local_address(int fd) noexcept {
 
 namespace {
 timeval to_timeval(std::chrono::nanoseconds d) noexcept {
+    // Rounded up: a timeval of zero means "wait forever" to SO_RCVTIMEO, so 1 ns must become 1 us.
     if (d <= std::chrono::nanoseconds{0}) d = std::chrono::microseconds{1};
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+    const auto us = std::chrono::ceil<std::chrono::microseconds>(d).count();
     return {static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
 }
 }  // namespace
