@@ -476,6 +476,7 @@ TEST_F(LinkCli, ImpossibleOptionsAreOneLineUsageErrors) {
         const auto r = run_nettool(args);
         EXPECT_EQ(r.exit_code, 2) << args[1] << ": " << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+        EXPECT_NE(r.err.find(args[1] + ":"), std::string::npos) << "the message names another option: " << r.err;
     }
     std::remove(trace);
 }

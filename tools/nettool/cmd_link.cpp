@@ -41,13 +41,18 @@ const std::string& pick(const std::array<std::string, 3>& slot, int direction) {
     return slot[static_cast<std::size_t>(direction)].empty() ? slot[0] : slot[static_cast<std::size_t>(direction)];
 }
 
-// Rethrows a parser's error with the option's name in front.
+// Rethrows a parser's error under the option's own name: the parsers name the option they
+// serve most ("--loss: '150%' is out of range..."), which for --reorder would be wrong.
 template <typename F>
 auto with_option(std::string_view option, const std::string& text, F&& parse) {
     try {
         return parse(text);
     } catch (const error& e) {
-        throw error(e.code(), fmt::format("--{} '{}': {}", option, text, e.what()));
+        std::string_view why = e.what();
+        if (why.starts_with("--")) {
+            if (const auto colon = why.find(": "); colon != std::string_view::npos) why.remove_prefix(colon + 2);
+        }
+        throw error(e.code(), fmt::format("--{}: {}", option, why));
     }
 }
 
