@@ -41,56 +41,34 @@ const std::string& pick(const std::array<std::string, 3>& slot, int direction) {
     return slot[static_cast<std::size_t>(direction)].empty() ? slot[0] : slot[static_cast<std::size_t>(direction)];
 }
 
-// Rethrows a parser's error under the option's own name: the parsers name the option they
-// serve most ("--loss: '150%' is out of range..."), which for --reorder would be wrong.
-template <typename F>
-auto with_option(std::string_view option, const std::string& text, F&& parse) {
-    try {
-        return parse(text);
-    } catch (const error& e) {
-        std::string_view why = e.what();
-        if (why.starts_with("--")) {
-            if (const auto colon = why.find(": "); colon != std::string_view::npos) why.remove_prefix(colon + 2);
-        }
-        throw error(e.code(), fmt::format("--{}: {}", option, why));
-    }
-}
-
 link::direction_config direction(const impairment_options& o, int dir) {
     link::direction_config c;
-    const char* prefix = dir == 1 ? "uplink-" : dir == 2 ? "downlink-" : "";
+    const char* prefix = dir == 1 ? "--uplink-" : dir == 2 ? "--downlink-" : "--";
+    // The option as typed: "--uplink-delay" when that one was given, else "--delay".
     auto name = [&](std::string_view n, const std::array<std::string, 3>& slot) {
-        return fmt::format("{}{}", slot[static_cast<std::size_t>(dir)].empty() ? "" : prefix, n);
+        return fmt::format("{}{}", slot[static_cast<std::size_t>(dir)].empty() ? "--" : prefix, n);
     };
-    if (const auto& v = pick(o.delay, dir); !v.empty())
-        c.delay = with_option(name("delay", o.delay), v, [](const std::string& t) { return link::parse_delay(t); });
-    if (const auto& v = pick(o.jitter, dir); !v.empty())
-        c.jitter = with_option(name("jitter", o.jitter), v, [](const std::string& t) { return link::parse_delay(t); });
+    if (const auto& v = pick(o.delay, dir); !v.empty()) c.delay = link::parse_delay(v, name("delay", o.delay));
+    if (const auto& v = pick(o.jitter, dir); !v.empty()) c.jitter = link::parse_delay(v, name("jitter", o.jitter));
     if (const auto& v = pick(o.distribution, dir); !v.empty())
-        c.distribution = with_option(name("distribution", o.distribution), v,
-                                     [](const std::string& t) { return link::parse_distribution(t); });
-    if (const auto& v = pick(o.loss, dir); !v.empty())
-        c.loss = with_option(name("loss", o.loss), v, [](const std::string& t) { return link::parse_percent(t); });
+        c.distribution = link::parse_distribution(v, name("distribution", o.distribution));
+    if (const auto& v = pick(o.loss, dir); !v.empty()) c.loss = link::parse_percent(v, name("loss", o.loss));
     if (const auto& v = pick(o.loss_model, dir); !v.empty())
-        c.burst_loss = with_option(name("loss-model", o.loss_model), v,
-                                   [](const std::string& t) { return link::parse_loss_model(t); });
+        c.burst_loss = link::parse_loss_model(v, name("loss-model", o.loss_model));
     if (const auto& v = pick(o.reorder, dir); !v.empty())
-        c.reorder = with_option(name("reorder", o.reorder), v, [](const std::string& t) { return link::parse_percent(t); });
+        c.reorder = link::parse_percent(v, name("reorder", o.reorder));
     if (const auto& v = pick(o.duplicate, dir); !v.empty())
-        c.duplicate =
-            with_option(name("duplicate", o.duplicate), v, [](const std::string& t) { return link::parse_percent(t); });
+        c.duplicate = link::parse_percent(v, name("duplicate", o.duplicate));
     if (const auto& v = pick(o.corrupt, dir); !v.empty())
-        c.corrupt = with_option(name("corrupt", o.corrupt), v, [](const std::string& t) { return link::parse_percent(t); });
-    if (const auto& v = pick(o.rate, dir); !v.empty())
-        c.rate_bps = with_option(name("rate", o.rate), v, [](const std::string& t) { return link::parse_rate(t); });
-    if (const auto& v = pick(o.queue, dir); !v.empty())
-        c.queue = with_option(name("queue", o.queue), v, [](const std::string& t) { return link::parse_queue(t); });
+        c.corrupt = link::parse_percent(v, name("corrupt", o.corrupt));
+    if (const auto& v = pick(o.rate, dir); !v.empty()) c.rate_bps = link::parse_rate(v, name("rate", o.rate));
+    if (const auto& v = pick(o.queue, dir); !v.empty()) c.queue = link::parse_queue(v, name("queue", o.queue));
     if (const auto& v = pick(o.trace, dir); !v.empty()) {
         // A trace the user named that is unreadable or malformed is a usage error (exit 2).
         try {
             c.trace_ms = link::load_trace(v);
         } catch (const error& e) {
-            throw error(errc::bad_argument, fmt::format("--{}: {}", name("trace", o.trace), e.what()));
+            throw error(errc::bad_argument, fmt::format("{}: {}", name("trace", o.trace), e.what()));
         }
         if (c.rate_bps != 0)
             throw error(errc::bad_argument, "give --rate or --trace for a direction, not both");

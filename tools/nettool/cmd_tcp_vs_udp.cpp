@@ -79,7 +79,7 @@ int run_over_link(const tcp_vs_udp_cli_options& opt, const context& ctx) {
                     exit_failed);
 
     tcp_vs_udp_options base{.size = opt.size,
-                            .count = opt.count_given ? opt.count : 100,
+                            .count = opt.count,
                             .duration = seconds_to_ns(opt.duration_s),
                             .congestion_control = opt.congestion};
     const bool steps = !ctx.global.json && !ctx.global.quiet && ::isatty(STDERR_FILENO) == 1;
@@ -148,7 +148,7 @@ int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
     if (steps) fmt::print(stderr, "\n");
     auto rep = make_report(r, local != nullptr);
     cap.attach(rep,
-               {r.connect.kernel.retransmits + r.tcp_rr.kernel.retransmits + r.tcp_stream.kernel.retransmits,
+               {tcp_retransmits(r),
                 r.udp_rr.warm_up_sent + r.udp_rr.sent + r.udp_stream.sent,
                 r.udp_rr.received + r.udp_stream.received});
     if (cap.recorded()) {

@@ -56,12 +56,7 @@ std::string probe_link::dns_server_text(const std::string& text) const {
 
 void probe_link::attach(report& rep) {
     if (!em_) return;
-    const auto stats = em_->stop();
-    const auto lr = link::make_report(options_, em_->addresses(), stats);
-    for (const auto& t : lr.tables()) rep.add_table(t);
-    for (const auto& s : lr.readings()) rep.add_reading(s);
-    rep.data()["link"] = lr.data();
-    rep.data()["link"]["spec"] = spec_;
+    link::add_link(rep, options_, em_->addresses(), em_->stop(), spec_);
 }
 
 }  // namespace nettool::cli

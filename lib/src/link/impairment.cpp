@@ -355,28 +355,28 @@ void check_direction(const direction_config& d, std::string_view which) {
 
 }  // namespace
 
-std::uint64_t parse_rate(std::string_view text) {
-    return rate_value(text, "--rate");
+std::uint64_t parse_rate(std::string_view text, std::string_view option) {
+    return rate_value(text, option);
 }
 
-double parse_percent(std::string_view text) {
-    return percent_value(text, "--loss");
+double parse_percent(std::string_view text, std::string_view option) {
+    return percent_value(text, option);
 }
 
-std::chrono::nanoseconds parse_delay(std::string_view text) {
-    return delay_value(text, "--delay");
+std::chrono::nanoseconds parse_delay(std::string_view text, std::string_view option) {
+    return delay_value(text, option);
 }
 
-gilbert_elliott parse_loss_model(std::string_view text) {
-    return loss_model_value(text, "--loss-model");
+gilbert_elliott parse_loss_model(std::string_view text, std::string_view option) {
+    return loss_model_value(text, option);
 }
 
-queue_config parse_queue(std::string_view text) {
-    return queue_value(text, "--queue");
+queue_config parse_queue(std::string_view text, std::string_view option) {
+    return queue_value(text, option);
 }
 
-jitter_distribution parse_distribution(std::string_view text) {
-    return distribution_value(text, "--distribution");
+jitter_distribution parse_distribution(std::string_view text, std::string_view option) {
+    return distribution_value(text, option);
 }
 
 std::vector<std::uint32_t> parse_trace(std::span<const std::byte> text) {
@@ -447,7 +447,19 @@ std::vector<std::uint32_t> load_trace(const std::string& path) {
             std::error_code(e ? e : ENOENT, std::system_category()),
             fmt::format("{}: cannot open the trace: {}", path, std::strerror(e ? e : ENOENT)));
     }
-    std::string data{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    // Read at most what the longest valid trace can take (10 digits and CRLF per line), so an
+    // endless file (/dev/zero) is an error and not all of memory.
+    constexpr std::size_t max_bytes = max_trace_lines * 12;
+    std::string data;
+    std::array<char, 65536> chunk;
+    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+        data.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+        if (data.size() > max_bytes) break;
+    }
+    if (data.size() > max_bytes)
+        throw nettool::error(errc::malformed,
+                             fmt::format("{}: over {} bytes: not a trace (at most {} lines)", path, max_bytes,
+                                         max_trace_lines));
     if (in.bad())
         throw nettool::error(std::error_code(EIO, std::system_category()),
                              fmt::format("{}: cannot read the trace", path));

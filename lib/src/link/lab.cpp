@@ -38,6 +38,24 @@ std::string trim(std::string_view s) {
     return std::string{s};
 }
 
+// What a run is read against: the configured loss toward the host, the RTT the stream saw, the
+// Mathis model at both, and TCP's retransmissions.
+struct run_numbers {
+    double p = 0;
+    double rtt = 0;
+    double model = 0;
+    std::uint64_t retrans = 0;
+};
+
+run_numbers numbers_of(const lab_run& run) {
+    run_numbers n;
+    n.p = mean_loss(run.config.uplink);
+    n.rtt = stream_rtt_seconds(run.result);
+    n.model = mathis_bits_per_second(tcp_mss, n.rtt, n.p);
+    n.retrans = tcp_retransmits(run.result);
+    return n;
+}
+
 }  // namespace
 
 tcp_vs_udp_options lab_defaults(const link_config& config, tcp_vs_udp_options base) {
@@ -81,18 +99,12 @@ double mathis_bits_per_second(double mss_bytes, double rtt_seconds, double p) no
 
 report make_report(const lab_run& run) {
     auto rep = make_report(run.result, true);
-    const auto link_rep = make_report(emulator_options{run.config, {}, 1500}, run.where, run.stats);
-    for (const auto& t : link_rep.tables()) rep.add_table(t);
+    add_link(rep, emulator_options{run.config, {}, 1500}, run.where, run.stats, run.spec);
     auto& j = rep.data();
-    j["link"] = link_rep.data();
-    j["link"]["spec"] = run.spec;
 
     const auto& r = run.result;
     const auto& up = run.config.uplink;
-    const double p = mean_loss(up);
-    const double rtt = stream_rtt_seconds(r);
-    const double model = mathis_bits_per_second(tcp_mss, rtt, p);
-    const auto retrans = r.connect.kernel.retransmits + r.tcp_rr.kernel.retransmits + r.tcp_stream.kernel.retransmits;
+    const auto [p, rtt, model, retrans] = numbers_of(run);
     if (p > 0) {
         const double measured = r.tcp_stream.bits_per_second;
         std::string versus;
@@ -202,10 +214,7 @@ report make_sweep_report(const sweep_spec& sweep, const std::vector<lab_run>& ru
     for (std::size_t i = 0; i < runs.size(); ++i) {
         const auto& run = runs[i];
         const auto& r = run.result;
-        const double p = mean_loss(run.config.uplink);
-        const double rtt = stream_rtt_seconds(r);
-        const double model = mathis_bits_per_second(tcp_mss, rtt, p);
-        const auto retrans = r.connect.kernel.retransmits + r.tcp_rr.kernel.retransmits + r.tcp_stream.kernel.retransmits;
+        const auto [p, rtt, model, retrans] = numbers_of(run);
         const auto& value = i < sweep.values.size() ? sweep.values[i] : run.spec;
         t.add_row({value, format_bits_per_second(r.tcp_stream.bits_per_second),
                    model > 0 ? format_bits_per_second(model) : "-", std::to_string(retrans),

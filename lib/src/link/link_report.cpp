@@ -112,4 +112,13 @@ report make_report(const emulator_options& opt, const link_addresses& where, con
     return r;
 }
 
+void add_link(report& rep, const emulator_options& opt, const link_addresses& where, const link_stats& s,
+              std::string_view spec) {
+    const auto lr = make_report(opt, where, s);
+    for (const auto& t : lr.tables()) rep.add_table(t);
+    for (const auto& r : lr.readings()) rep.add_reading(r);
+    rep.data()["link"] = lr.data();
+    rep.data()["link"]["spec"] = spec;
+}
+
 }  // namespace nettool::link

@@ -45,6 +45,10 @@ tcp_vs_udp_result run_tcp_vs_udp(const socket_address& target, const tcp_vs_udp_
     return r;
 }
 
+std::uint64_t tcp_retransmits(const tcp_vs_udp_result& r) noexcept {
+    return r.connect.kernel.retransmits + r.tcp_rr.kernel.retransmits + r.tcp_stream.kernel.retransmits;
+}
+
 bool succeeded(const tcp_vs_udp_result& r) noexcept {
     return r.connect.established > 0 && r.tcp_rr.completed > 0 && r.udp_rr.received > 0 &&
            r.tcp_stream.bytes_received > 0 && r.udp_stream.received > 0;
@@ -85,7 +89,7 @@ report make_report(const tcp_vs_udp_result& r, bool in_process_responder) {
     t.add_row({"reordered seen by the application", "0",
                std::to_string(r.udp_rr.reordered + r.udp_stream.out_of_order)});
     t.add_row({"jitter (RFC 3550, stream)", "-", us(r.udp_stream.jitter_us)});
-    const auto retrans = c.kernel.retransmits + r.tcp_rr.kernel.retransmits + r.tcp_stream.kernel.retransmits;
+    const auto retrans = tcp_retransmits(r);
     t.add_row({"retransmissions by the kernel", std::to_string(retrans), "none (UDP never retransmits)"});
     if (!r.tcp_stream.kernel.congestion_control.empty())
         t.add_row({"congestion control (stream)", r.tcp_stream.kernel.congestion_control, "none"});

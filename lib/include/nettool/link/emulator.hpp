@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -105,6 +106,11 @@ bool have_link_privileges() noexcept;
 
 /// The report of a finished (or running) link: per direction in/out/drops by cause/queue delay.
 report make_report(const emulator_options& opt, const link_addresses& where, const link_stats& s);
+
+/// Adds the link's tables, readings and JSON (under "link", with the `spec` it was built from)
+/// to the report of what ran across it.
+void add_link(report& rep, const emulator_options& opt, const link_addresses& where, const link_stats& s,
+              std::string_view spec);
 
 }  // namespace nettool::link
 NETTOOL_API_END

@@ -125,21 +125,22 @@ private:
 };
 
 // Parsers of option values. Each throws nettool::error (errc::bad_argument, a usage error) with a
-// sentence naming the offending text; the error_code twins set ec instead.
+// sentence naming `option` (the option the caller parses for: --reorder, --uplink-delay...) and
+// the offending text; the error_code twins set ec instead.
 
 /// "10mbit", "1gbit", "500kbit", "1.5Mbit", "800kbit", "100mbps" (bytes: x8). Range 1 kbit/s..400 Gbit/s;
 /// the unit is required (a bare number is refused, tc would read it as bit/s).
-std::uint64_t parse_rate(std::string_view text);
+std::uint64_t parse_rate(std::string_view text, std::string_view option = "--rate");
 /// "1%", "0.5%", "1" (percent). Range 0..100; returns a fraction.
-double parse_percent(std::string_view text);
+double parse_percent(std::string_view text, std::string_view option = "--loss");
 /// "20ms", "20", "1.5ms", "250us", "1s" (a bare number is milliseconds). Range 0..60 s.
-std::chrono::nanoseconds parse_delay(std::string_view text);
+std::chrono::nanoseconds parse_delay(std::string_view text, std::string_view option = "--delay");
 /// "ge:p,r[,1-h[,1-k]]" with each value in percent, as netem's `gemodel`.
-gilbert_elliott parse_loss_model(std::string_view text);
+gilbert_elliott parse_loss_model(std::string_view text, std::string_view option = "--loss-model");
 /// "droptail:packets=N", "droptail:bytes=N", "codel", "codel:target=5ms,interval=100ms[,packets=N]".
-queue_config parse_queue(std::string_view text);
+queue_config parse_queue(std::string_view text, std::string_view option = "--queue");
 /// "uniform" | "normal" | "pareto".
-jitter_distribution parse_distribution(std::string_view text);
+jitter_distribution parse_distribution(std::string_view text, std::string_view option = "--distribution");
 /// A mahimahi trace: one non-decreasing millisecond timestamp per line, at least one line
 /// with a non-zero last timestamp. Goes through the cursor; a decreasing timestamp, an empty
 /// trace, a non-number or over 10 million lines is errc::malformed with the line number.

@@ -43,6 +43,9 @@ tcp_vs_udp_result run_tcp_vs_udp(const socket_address& target, const tcp_vs_udp_
                                  const step_callback& on_step = {},
                                  const interval_callback& on_interval = {});
 
+/// Segments the kernel retransmitted over every TCP part of the run (connects, rr, stream).
+std::uint64_t tcp_retransmits(const tcp_vs_udp_result& r) noexcept;
+
 /// True when every part got at least one answer.
 bool succeeded(const tcp_vs_udp_result& r) noexcept;
 
