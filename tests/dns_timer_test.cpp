@@ -1057,7 +1057,7 @@ TEST(DnsReport, TimingTableRecordsAndReadings) {
             "The system resolver returned 192.0.2.10, 2001:db8::10 for www.test.example; the first lookup "
             "took 1.50 ms, repeated ones 40.0 us (median).",
             "2 datagrams ignored while waiting on 127.0.0.1:5353: 2 wrong ID, 0 wrong source, 0 wrong "
-            "question, 0 malformed.",
+            "question, 0 malformed, 0 larger than the query allowed.",
             "1 answers from 127.0.0.1:5353 were truncated and asked again over TCP.",
             "[::1]:53 did not answer any of 3 queries within 200.0 ms each."}));
 }

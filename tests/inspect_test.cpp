@@ -222,9 +222,9 @@ TEST(InspectCli, TextTablesNameTheSections) {
         EXPECT_NE(res.out.find(s), std::string::npos) << s;
 }
 
-TEST(InspectCli, MissingFileIsOneLineExitOne) {
+TEST(InspectCli, MissingFileIsOneLineExitTwo) {
     auto res = run_nettool({"inspect", "/nonexistent/nettool.pcap"});
-    EXPECT_EQ(res.exit_code, 1);
+    EXPECT_EQ(res.exit_code, 2);  // the user named a file that is not there: as in classify -f
     EXPECT_EQ(res.err, "nettool: inspect: /nonexistent/nettool.pcap: No such file or directory\n");
     EXPECT_TRUE(res.out.empty());
 }

@@ -17,14 +17,83 @@
 
 namespace nettool::cli {
 
+std::string printable(std::string_view text, std::size_t max_bytes) {
+    // Escape first, then cut at character boundaries: no raw control byte or broken UTF-8 can
+    // come out (a cut may split an escape's text, which is harmless).
+    std::string out;
+    out.reserve(std::min(text.size(), max_bytes) + 16);
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    for (std::size_t i = 0; i < text.size();) {
+        const unsigned char c = byte(i);
+        if (c < 0x80) {  // ASCII: C0 controls and DEL escaped
+            if (c == '\n') out += "\\n";
+            else if (c == '\t') out += "\\t";
+            else if (c == '\r') out += "\\r";
+            else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+            else out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        // A well-formed UTF-8 sequence (no overlongs, no surrogates) passes, except the C1
+        // controls U+0080..U+009F; any other byte is escaped on its own (a lone 0x9b is CSI on
+        // an 8-bit terminal).
+        const std::size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+        std::uint32_t cp = len == 4 ? c & 0x07u : len == 3 ? c & 0x0fu : c & 0x1fu;
+        bool ok = len != 0 && c <= 0xf4 && i + len <= text.size();
+        for (std::size_t k = 1; ok && k < len; ++k) {
+            ok = (byte(i + k) & 0xc0) == 0x80;
+            cp = (cp << 6) | (byte(i + k) & 0x3fu);
+        }
+        ok = ok && !(len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) &&
+             !(len == 4 && (cp < 0x10000 || cp > 0x10ffff));
+        if (!ok) {
+            out += fmt::format("\\x{:02x}", c);
+            ++i;
+        } else if (cp < 0xa0) {
+            out += fmt::format("\\u{:04x}", cp);
+            i += len;
+        } else {
+            out.append(text.substr(i, len));
+            i += len;
+        }
+    }
+    if (out.size() <= max_bytes) return out;
+    // Keep the head (what was wrong) and the tail (what to do); say how much went in between.
+    const auto boundary = [&](std::size_t pos) {  // back up to the start of a UTF-8 character
+        while (pos > 0 && (static_cast<unsigned char>(out[pos]) & 0xc0) == 0x80) --pos;
+        return pos;
+    };
+    const std::size_t keep_tail = max_bytes / 3;
+    const std::size_t head = boundary(max_bytes - keep_tail - 32);
+    std::size_t tail = boundary(out.size() - keep_tail);
+    return fmt::format("{}[... {} bytes cut ...]{}", std::string_view{out}.substr(0, head), tail - head,
+                       std::string_view{out}.substr(tail));
+}
+
 int fail(std::string_view what, const std::error_code& ec) {
-    fmt::print(stderr, "nettool: {}: {}\n", what, ec.message());
-    return is_usage_error(ec) ? exit_usage : exit_failed;
+    return fail(fmt::format("{}: {}", what, ec.message()), is_usage_error(ec) ? exit_usage : exit_failed);
 }
 
 int fail(std::string_view message, int code) {
-    fmt::print(stderr, "nettool: {}\n", message);
+    fmt::print(stderr, "nettool: {}\n", printable(message, max_message_bytes));
+    std::fflush(stderr);
     return code;
+}
+
+int input_file_status(const std::error_code& ec) noexcept {
+    if (is_usage_error(ec) || ec == errc::malformed || ec == errc::unsupported_link_type) return exit_usage;
+    if (ec.category() != std::system_category() && ec.category() != std::generic_category()) return exit_failed;
+    switch (static_cast<std::errc>(ec.value())) {
+    case std::errc::no_such_file_or_directory:
+    case std::errc::permission_denied:
+    case std::errc::is_a_directory:
+    case std::errc::not_a_directory:
+    case std::errc::filename_too_long:
+    case std::errc::too_many_symbolic_link_levels:
+        return exit_usage;
+    default:
+        return exit_failed;
+    }
 }
 
 void emit(const context& ctx, const report& r) {

@@ -39,9 +39,24 @@ struct context {
     int exit_status = exit_ok;
 };
 
+/// The longest error line nettool prints (after "nettool: "): a 10 kB argument quoted in a
+/// message is cut in the middle, keeping what was wrong and what to do.
+inline constexpr std::size_t max_message_bytes = 480;
+
+/// `text` made safe for one terminal line: control bytes (C0, DEL, and C1 as UTF-8) escaped as
+/// \n, \t, \r, \xNN or \uNNNN, and at most about max_bytes long, cut in the middle with
+/// "[... N bytes cut ...]".
+std::string printable(std::string_view text, std::size_t max_bytes);
+
 /// Prints "nettool: <what>: <detail>" as one line on stderr and returns the exit code for ec.
+/// Every error line of nettool goes through here, escaped and bounded by printable().
 int fail(std::string_view what, const std::error_code& ec);
 int fail(std::string_view message, int code);
+
+/// The exit code for a file named on the command line that could not be used as input: missing,
+/// unreadable, a directory, or not the kind of file the option takes is the user's mistake (2);
+/// anything else (an I/O error part way) is 1. Every subcommand that reads a file uses this.
+int input_file_status(const std::error_code& ec) noexcept;
 
 /// Renders a report as JSON or text on stdout, following --json.
 void emit(const context& ctx, const report& r);

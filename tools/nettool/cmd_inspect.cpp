@@ -59,9 +59,7 @@ int run_inspect(const inspect_cli_options& o, const context& ctx) {
         r = inspect_file(o.file, io);
     } catch (const error& e) {
         if (printed) fmt::print(stderr, "\r\033[K");
-        // Not a capture libpcap can read: the user named the wrong file (2); the OS refused it: 1.
-        return fail(fmt::format("inspect: {}: {}", o.file, e.what()),
-                    e.code() == errc::malformed || is_usage_error(e.code()) ? exit_usage : exit_failed);
+        return fail(fmt::format("inspect: {}: {}", o.file, e.what()), input_file_status(e.code()));
     }
     if (printed) fmt::print(stderr, "\r\033[K");
     emit(ctx, make_report(r, o.rows));

@@ -87,6 +87,8 @@ int run_tcp(const tcp_options& opt, const context& ctx) {
                                .interval = interval,
                                .timeout = timeout};
         const auto r = lk.run([&] { return tcp_rr_probe(target, o); });
+        // A refused or busy session measured nothing: an error, not a report of zeros.
+        if (r.completed == 0 && !r.error.empty()) return fail(r.error, exit_failed);
         auto rep = make_report(r, o);
         cap.attach(rep, {r.kernel.retransmits, 0, 0});
         if (cap.recorded() && r.completed > 0) add_on_wire(rep, on_wire(cap.file(), r, o.size));
@@ -107,6 +109,7 @@ int run_tcp(const tcp_options& opt, const context& ctx) {
     interval_callback cb;
     if (want_progress(ctx)) cb = print_interval;
     const auto r = lk.run([&] { return tcp_stream_probe(target, o, cb); });
+    if (r.bytes_received == 0 && r.bytes_sent == 0 && !r.error.empty()) return fail(r.error, exit_failed);
     auto rep = make_report(r);
     cap.attach(rep, {r.kernel.retransmits, 0, 0});
     lk.attach(rep);

@@ -156,7 +156,11 @@ int run_tcp_vs_udp(const tcp_vs_udp_cli_options& opt, const context& ctx) {
         if (r.tcp_rr.completed > 0) add_on_wire(rep, on_wire(cap.file(), r.tcp_rr, o.size));
         if (r.udp_rr.received > 0) add_on_wire(rep, on_wire(cap.file(), r.udp_rr));
     }
-    emit(ctx, rep);
+    // Nothing measured at all (the responder refused every session, say): an error, not a
+    // report of zeros.
+    const bool measured_nothing = r.connect.established == 0 && r.tcp_rr.completed == 0 && r.udp_rr.sent == 0 &&
+                                  r.tcp_stream.bytes_sent == 0 && r.udp_stream.sent == 0;
+    if (!measured_nothing) emit(ctx, rep);
     if (local) local->stop();
     if (!succeeded(r)) {
         std::string why = r.tcp_rr.error;

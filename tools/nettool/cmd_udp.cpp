@@ -61,6 +61,8 @@ int run_udp(const udp_options& opt, const context& ctx) {
                                .interval = seconds_to_ns(opt.interval_s),
                                .timeout = seconds_to_ns(opt.timeout_s)};
         const auto r = lk.run([&] { return udp_rr_probe(target, o); });
+        // A refused or busy session measured nothing: an error, not a report of zeros.
+        if (r.sent == 0 && !r.error.empty()) return fail(r.error, exit_failed);
         auto rep = make_report(r, o);
         cap.attach(rep, {0, r.warm_up_sent + r.sent, r.received});
         if (cap.recorded() && r.received > 0) add_on_wire(rep, on_wire(cap.file(), r));
@@ -81,6 +83,7 @@ int run_udp(const udp_options& opt, const context& ctx) {
     interval_callback cb;
     if (want_progress(ctx)) cb = print_interval;
     const auto r = lk.run([&] { return udp_stream_probe(target, o, cb); });
+    if (r.sent == 0 && !r.error.empty()) return fail(r.error, exit_failed);
     auto rep = make_report(r, o);
     cap.attach(rep, {0, r.sent, r.received});
     lk.attach(rep);

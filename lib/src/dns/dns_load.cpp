@@ -70,16 +70,14 @@ void to_json(nlohmann::json& j, const dns_load_result& r) {
                        {"answered", r.answered},
                        {"lost", r.lost},
                        {"late", r.late},
+                       {"truncated", r.truncated},
+                       {"unreachable", r.unreachable},
                        {"send_errors", r.send_errors},
                        {"elapsed_s", std::chrono::duration<double>(r.elapsed).count()},
                        {"queries_per_second", r.queries_per_second},
                        {"latency", latency_summary::from(r.latency)},
                        {"rcodes", r.rcodes},
-                       {"ignored",
-                        {{"wrong_id", r.ignored.wrong_id},
-                         {"wrong_source", r.ignored.wrong_source},
-                         {"wrong_question", r.ignored.wrong_question},
-                         {"malformed", r.ignored.malformed}}}};
+                       {"ignored", r.ignored}};
 }
 
 namespace {
@@ -114,6 +112,7 @@ public:
           timer_(io_),
           slots_(65536),
           sent_ring_(ring_size),
+          answer_limit_(o.edns ? std::max<std::size_t>(512, o.edns_size) : 512),
           recv_slot_(std::max<std::size_t>(4096, std::size_t{o.edns_size} + 512)),
           recv_bufs_(batch_size * recv_slot_),
           send_bufs_(batch_size * send_slot) {}
@@ -232,6 +231,10 @@ private:
             }
             const int sent = ::sendmmsg(fd, send_msgs_.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
             if (sent <= 0) {
+                if (sent < 0 && is_unreachable_errno(errno)) {
+                    unreachable(now);  // reported on the send: an answer to an earlier query
+                    continue;
+                }
                 if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS &&
                     errno != EINTR) {
                     ++r_.send_errors;
@@ -293,6 +296,10 @@ private:
                 recv_msgs_[i].msg_hdr.msg_iovlen = 1;
             }
             const int got = ::recvmmsg(fd, recv_msgs_.data(), batch_size, MSG_DONTWAIT, nullptr);
+            if (got < 0 && is_unreachable_errno(errno)) {
+                unreachable(mono_now_ns());
+                continue;  // the error is cleared once reported: answers may still wait
+            }
             if (got <= 0) return;  // EAGAIN: drained
             const auto now = mono_now_ns();
             for (int i = 0; i < got; ++i) {
@@ -305,20 +312,18 @@ private:
                     ++r_.ignored.wrong_source;
                     continue;
                 }
-                if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
-                    ++r_.ignored.malformed;  // larger than the buffer sized from --edns-size
-                    continue;
-                }
-                handle(
-                    std::span<const std::byte>{recv_bufs_.data() + static_cast<std::size_t>(i) * recv_slot_,
-                                               m.msg_len},
-                    now);
+                // Larger than the query's EDNS size (512 without), or than the buffer: the header
+                // and question are still in the buffer to match it to its query.
+                const bool oversized = (m.msg_hdr.msg_flags & MSG_TRUNC) != 0 || m.msg_len > answer_limit_;
+                handle(std::span<const std::byte>{recv_bufs_.data() + static_cast<std::size_t>(i) * recv_slot_,
+                                                  std::min<std::size_t>(m.msg_len, recv_slot_)},
+                       now, oversized);
             }
             if (static_cast<std::size_t>(got) < batch_size) return;
         }
     }
 
-    void handle(std::span<const std::byte> msg, std::uint64_t now) {
+    void handle(std::span<const std::byte> msg, std::uint64_t now, bool oversized) {
         const auto h = dns_view::parse(msg);
         if (!h) {
             ++r_.ignored.malformed;
@@ -342,18 +347,47 @@ private:
             ++r_.ignored.wrong_question;
             return;
         }
+        // The answer to this query, but is it whole? A message whose records run past its end
+        // (or whose names loop or point forward) is malformed; TC set means the server could not
+        // fit the answer. Either way the query is over, but it was not answered.
+        const bool whole = !oversized && h->well_formed();
         if (s.state == slot_state::lost) {
-            ++r_.late;
+            if (whole) ++r_.late;
+            else if (oversized) ++r_.ignored.oversized;
+            else ++r_.ignored.malformed;
             s.state = slot_state::free;  // its ID is already back in the free queue
             return;
         }
-        r_.latency.record(now - s.sent_ns);
-        ++r_.answered;
-        ++rcodes_[h->rcode()];
-        last_answer_ns_ = now;
+        if (oversized) {
+            ++r_.ignored.oversized;
+        } else if (!whole) {
+            ++r_.ignored.malformed;
+        } else if (h->truncated_flag()) {
+            ++r_.truncated;
+        } else {
+            r_.latency.record(now - s.sent_ns);
+            ++r_.answered;
+            ++rcodes_[h->rcode()];
+            last_answer_ns_ = now;
+        }
         s.state = slot_state::free;
         --outstanding_;
         release(h->id());
+    }
+
+    static bool is_unreachable_errno(int e) noexcept {
+        return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH;
+    }
+
+    /// The socket reported an ICMP unreachable. Before any answer it means nothing listens at
+    /// the server's address: the run ends now (what is outstanding is counted lost) instead of
+    /// sending for the whole --duration. After answers it is counted and the run goes on.
+    void unreachable(std::uint64_t now) {
+        ++r_.unreachable;
+        if (r_.answered == 0 && now < end_) {
+            end_ = now;
+            timeout_ns_ = 0;
+        }
     }
 
     udp::endpoint server_;
@@ -368,6 +402,7 @@ private:
     std::size_t free_head_ = 0, free_count_ = 0;
     std::vector<sent_entry> sent_ring_;
     std::size_t ring_head_ = 0, ring_count_ = 0;
+    std::size_t answer_limit_;  ///< the largest UDP answer the queries allow
     std::size_t recv_slot_;
     std::vector<std::byte> recv_bufs_;
     std::vector<std::byte> send_bufs_;

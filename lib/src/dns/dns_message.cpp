@@ -103,6 +103,9 @@ checked_response check_dns_response(std::span<const std::byte> message, const dn
         out.verdict = response_verdict::wrong_id;
         return out;
     }
+    // nettool's own bounded walk first: records past the end, pointer loops and forward pointers
+    // are malformed here whatever ldns would make of them (load mode uses the same test).
+    if (!header->well_formed()) return out;
     ldns_pkt* raw = nullptr;
     // ldns reads from a uint8_t buffer; std::byte and uint8_t share representation.
     std::vector<std::uint8_t> copy(message.size());

@@ -98,19 +98,30 @@ report make_report(const dns_timing_result& r) {
         t.add_row({s.server.to_string(), transport, std::to_string(s.answered), std::to_string(s.timeouts),
                    "-", cell(any, lat.min_us), cell(any, lat.p50_us), cell(any, lat.mean_us),
                    cell(any, lat.max_us), rcodes_text(s.rcodes)});
-        if (s.answered == 0) {
+        const bool tcp = s.transport == dns_transport::tcp;
+        if (s.unreachable > 0) {
+            rep.add_reading(fmt::format(
+                "{}: {} of {} queries ended at once: {} (is a DNS server listening at that address and port?).",
+                s.server.to_string(), s.unreachable, s.sent,
+                tcp ? "the connection was refused" : "an ICMP unreachable came back"));
+        }
+        if (s.closed > 0) {
+            rep.add_reading(fmt::format("{}: {} of {} connections were closed by the server before it answered.",
+                                        s.server.to_string(), s.closed, s.sent));
+        }
+        if (s.answered == 0 && s.timeouts == s.sent) {
             rep.add_reading(fmt::format("{} did not answer any of {} queries within {} each.",
                                         s.server.to_string(), s.sent, format_duration(q.timeout)));
         } else if (s.timeouts > 0) {
-            rep.add_reading(fmt::format("{} left {} of {} queries unanswered.", s.server.to_string(),
-                                        s.timeouts, s.sent));
+            rep.add_reading(fmt::format("{} left {} of {} queries unanswered within {} each.",
+                                        s.server.to_string(), s.timeouts, s.sent, format_duration(q.timeout)));
         }
         if (s.ignored.total() > 0) {
-            rep.add_reading(
-                fmt::format("{} datagrams ignored while waiting on {}: {} wrong ID, {} wrong source, "
-                            "{} wrong question, {} malformed.",
-                            s.ignored.total(), s.server.to_string(), s.ignored.wrong_id,
-                            s.ignored.wrong_source, s.ignored.wrong_question, s.ignored.malformed));
+            rep.add_reading(fmt::format(
+                "{} {} ignored while waiting on {}: {} wrong ID, {} wrong source, {} wrong question, "
+                "{} malformed, {} larger than the query allowed.",
+                s.ignored.total(), tcp ? "messages" : "datagrams", s.server.to_string(), s.ignored.wrong_id,
+                s.ignored.wrong_source, s.ignored.wrong_question, s.ignored.malformed, s.ignored.oversized));
         }
         if (s.tcp_retries > 0) {
             rep.add_reading(fmt::format("{} answers from {} were truncated and asked again over TCP.",
@@ -151,6 +162,22 @@ report make_report(const dns_load_result& r, const dns_load_options& options, st
                                 format_rate(r.queries_per_second, "queries"),
                                 std::chrono::duration<double>(r.elapsed).count(),
                                 format_percent(lost_fraction)));
+    if (r.unreachable > 0) {
+        rep.add_reading(fmt::format(
+            "{} ICMP unreachable errors came back{} (is a DNS server listening at that address and port?).",
+            r.unreachable, r.answered == 0 ? " before any answer, so the run stopped at the first" : ""));
+    }
+    if (r.truncated > 0) {
+        rep.add_reading(fmt::format("{} answers had TC set (too large for UDP) and are not counted as answered; "
+                                    "load mode does not retry over TCP.",
+                                    r.truncated));
+    }
+    if (r.ignored.total() > 0) {
+        rep.add_reading(fmt::format("{} datagrams ignored: {} wrong ID, {} wrong question, {} malformed, "
+                                    "{} larger than the queries allowed.",
+                                    r.ignored.total(), r.ignored.wrong_id, r.ignored.wrong_question,
+                                    r.ignored.malformed, r.ignored.oversized));
+    }
     return rep;
 }
 

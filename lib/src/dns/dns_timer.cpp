@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -29,6 +30,7 @@
 #include <thread>
 
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 namespace nettool {
@@ -188,10 +190,42 @@ std::error_code run_until(asio::io_context& io, asio::steady_timer& timer, mono_
     return op_ec;
 }
 
+/// How one exchange ended.
+enum class ending { timed_out, answered, unreachable, closed };
+
 struct exchange_outcome {
-    bool answered = false;
+    ending how = ending::timed_out;
     detail::checked_response response;
+    bool answered() const noexcept { return how == ending::answered; }
 };
+
+/// ICMP errors a UDP socket reports (with IP_RECVERR even when it is not connected), and a
+/// refused TCP connection: nothing answers at that address and port.
+bool is_unreachable(const std::error_code& ec) noexcept {
+    // Standalone Asio reports errno values in a category of its own ("asio.system") that does
+    // not compare equal to std::errc, so compare the values.
+    if (ec.category() != asio::error::get_system_category() && ec.category() != std::system_category() &&
+        ec.category() != std::generic_category()) {
+        return false;
+    }
+    return ec.value() == ECONNREFUSED || ec.value() == EHOSTUNREACH || ec.value() == ENETUNREACH;
+}
+
+/// Empties the socket's error queue (IP_RECVERR keeps one entry per ICMP error received).
+void drain_error_queue(int fd) noexcept {
+    std::array<std::byte, 512> control{};
+    for (int i = 0; i < 64; ++i) {
+        msghdr m{};
+        m.msg_control = control.data();
+        m.msg_controllen = control.size();
+        if (::recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    }
+}
+
+/// The largest UDP answer a query allows: its EDNS payload size, or 512 bytes without EDNS.
+std::size_t udp_answer_limit(bool edns, std::uint16_t edns_size) noexcept {
+    return edns ? std::max<std::size_t>(512, edns_size) : 512;
+}
 
 class query_timer {
 public:
@@ -207,7 +241,16 @@ public:
     std::error_code open() {
         std::error_code ec;
         udp_.open(server_.protocol(), ec);
-        return ec;
+        if (ec) return ec;
+        // Unconnected (so answers from the wrong source can be seen and counted), yet told of
+        // ICMP errors: a port unreachable ends the query at once instead of at its timeout.
+        const int on = 1;
+        const bool v6 = server_.protocol() == udp::v6();
+        if (::setsockopt(udp_.native_handle(), v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVERR : IP_RECVERR,
+                         &on, sizeof on) != 0) {
+            return {errno, std::system_category()};
+        }
+        return {};
     }
 
     std::error_code run() {
@@ -226,21 +269,22 @@ public:
             const auto start = mono_clock::now();
             next_send = start + opt_.interval;
             ++r_.sent;
-            exchange_outcome out;
-            if (opt_.transport == dns_transport::tcp) {
-                out = tcp_exchange(q, start + opt_.timeout);
-                if (!out.answered) ++r_.timeouts;
-            } else {
-                out = udp_exchange(q, start + opt_.timeout);
-                if (!out.answered) {
-                    ++r_.timeouts;
-                } else if (out.response.truncated) {
-                    ++r_.tcp_retries;
-                    out = tcp_exchange(q, mono_clock::now() + opt_.timeout);
-                    if (!out.answered) ++r_.tcp_failures;
+            exchange_outcome out = opt_.transport == dns_transport::tcp ? tcp_exchange(q, start + opt_.timeout)
+                                                                        : udp_exchange(q, start + opt_.timeout);
+            if (opt_.transport == dns_transport::udp && out.answered() && out.response.truncated) {
+                ++r_.tcp_retries;
+                out = tcp_exchange(q, mono_clock::now() + opt_.timeout);
+                if (!out.answered()) {
+                    ++r_.tcp_failures;
+                    continue;
                 }
             }
-            if (!out.answered) continue;
+            switch (out.how) {
+                case ending::answered: break;
+                case ending::timed_out: ++r_.timeouts; continue;
+                case ending::unreachable: ++r_.unreachable; continue;
+                case ending::closed: ++r_.closed; continue;
+            }
             r_.rtt.record(mono_clock::now() - start);
             ++r_.answered;
             ++r_.rcodes[out.response.records.rcode];
@@ -254,6 +298,12 @@ private:
         exchange_outcome out;
         std::error_code ec;
         udp_.send_to(asio::buffer(q.wire), server_, 0, ec);
+        if (is_unreachable(ec)) {
+            // An ICMP error that came after the last query gave up is reported on this send; it
+            // is not this query's: send again.
+            drain_error_queue(udp_.native_handle());
+            udp_.send_to(asio::buffer(q.wire), server_, 0, ec);
+        }
         if (ec) {
             ++r_.send_errors;
             return out;
@@ -266,9 +316,19 @@ private:
                 [&](auto handler) { udp_.async_receive_from(asio::buffer(buf_), from, handler); },
                 [&] { udp_.cancel(); });
             if (ec == errc::timed_out) return out;
-            if (ec) continue;  // e.g. an ICMP error reported on the socket: keep waiting
+            if (is_unreachable(ec)) {
+                // Our only destination is the server, so the ICMP error is about this query.
+                drain_error_queue(udp_.native_handle());
+                out.how = ending::unreachable;
+                return out;
+            }
+            if (ec) continue;
             if (from != server_) {
                 ++r_.ignored.wrong_source;
+                continue;
+            }
+            if (n > udp_answer_limit(opt_.edns, opt_.edns_size)) {
+                ++r_.ignored.oversized;
                 continue;
             }
             if (classify(std::span<const std::byte>{buf_.data(), n}, q, out)) return out;
@@ -287,6 +347,7 @@ private:
                 sock.async_connect(ep, [handler](const std::error_code& e) mutable { handler(e, 0); });
             },
             [&] { sock.close(); });
+        if (is_unreachable(ec)) out.how = ending::unreachable;
         if (ec) return out;
         std::vector<std::byte> framed(q.wire.size() + 2);
         framed[0] = std::byte{static_cast<std::uint8_t>(q.wire.size() >> 8)};
@@ -296,21 +357,21 @@ private:
             io_, timer_, deadline, n,
             [&](auto handler) { asio::async_write(sock, asio::buffer(framed), handler); },
             [&] { sock.close(); });
-        if (ec) return out;
+        if (ec) return closed_or_timed_out(ec, out);
         while (mono_clock::now() < deadline) {
             std::array<std::byte, 2> prefix{};
             ec = run_until(
                 io_, timer_, deadline, n,
                 [&](auto handler) { asio::async_read(sock, asio::buffer(prefix), handler); },
                 [&] { sock.close(); });
-            if (ec) return out;
+            if (ec) return closed_or_timed_out(ec, out);
             const auto len = detail::dns_tcp_length(prefix);
             if (!len) return out;
             ec = run_until(
                 io_, timer_, deadline, n,
                 [&](auto handler) { asio::async_read(sock, asio::buffer(buf_.data(), *len), handler); },
                 [&] { sock.close(); });
-            if (ec) return out;
+            if (ec) return closed_or_timed_out(ec, out);
             if (classify(std::span<const std::byte>{buf_.data(), n}, q, out)) {
                 // A truncated answer over TCP is still the answer; resolvers stop here.
                 return out;
@@ -319,12 +380,19 @@ private:
         return out;
     }
 
+    /// A TCP exchange that failed after connecting: the deadline passed, or the server closed
+    /// (end of file) or reset the connection first.
+    static exchange_outcome& closed_or_timed_out(const std::error_code& ec, exchange_outcome& out) {
+        out.how = ec == errc::timed_out ? ending::timed_out : ending::closed;
+        return out;
+    }
+
     /// true when msg is the answer (out filled); false after counting an ignored message.
     bool classify(std::span<const std::byte> msg, const detail::dns_query_wire& q, exchange_outcome& out) {
         auto chk = detail::check_dns_response(msg, q.question, true);
         switch (chk.verdict) {
             case detail::response_verdict::accepted:
-                out.answered = true;
+                out.how = ending::answered;
                 out.response = std::move(chk);
                 return true;
             case detail::response_verdict::wrong_id: ++r_.ignored.wrong_id; break;
@@ -380,6 +448,14 @@ const char* transport_name(dns_transport t) {
 }
 }  // namespace
 
+void to_json(nlohmann::json& j, const dns_ignored_counts& c) {
+    j = nlohmann::json{{"wrong_id", c.wrong_id},
+                       {"wrong_source", c.wrong_source},
+                       {"wrong_question", c.wrong_question},
+                       {"malformed", c.malformed},
+                       {"oversized", c.oversized}};
+}
+
 void to_json(nlohmann::json& j, const dns_records& r) {
     j = nlohmann::json{{"rcode", r.rcode},         {"authoritative", r.authoritative},
                        {"truncated", r.truncated}, {"answer", r.answer},
@@ -394,16 +470,14 @@ void to_json(nlohmann::json& j, const dns_query_result& r) {
                        {"sent", r.sent},
                        {"answered", r.answered},
                        {"timeouts", r.timeouts},
+                       {"unreachable", r.unreachable},
+                       {"closed", r.closed},
                        {"tcp_retries", r.tcp_retries},
                        {"tcp_failures", r.tcp_failures},
                        {"send_errors", r.send_errors},
                        {"latency", latency_summary::from(r.rtt)},
                        {"rcodes", r.rcodes},
-                       {"ignored",
-                        {{"wrong_id", r.ignored.wrong_id},
-                         {"wrong_source", r.ignored.wrong_source},
-                         {"wrong_question", r.ignored.wrong_question},
-                         {"malformed", r.ignored.malformed}}}};
+                       {"ignored", r.ignored}};
     if (r.last) {
         to_json(j["response"], *r.last);
     } else {

@@ -77,6 +77,16 @@ host_port parse_host_port(std::string_view text, std::uint16_t default_port) {
     if (!valid_hostname(host)) {
         throw error(errc::bad_address, fmt::format("'{}' is not a host name or address", host));
     }
+    // Digits and dots only is an IPv4 address or a mistake, never a name to look up (no top-level
+    // domain is all digits): "256.1.1.1" is a usage error, not a name that did not resolve.
+    if (std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
+        in_addr a{};
+        const std::string h{host};
+        if (::inet_pton(AF_INET, h.c_str(), &a) != 1) {
+            throw error(errc::bad_address,
+                        fmt::format("'{}' is not an IPv4 address: give four numbers 0 to 255, like 192.0.2.1", host));
+        }
+    }
     hp.host = std::string{host};
     return hp;
 }

@@ -58,7 +58,9 @@ session open_session(const socket_address& target, const proto::hello& hello, mo
 }
 
 std::string describe(const std::error_code& ec) {
-    if (ec == std::errc::connection_aborted) return "connection closed by peer";
+    // Only the client side calls this, so the peer is the server.
+    if (ec == std::errc::connection_aborted) return "connection closed by the server";
+    if (ec == std::errc::connection_reset) return "connection reset by the server";
     return ec.message();
 }
 

@@ -80,11 +80,17 @@ struct dns_ignored_counts {
     std::uint64_t wrong_id = 0;        ///< ID of no outstanding query
     std::uint64_t wrong_source = 0;    ///< from another address or port than the server
     std::uint64_t wrong_question = 0;  ///< right ID, another name/type/class (or not a response)
-    std::uint64_t malformed = 0;       ///< empty, cut short, or unparsable by ldns
+    std::uint64_t malformed = 0;       ///< empty, cut short, records beyond the message, name pointer
+                                       ///< loops or forward pointers, or unparsable by ldns
+    std::uint64_t oversized = 0;       ///< a UDP answer larger than the query allowed: its EDNS
+                                       ///< payload size, or 512 bytes without EDNS (RFC 6891 6.2.5)
 
-    std::uint64_t total() const noexcept { return wrong_id + wrong_source + wrong_question + malformed; }
+    std::uint64_t total() const noexcept {
+        return wrong_id + wrong_source + wrong_question + malformed + oversized;
+    }
     bool operator==(const dns_ignored_counts&) const = default;
 };
+void to_json(nlohmann::json& j, const dns_ignored_counts& c);
 
 /// The records of one response, one string per RR as dig prints them (owner, TTL, class, type,
 /// rdata, tab separated).
@@ -103,8 +109,12 @@ struct dns_query_result {
     std::uint16_t type = 1;
     dns_transport transport = dns_transport::udp;
     std::uint64_t sent = 0;          ///< queries sent (TCP retries not counted again)
-    std::uint64_t answered = 0;      ///< queries that got a response
+    std::uint64_t answered = 0;      ///< queries that got a well-formed response
     std::uint64_t timeouts = 0;      ///< queries with no valid response before their deadline
+    std::uint64_t unreachable = 0;   ///< queries ended at once: an ICMP unreachable answered the UDP
+                                     ///< query, or the TCP connection was refused
+    std::uint64_t closed = 0;        ///< TCP queries whose connection the server closed or reset
+                                     ///< before the answer came
     std::uint64_t tcp_retries = 0;   ///< UDP answers with TC set that were asked again over TCP
     std::uint64_t tcp_failures = 0;  ///< TCP exchanges that failed (refused, reset, timed out)
     std::uint64_t send_errors = 0;   ///< queries the local stack refused to send
@@ -172,9 +182,12 @@ struct dns_load_options {
 struct dns_load_result {
     dns_server server;
     std::uint64_t sent = 0;
-    std::uint64_t answered = 0;
+    std::uint64_t answered = 0;  ///< well-formed answers to an outstanding query, TC clear
     std::uint64_t lost = 0;  ///< no response within the timeout
     std::uint64_t late = 0;  ///< a response that came after its query was counted lost
+    std::uint64_t truncated = 0;    ///< answers with TC set: the server would not fit the answer
+                                    ///< in UDP (not counted as answered; no TCP retry in load mode)
+    std::uint64_t unreachable = 0;  ///< ICMP unreachable errors the socket reported
     std::uint64_t send_errors = 0;
     std::chrono::nanoseconds elapsed{0};
     double queries_per_second = 0;  ///< answered / elapsed

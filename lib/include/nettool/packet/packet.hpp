@@ -329,6 +329,12 @@ struct dns_view {
     /// after the name in the original position. False on truncation or a malformed name.
     static bool read_name(bytes_view msg, cursor& c, dns_name& out) noexcept;
 
+    /// True when the message holds everything its header counts: every question and every
+    /// record of the three sections, each name readable by read_name() (so no pointer loops and
+    /// no forward pointers) and each record's type, class, TTL and data inside the message. Bytes
+    /// after the last record are allowed. Bounded by the message size; does not allocate.
+    bool well_formed() const noexcept;
+
 private:
     bytes_view bytes_;
 };

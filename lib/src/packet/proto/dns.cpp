@@ -81,6 +81,27 @@ std::optional<dns_view::question> dns_view::first_question() const noexcept {
     return q;
 }
 
+bool dns_view::well_formed() const noexcept {
+    cursor c{bytes_};
+    c.skip(header_size);
+    dns_name scratch;
+    for (unsigned i = 0; i < question_count(); ++i) {
+        if (!read_name(bytes_, c, scratch)) return false;
+        c.skip(4);  // type, class
+        if (!c.ok()) return false;
+    }
+    // Each record takes at least 11 bytes, so a count beyond the message ends the loop early.
+    const unsigned records = unsigned{answer_count()} + authority_count() + additional_count();
+    for (unsigned i = 0; i < records; ++i) {
+        if (!read_name(bytes_, c, scratch)) return false;
+        c.skip(8);  // type, class, TTL
+        const std::uint16_t rdlength = c.u16();
+        c.skip(rdlength);
+        if (!c.ok()) return false;
+    }
+    return true;
+}
+
 namespace detail {
 
 void decode_dns(decode_context& ctx, bytes_view b) noexcept {
