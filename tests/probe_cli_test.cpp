@@ -1,6 +1,16 @@
 // The probe subcommands end to end: tcp-vs-udp, tcp, udp and serve as a user runs them.
 #include "support/process.hpp"
 
+#include <nettool/probe/protocol.hpp>
+#include <nettool/probe/responder.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -74,6 +84,42 @@ TEST(ProbeCli, NothingListeningIsExitOneWithTheReason) {
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("refused"), std::string::npos) << r.err;
     EXPECT_EQ(lines(r.err), 1u) << r.err;
+}
+
+TEST(ProbeCli, ABusyResponderIsAnErrorNotAReportOfZeros) {
+    // A responder with room for one session, and that session held open.
+    nettool::responder_config cfg;
+    cfg.bind_address = "127.0.0.1";
+    cfg.port = 0;
+    cfg.max_sessions = 1;
+    std::error_code ec;
+    auto resp = nettool::responder::start(cfg, ec);
+    ASSERT_TRUE(resp) << ec.message();
+    const auto target = resp->local_endpoint().to_string();
+    const int held = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(resp->local_endpoint().port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(held, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    std::array<std::byte, nettool::proto::hello_size> hello{};
+    nettool::proto::encode(nettool::proto::hello{nettool::proto::mode::echo, 64, 0, 0}, hello);
+    ASSERT_EQ(::send(held, hello.data(), hello.size(), 0), static_cast<ssize_t>(hello.size()));
+    std::array<std::byte, nettool::proto::hello_reply_size> reply{};
+    ASSERT_EQ(::recv(held, reply.data(), reply.size(), MSG_WAITALL), static_cast<ssize_t>(reply.size()));
+
+    for (const auto& args : std::vector<std::vector<std::string>>{{"tcp", target, "--mode", "rr", "-c", "3"},
+                                                                  {"tcp", target, "--mode", "stream", "-d", "0.2"},
+                                                                  {"udp", target, "-c", "3"},
+                                                                  {"udp", target, "--mode", "stream", "-d", "0.2"},
+                                                                  {"--json", "tcp", target, "--mode", "rr"}}) {
+        auto r = run_nettool(args);
+        EXPECT_EQ(r.exit_code, 1) << args[1];
+        EXPECT_EQ(r.out, "") << args[1] << " printed a report for a session it never had";
+        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_NE(r.err.find("busy"), std::string::npos) << r.err;
+    }
+    ::close(held);
 }
 
 TEST(ProbeCli, ServeAnswersProbesAndStopsCleanlyOnSigterm) {
