@@ -8,9 +8,13 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 namespace {
@@ -73,7 +77,8 @@ TEST(Responder, RefusesOtherVersionsBadModesAndBadSizes) {
         exchange(r->local_endpoint(), proto::hello{proto::mode::source, 0, proto::max_duration_ms + 1}, fd)
             .st,
         proto::status::bad_param);
-    EXPECT_EQ(r->stats().rejected, 5u);
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::udp_echo, 31, 0}, fd).st, proto::status::bad_param);
+    EXPECT_EQ(r->stats().rejected, 6u);
 }
 
 TEST(Responder, CapsSessions) {
@@ -227,6 +232,86 @@ TEST(Responder, ReportsSocketDropsOnlyWhenAsked) {
         std::byte extra{};
         EXPECT_EQ(::recv(control.get(), &extra, 1, MSG_DONTWAIT), -1);
     }
+}
+
+// The progress rule with a 1 s window: a session that declared 1 MiB and trickles is reset
+// within the window and a watchdog period; one that completes its messages is not.
+TEST(Responder, ResetsASessionBelowTheMinimumProgressRate) {
+    responder_config cfg;
+    cfg.progress_window = 1s;
+    auto r = start_loopback(cfg);
+    detail::unique_fd slow, fine;
+    ASSERT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, proto::max_tcp_message, 0}, slow).st,
+              proto::status::ok);
+    ASSERT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 64, 0}, fine).st, proto::status::ok);
+    std::error_code ec;
+    const auto t0 = mono_clock::now();
+    std::array<std::byte, 64> msg{};
+    while (mono_clock::now() - t0 < 2s) {
+        const std::byte one{1};
+        (void)::send(slow.get(), &one, 1, MSG_NOSIGNAL);
+        ASSERT_TRUE(detail::write_all(fine.get(), msg, mono_clock::now() + 1s, ec)) << ec.message();
+        ASSERT_TRUE(detail::read_exact(fine.get(), msg, mono_clock::now() + 1s, ec)) << ec.message();
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(r->stats().dropped_slow, 1u);
+    std::array<std::byte, 1> in{};
+    EXPECT_LE(::recv(slow.get(), in.data(), in.size(), MSG_DONTWAIT), 0);  // reset
+}
+
+// The same cookie from the session's own address and from another: only the first counts.
+TEST(Responder, CookieCountsOnlyFromItsClientsAddress) {
+    auto r = start_loopback();
+    detail::unique_fd control;
+    const auto reply = exchange(r->local_endpoint(), proto::hello{proto::mode::udp_echo, 64, 0}, control);
+    ASSERT_EQ(reply.st, proto::status::ok);
+    EXPECT_EQ(udp_exchange(r->local_endpoint(), {datagram(proto::udp_kind::echo_request, reply.cookie, 1, 64)}).size(),
+              1u);
+    detail::unique_fd other{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(0x7f000102);  // 127.0.1.2
+    ASSERT_EQ(::bind(other.get(), reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(r->port());
+    const auto d = datagram(proto::udp_kind::echo_request, reply.cookie, 2, 64);
+    ASSERT_EQ(::sendto(other.get(), d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 64);
+    std::this_thread::sleep_for(200ms);
+    std::array<std::byte, 128> in{};
+    EXPECT_LT(::recv(other.get(), in.data(), in.size(), MSG_DONTWAIT), 0);
+    const auto st = r->stats();
+    EXPECT_EQ(st.udp_wrong_source, 1u);
+    EXPECT_EQ(st.udp_dropped, 1u);
+    EXPECT_EQ(st.udp_replies, 1u);
+}
+
+// Per-source limits from the config, and the log budget: 2 session lines a second, then one
+// summary line with what was left out.
+TEST(Responder, LimitsEachSourceAndSumsUpItsLogLines) {
+    responder_config cfg;
+    cfg.max_sessions_per_source = 3;
+    cfg.log_lines_per_second = 2;
+    std::vector<std::string> lines;
+    std::mutex mu;
+    cfg.log = [&](std::string_view l) {
+        std::lock_guard lock{mu};
+        lines.emplace_back(l);
+    };
+    auto r = start_loopback(cfg);
+    std::vector<detail::unique_fd> held(6);
+    int ok = 0;
+    for (auto& fd : held) ok += exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 8, 0}, fd).st == proto::status::ok;
+    EXPECT_EQ(ok, 3);
+    EXPECT_EQ(r->stats().refused_busy, 3u);
+    std::this_thread::sleep_for(1300ms);
+    std::lock_guard lock{mu};
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_NE(lines[0].find("rejected: responder busy (session limit reached) (127.0.0.1 holds its maximum of 3 sessions)"),
+              std::string::npos)
+        << lines[0];
+    EXPECT_EQ(lines[2], "1 more sessions ended (1 refused busy)");
 }
 
 TEST(Responder, ServesIpv6) {
