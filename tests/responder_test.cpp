@@ -4,6 +4,7 @@
 
 #include "probe/session.hpp"
 #include "net/socket.hpp"
+#include "support/process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 namespace {
@@ -312,6 +314,59 @@ TEST(Responder, LimitsEachSourceAndSumsUpItsLogLines) {
               std::string::npos)
         << lines[0];
     EXPECT_EQ(lines[2], "1 more sessions ended (1 refused busy)");
+}
+
+// An IPv6 source is a /64: addresses of one /64 share its per-source limit, another /64 has its
+// own. Runs on a thread moved into a network namespace of its own (root only), where loopback
+// gets the addresses; the responder's threads, started from there, stay in it.
+TEST(Responder, CountsAnIpv6Slash64AsOneSource) {
+    if (!test::is_root()) GTEST_SKIP() << "needs root for a network namespace";
+    std::string skip;
+    std::thread inside([&] {
+        if (::unshare(CLONE_NEWNET) != 0) {
+            skip = "unshare(CLONE_NEWNET) failed";
+            return;
+        }
+        if (test::sh("ip link set lo up && ip -6 addr add fd00:18::1/64 dev lo nodad && "
+                     "ip -6 addr add fd00:18::2/64 dev lo nodad && ip -6 addr add fd00:18::3/64 dev lo nodad && "
+                     "ip -6 addr add fd00:19::1/64 dev lo nodad") != 0) {
+            skip = "cannot add IPv6 addresses to the namespace's loopback";
+            return;
+        }
+        responder_config cfg;
+        cfg.bind_address = "fd00:18::1";
+        cfg.port = 0;
+        cfg.max_sessions_per_source = 2;
+        std::error_code ec;
+        auto r = responder::start(cfg, ec);
+        if (!r) {
+            skip = "no responder on fd00:18::1: " + ec.message();
+            return;
+        }
+        const auto open_from = [&](const char* source, detail::unique_fd& fd) {
+            fd = detail::unique_fd{::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+            sockaddr_in6 a{};
+            a.sin6_family = AF_INET6;
+            ::inet_pton(AF_INET6, source, &a.sin6_addr);
+            EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << source;
+            a.sin6_port = htons(r->port());
+            ::inet_pton(AF_INET6, "fd00:18::1", &a.sin6_addr);
+            EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << source;
+            std::array<std::byte, proto::hello_size> hello{};
+            proto::encode(proto::hello{proto::mode::echo, 8, 0}, hello);
+            EXPECT_EQ(::send(fd.get(), hello.data(), hello.size(), 0), static_cast<ssize_t>(hello.size()));
+            std::array<std::byte, proto::hello_reply_size> in{};
+            EXPECT_EQ(::recv(fd.get(), in.data(), in.size(), MSG_WAITALL), static_cast<ssize_t>(in.size()));
+            return proto::decode_hello_reply(in).value.st;
+        };
+        detail::unique_fd a, b, c, d;
+        EXPECT_EQ(open_from("fd00:18::2", a), proto::status::ok);
+        EXPECT_EQ(open_from("fd00:18::3", b), proto::status::ok);
+        EXPECT_EQ(open_from("fd00:18::2", c), proto::status::busy) << "fd00:18::/64 holds its 2 sessions";
+        EXPECT_EQ(open_from("fd00:19::1", d), proto::status::ok) << "another /64 is another source";
+    });
+    inside.join();
+    if (!skip.empty()) GTEST_SKIP() << skip;
 }
 
 TEST(Responder, ServesIpv6) {
