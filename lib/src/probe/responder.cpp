@@ -1176,6 +1176,7 @@ void responder::stop() noexcept {
         for (auto& w : p->live)
             if (auto s = w.lock()) s->drop("responder stopping");
         p->live.clear();
+        p->roll_log_window(mono_clock::now());  // the last second's summary, if lines were left out
         p->io.stop();
     });
     impl_->thread.join();
