@@ -87,6 +87,8 @@ std::vector<numeric_option> numeric_options() {
         {tvu, "duration", {}},
         {serve, "port", {}},
         {serve, "max-sessions", {}},
+        {serve, "max-sessions-per-source", {}},
+        {serve, "max-session-rate-per-source", {}},
         {dns, "count", {}},
         {dns, "interval", {"0"}},
         {dns, "timeout", {}},

@@ -82,9 +82,7 @@ protected:
     }
     void start(const link::emulator_options& o) {
         em_ = link::emulator::start(o);
-        nettool::responder_config rc;
-        rc.bind_address = em_->addresses().host_v4.to_string();
-        rc.port = 0;
+        const auto rc = nettool::own_probe_responder(em_->addresses().host_v4.to_string());
         std::error_code ec;
         responder_ = nettool::responder::start(rc, ec);
         ASSERT_FALSE(ec) << ec.message();

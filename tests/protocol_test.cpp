@@ -50,6 +50,23 @@ TEST(Protocol, HelloWithOtherVersionOrModeIsFlagged) {
     EXPECT_EQ(decode_hello(buf).status, decode_status::bad_magic);
 }
 
+// The documented ranges, edges included (docs/PROTOCOL.md, Modes).
+TEST(Protocol, HelloParametersInRange) {
+    EXPECT_FALSE(params_in_range(hello{mode::echo, 0, 0}));
+    EXPECT_TRUE(params_in_range(hello{mode::echo, 1, 0}));
+    EXPECT_TRUE(params_in_range(hello{mode::echo, max_tcp_message, 0}));
+    EXPECT_FALSE(params_in_range(hello{mode::echo, max_tcp_message + 1, 0}));
+    for (const std::uint32_t bad : {0u, 31u, 65508u, 0xFFFFFFFFu})
+        EXPECT_FALSE(params_in_range(hello{mode::udp_echo, bad, 0})) << bad;
+    EXPECT_TRUE(params_in_range(hello{mode::udp_echo, 32, 0}));
+    EXPECT_TRUE(params_in_range(hello{mode::udp_echo, 65507, 0}));
+    EXPECT_FALSE(params_in_range(hello{mode::source, 0, 0}));
+    EXPECT_TRUE(params_in_range(hello{mode::source, 0, 1}));
+    EXPECT_TRUE(params_in_range(hello{mode::source, 0, max_duration_ms}));
+    EXPECT_FALSE(params_in_range(hello{mode::source, 0, max_duration_ms + 1}));
+    EXPECT_TRUE(params_in_range(hello{mode::sink, 0xFFFFFFFFu, 0xFFFFFFFFu}));  // sink takes no parameters
+}
+
 TEST(Protocol, ReplyAndUdpHeaderRoundTrip) {
     std::array<std::byte, 64> buf{};
     const hello_reply r{status::busy, 0xdeadbeefcafef00dull};

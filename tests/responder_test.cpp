@@ -4,13 +4,19 @@
 
 #include "probe/session.hpp"
 #include "net/socket.hpp"
+#include "support/process.hpp"
 
 #include <gtest/gtest.h>
 
 #include <array>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 namespace {
@@ -73,7 +79,8 @@ TEST(Responder, RefusesOtherVersionsBadModesAndBadSizes) {
         exchange(r->local_endpoint(), proto::hello{proto::mode::source, 0, proto::max_duration_ms + 1}, fd)
             .st,
         proto::status::bad_param);
-    EXPECT_EQ(r->stats().rejected, 5u);
+    EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::udp_echo, 31, 0}, fd).st, proto::status::bad_param);
+    EXPECT_EQ(r->stats().rejected, 6u);
 }
 
 TEST(Responder, CapsSessions) {
@@ -227,6 +234,139 @@ TEST(Responder, ReportsSocketDropsOnlyWhenAsked) {
         std::byte extra{};
         EXPECT_EQ(::recv(control.get(), &extra, 1, MSG_DONTWAIT), -1);
     }
+}
+
+// The progress rule with a 1 s window: a session that declared 1 MiB and trickles is reset
+// within the window and a watchdog period; one that completes its messages is not.
+TEST(Responder, ResetsASessionBelowTheMinimumProgressRate) {
+    responder_config cfg;
+    cfg.progress_window = 1s;
+    auto r = start_loopback(cfg);
+    detail::unique_fd slow, fine;
+    ASSERT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, proto::max_tcp_message, 0}, slow).st,
+              proto::status::ok);
+    ASSERT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 64, 0}, fine).st, proto::status::ok);
+    std::error_code ec;
+    const auto t0 = mono_clock::now();
+    std::array<std::byte, 64> msg{};
+    while (mono_clock::now() - t0 < 2s) {
+        const std::byte one{1};
+        (void)::send(slow.get(), &one, 1, MSG_NOSIGNAL);
+        ASSERT_TRUE(detail::write_all(fine.get(), msg, mono_clock::now() + 1s, ec)) << ec.message();
+        ASSERT_TRUE(detail::read_exact(fine.get(), msg, mono_clock::now() + 1s, ec)) << ec.message();
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(r->stats().dropped_slow, 1u);
+    std::array<std::byte, 1> in{};
+    EXPECT_LE(::recv(slow.get(), in.data(), in.size(), MSG_DONTWAIT), 0);  // reset
+}
+
+// The same cookie from the session's own address and from another: only the first counts.
+TEST(Responder, CookieCountsOnlyFromItsClientsAddress) {
+    auto r = start_loopback();
+    detail::unique_fd control;
+    const auto reply = exchange(r->local_endpoint(), proto::hello{proto::mode::udp_echo, 64, 0}, control);
+    ASSERT_EQ(reply.st, proto::status::ok);
+    EXPECT_EQ(udp_exchange(r->local_endpoint(), {datagram(proto::udp_kind::echo_request, reply.cookie, 1, 64)}).size(),
+              1u);
+    detail::unique_fd other{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(0x7f000102);  // 127.0.1.2
+    ASSERT_EQ(::bind(other.get(), reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(r->port());
+    const auto d = datagram(proto::udp_kind::echo_request, reply.cookie, 2, 64);
+    ASSERT_EQ(::sendto(other.get(), d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 64);
+    std::this_thread::sleep_for(200ms);
+    std::array<std::byte, 128> in{};
+    EXPECT_LT(::recv(other.get(), in.data(), in.size(), MSG_DONTWAIT), 0);
+    const auto st = r->stats();
+    EXPECT_EQ(st.udp_wrong_source, 1u);
+    EXPECT_EQ(st.udp_dropped, 1u);
+    EXPECT_EQ(st.udp_replies, 1u);
+}
+
+// Per-source limits from the config, and the log budget: 2 session lines a second, then one
+// summary line with what was left out.
+TEST(Responder, LimitsEachSourceAndSumsUpItsLogLines) {
+    responder_config cfg;
+    cfg.max_sessions_per_source = 3;
+    cfg.log_lines_per_second = 2;
+    std::vector<std::string> lines;
+    std::mutex mu;
+    cfg.log = [&](std::string_view l) {
+        std::lock_guard lock{mu};
+        lines.emplace_back(l);
+    };
+    auto r = start_loopback(cfg);
+    std::vector<detail::unique_fd> held(6);
+    int ok = 0;
+    for (auto& fd : held) ok += exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 8, 0}, fd).st == proto::status::ok;
+    EXPECT_EQ(ok, 3);
+    EXPECT_EQ(r->stats().refused_busy, 3u);
+    std::this_thread::sleep_for(1300ms);
+    std::lock_guard lock{mu};
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_NE(lines[0].find("rejected: responder busy (session limit reached) (127.0.0.1 holds its maximum of 3 sessions)"),
+              std::string::npos)
+        << lines[0];
+    EXPECT_EQ(lines[2], "1 more sessions ended (1 refused busy)");
+}
+
+// An IPv6 source is a /64: addresses of one /64 share its per-source limit, another /64 has its
+// own. Runs on a thread moved into a network namespace of its own (root only), where loopback
+// gets the addresses; the responder's threads, started from there, stay in it.
+TEST(Responder, CountsAnIpv6Slash64AsOneSource) {
+    if (!test::is_root()) GTEST_SKIP() << "needs root for a network namespace";
+    std::string skip;
+    std::thread inside([&] {
+        if (::unshare(CLONE_NEWNET) != 0) {
+            skip = "unshare(CLONE_NEWNET) failed";
+            return;
+        }
+        if (test::sh("ip link set lo up && ip -6 addr add fd00:18::1/64 dev lo nodad && "
+                     "ip -6 addr add fd00:18::2/64 dev lo nodad && ip -6 addr add fd00:18::3/64 dev lo nodad && "
+                     "ip -6 addr add fd00:19::1/64 dev lo nodad") != 0) {
+            skip = "cannot add IPv6 addresses to the namespace's loopback";
+            return;
+        }
+        responder_config cfg;
+        cfg.bind_address = "fd00:18::1";
+        cfg.port = 0;
+        cfg.max_sessions_per_source = 2;
+        std::error_code ec;
+        auto r = responder::start(cfg, ec);
+        if (!r) {
+            skip = "no responder on fd00:18::1: " + ec.message();
+            return;
+        }
+        const auto open_from = [&](const char* source, detail::unique_fd& fd) {
+            fd = detail::unique_fd{::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+            sockaddr_in6 a{};
+            a.sin6_family = AF_INET6;
+            ::inet_pton(AF_INET6, source, &a.sin6_addr);
+            EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << source;
+            a.sin6_port = htons(r->port());
+            ::inet_pton(AF_INET6, "fd00:18::1", &a.sin6_addr);
+            EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << source;
+            std::array<std::byte, proto::hello_size> hello{};
+            proto::encode(proto::hello{proto::mode::echo, 8, 0}, hello);
+            EXPECT_EQ(::send(fd.get(), hello.data(), hello.size(), 0), static_cast<ssize_t>(hello.size()));
+            std::array<std::byte, proto::hello_reply_size> in{};
+            EXPECT_EQ(::recv(fd.get(), in.data(), in.size(), MSG_WAITALL), static_cast<ssize_t>(in.size()));
+            return proto::decode_hello_reply(in).value.st;
+        };
+        detail::unique_fd a, b, c, d;
+        EXPECT_EQ(open_from("fd00:18::2", a), proto::status::ok);
+        EXPECT_EQ(open_from("fd00:18::3", b), proto::status::ok);
+        EXPECT_EQ(open_from("fd00:18::2", c), proto::status::busy) << "fd00:18::/64 holds its 2 sessions";
+        EXPECT_EQ(open_from("fd00:19::1", d), proto::status::ok) << "another /64 is another source";
+    });
+    inside.join();
+    if (!skip.empty()) GTEST_SKIP() << skip;
 }
 
 TEST(Responder, ServesIpv6) {

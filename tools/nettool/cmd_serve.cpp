@@ -21,7 +21,15 @@ void setup_serve(CLI::App& app, context& ctx) {
     sub->add_option("-b,--bind", opt->bind, "Address to bind (default: every IPv4 and IPv6 address)");
     sub->add_option("--max-sessions", opt->max_sessions, "Sessions served at once; more are refused")
         ->capture_default_str()
-        ->check(count_option(1, 100000, "sessions"));
+        ->check(count_option(1, responder_caps::max_sessions, "sessions"));
+    sub->add_option("--max-sessions-per-source", opt->max_sessions_per_source,
+                    "Sessions one IPv4 address or IPv6 /64 may hold at once; more are refused busy")
+        ->capture_default_str()
+        ->check(count_option(1, responder_caps::max_sessions_per_source, "sessions"));
+    sub->add_option("--max-session-rate-per-source", opt->max_session_rate_per_source,
+                    "New sessions one IPv4 address or IPv6 /64 may open per second; more are refused busy")
+        ->capture_default_str()
+        ->check(count_option(1, responder_caps::max_session_rate_per_source, "sessions per second"));
     sub->callback([opt, &ctx] { ctx.exit_status = run_serve(*opt, ctx); });
 }
 
@@ -37,6 +45,8 @@ int run_serve(const serve_options& opt, const context& ctx) {
     cfg.port = opt.port;
     cfg.bind_address = opt.bind;
     cfg.max_sessions = opt.max_sessions;
+    cfg.max_sessions_per_source = opt.max_sessions_per_source;
+    cfg.max_session_rate_per_source = opt.max_session_rate_per_source;
     if (!ctx.global.quiet) {
         cfg.log = [](std::string_view line) {
             const auto now = std::time(nullptr);
@@ -65,11 +75,11 @@ int run_serve(const serve_options& opt, const context& ctx) {
     const auto s = r->stats();
     r->stop();
     if (!ctx.global.quiet) {
-        fmt::print(
-            stderr,
-            "stopped by {}: {} sessions, {} rejected, {} dropped idle, {} UDP datagrams ({} dropped)\n",
-            sig == SIGINT ? "SIGINT" : "SIGTERM", s.sessions, s.rejected, s.dropped_idle, s.udp_datagrams,
-            s.udp_dropped);
+        fmt::print(stderr,
+                   "stopped by {}: {} sessions, {} rejected ({} busy), {} dropped idle, {} reset as too slow, "
+                   "{} paused accepts, {} UDP datagrams ({} dropped, {} from another address)\n",
+                   sig == SIGINT ? "SIGINT" : "SIGTERM", s.sessions, s.rejected, s.refused_busy, s.dropped_idle,
+                   s.dropped_slow, s.accept_pauses, s.udp_datagrams, s.udp_dropped, s.udp_wrong_source);
     }
     return exit_ok;
 }

@@ -1,12 +1,17 @@
 #pragma once
 #include "cli.hpp"
 
+#include <nettool/probe/responder.hpp>
+
 namespace nettool::cli {
 
 struct serve_options {
     std::uint16_t port = 51423;
     std::string bind;
-    std::size_t max_sessions = 256;
+    // The library's defaults (docs/PROTOCOL.md, "What the responder guards against").
+    std::size_t max_sessions = responder_config{}.max_sessions;
+    std::size_t max_sessions_per_source = responder_config{}.max_sessions_per_source;
+    std::size_t max_session_rate_per_source = responder_config{}.max_session_rate_per_source;
 };
 
 void setup_serve(CLI::App& app, context& ctx);

@@ -28,10 +28,7 @@ socket_address probe_link::target(const std::string& text, std::uint16_t default
     const auto host_text = host().to_string();
     std::error_code ec;
     if (text.empty()) {
-        responder_config rc;
-        rc.bind_address = host_text;
-        rc.port = 0;
-        responder_ = responder::start(rc, ec);
+        responder_ = responder::start(own_probe_responder(host_text), ec);
         if (!responder_) throw error(ec, fmt::format("cannot start a responder on {}: {}", host_text, ec.message()));
         return socket_address::from_numeric(host_text, responder_->port(), ec);
     }

@@ -78,9 +78,7 @@ lab_run run_tcp_vs_udp_over_link(std::string_view spec, const tcp_vs_udp_options
     auto em = emulator::start(eo);
     run.where = em->addresses();
 
-    responder_config rc;
-    rc.bind_address = run.where.host_v4.to_string();
-    rc.port = 0;
+    const auto rc = own_probe_responder(run.where.host_v4.to_string());
     std::error_code ec;
     auto responder = responder::start(rc, ec);
     if (!responder) throw error(ec, fmt::format("cannot start the responder on {}: {}", rc.bind_address, ec.message()));

@@ -76,6 +76,18 @@ std::size_t encode_report_request(std::span<std::byte> out) noexcept {
     return w.ok() ? w.size() : 0;
 }
 
+bool params_in_range(const hello& h) noexcept {
+    switch (h.m) {
+        case mode::echo: return h.message_size >= 1 && h.message_size <= max_tcp_message;
+        case mode::udp_echo: return h.message_size >= min_udp_datagram && h.message_size <= max_udp_datagram;
+        case mode::source: return h.duration_ms >= 1 && h.duration_ms <= max_duration_ms;
+        case mode::sink:
+        case mode::connect_only:
+        case mode::udp_sink: return true;
+    }
+    return false;
+}
+
 decoded<hello> decode_hello(std::span<const std::byte> in) noexcept {
     cursor c{in};
     const auto magic = c.u32();

@@ -2,6 +2,12 @@
 // own that blocks in recvmmsg (MSG_WAITFORONE) and answers with sendmmsg: two system calls per
 // batch, so the responder is not the bottleneck of a UDP test. The UDP session table is shared
 // between the two threads under udp_mu, taken once per batch.
+//
+// The guards of docs/PROTOCOL.md ("What the responder guards against") live here: the session
+// limits overall and per source (admit_source), the watchdog's handshake, idle and progress
+// rules (tcp_session::check), buffers that grow with what arrives (echo_read, sink_read), the
+// accept back-off (accept), the log budget (log_session), and UDP cookies that are a SipHash MAC
+// over the client's address and the session's id (cookie_for, on_udp_batch).
 
 #include <nettool/probe/responder.hpp>
 
@@ -9,9 +15,12 @@
 #include <nettool/core/error.hpp>
 #include <nettool/probe/protocol.hpp>
 
+#include "core/siphash.hpp"
+
 #include <fmt/format.h>
 #include <asio.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -28,6 +37,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
@@ -37,14 +48,79 @@ namespace {
 
 using asio::ip::tcp;
 using asio::ip::udp;
+using namespace std::chrono_literals;
 
-std::uint64_t random_cookie() noexcept {
-    std::uint64_t v = 0;
-    if (::getrandom(&v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) {
-        static thread_local std::mt19937_64 rng{std::random_device{}()};
-        v = rng();
+// Buffers: an echo message's starts at this size (or the message's, if smaller) and doubles as
+// bytes arrive; a sink's starts here and doubles while reads fill it, up to sink_buffer_max. A
+// source session sends from one payload shared by all.
+constexpr std::size_t first_buffer = 16 * 1024;
+constexpr std::size_t sink_buffer_max = 256 * 1024;
+constexpr std::size_t source_payload_size = 256 * 1024;
+
+// Accept back-off when descriptors or memory run out: 50 ms, doubling, at most 1 s.
+constexpr std::chrono::milliseconds accept_backoff_first{50};
+constexpr std::chrono::milliseconds accept_backoff_max{1'000};
+
+constexpr std::chrono::milliseconds watchdog_period{250};
+
+detail::siphash_key random_key() {
+    std::array<std::byte, 16> k{};
+    if (::getrandom(k.data(), k.size(), 0) != static_cast<ssize_t>(k.size())) {
+        std::random_device rd;
+        for (auto& b : k) b = static_cast<std::byte>(rd());
     }
-    return v == 0 ? 1 : v;
+    return detail::siphash_key::from_bytes(k);
+}
+
+// A client address as 16 bytes: IPv6 as is, IPv4 (and IPv4-mapped IPv6) as ::ffff:a.b.c.d, so a
+// client is the same whether the responder's sockets are IPv4 or dual-stack.
+using address_bytes = std::array<std::byte, 16>;
+
+address_bytes to_bytes(const asio::ip::address& a) noexcept {
+    const auto v6 = a.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()) : a.to_v6();
+    const auto raw = v6.to_bytes();
+    address_bytes out{};
+    std::memcpy(out.data(), raw.data(), out.size());
+    return out;
+}
+
+address_bytes to_bytes(const sockaddr_storage& ss) noexcept {
+    address_bytes out{};
+    if (ss.ss_family == AF_INET) {
+        sockaddr_in sin{};
+        std::memcpy(&sin, &ss, sizeof sin);
+        out[10] = std::byte{0xff};
+        out[11] = std::byte{0xff};
+        std::memcpy(out.data() + 12, &sin.sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        sockaddr_in6 sin6{};
+        std::memcpy(&sin6, &ss, sizeof sin6);
+        std::memcpy(out.data(), &sin6.sin6_addr, 16);
+    }
+    return out;
+}
+
+bool is_v4_mapped(const address_bytes& a) noexcept {
+    for (std::size_t i = 0; i < 10; ++i)
+        if (a[i] != std::byte{0}) return false;
+    return a[10] == std::byte{0xff} && a[11] == std::byte{0xff};
+}
+
+// The source a per-source limit counts: an IPv4 address, or an IPv6 /64 (what one host or site
+// is usually given, so a host cannot dodge the limit by walking its own prefix).
+address_bytes source_of(const address_bytes& client) noexcept {
+    if (is_v4_mapped(client)) return client;
+    address_bytes prefix{};
+    std::memcpy(prefix.data(), client.data(), 8);
+    return prefix;
+}
+
+std::string source_text(const address_bytes& source) {
+    asio::ip::address_v6::bytes_type raw{};
+    std::memcpy(raw.data(), source.data(), raw.size());
+    const asio::ip::address_v6 v6{raw};
+    if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+    return v6.to_string() + "/64";
 }
 
 // The socket's drop counter (datagrams its full receive buffer turned away, and the like): the
@@ -56,9 +132,16 @@ std::uint32_t socket_drops(int fd) noexcept {
     return m[SK_MEMINFO_DROPS];
 }
 
+bool out_of_resources(const asio::error_code& ec) noexcept {
+    if (ec.category() != asio::error::get_system_category()) return false;
+    const int v = ec.value();
+    return v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM;
+}
+
 // Per-session state of a UDP stream or echo session, keyed by cookie.
 struct udp_session {
     proto::mode mode = proto::mode::udp_echo;
+    std::uint64_t id = 0;  // what the cookie's MAC covers with the client's address
     std::uint64_t last_activity_ns = 0;
     std::uint64_t echoes = 0;
     // Stream statistics (udp_sink).
@@ -139,16 +222,39 @@ struct udp_session {
     }
 };
 
+// What one source (an IPv4 address, an IPv6 /64) holds: its sessions now, and its bucket of new
+// sessions (max_session_rate_per_source a second, as many at once).
+struct source_state {
+    std::size_t active = 0;
+    double tokens = 0;
+    mono_clock::time_point refilled{};
+};
+
+// Keyed with the process's secret, so nobody can choose addresses that pile into one bucket.
+struct address_hash {
+    detail::siphash_key key;
+    std::size_t operator()(const address_bytes& a) const noexcept {
+        return static_cast<std::size_t>(detail::siphash24(key, a));
+    }
+};
+
+enum class admission { ok, too_many, too_fast };
+
 class tcp_session;
 
 }  // namespace
 
 struct responder::impl {
     responder_config cfg;
-    std::atomic<std::uint64_t> sessions{0}, rejected{0}, dropped_idle{0};
-    std::atomic<std::uint64_t> udp_datagrams{0}, udp_dropped{0}, udp_replies{0};
+    std::atomic<std::uint64_t> sessions{0}, rejected{0}, refused_busy{0}, dropped_idle{0}, dropped_slow{0};
+    std::atomic<std::uint64_t> accept_pauses{0};
+    std::atomic<std::uint64_t> udp_datagrams{0}, udp_dropped{0}, udp_wrong_source{0}, udp_replies{0};
     std::size_t active = 0;  // io thread only
     std::uint64_t next_session_id = 1;
+    // The per-process secret of the UDP cookies' MAC and the source table's hash; set before
+    // either thread starts, read-only afterwards.
+    const detail::siphash_key key = random_key();
+    std::unordered_map<address_bytes, source_state, address_hash> sources{64, address_hash{key}};  // io thread
     std::mutex udp_mu;  // guards udp_sessions and every udp_session's state
     std::unordered_map<std::uint64_t, std::shared_ptr<udp_session>> udp_sessions;
     std::atomic<bool> udp_stop{false};
@@ -157,6 +263,20 @@ struct responder::impl {
     asio::ip::tcp::endpoint accept_peer;  // filled by the pending accept; io thread only
     bool any_address = false;
     bool v6 = false;
+
+    // The accept back-off (io thread only): 0 while accepts succeed.
+    std::chrono::milliseconds accept_backoff{0};
+    std::uint64_t paused_accepts = 0;  // in the current episode, for the log line that ends it
+
+    // The log budget (io thread only): session lines in the current second, and what was left out.
+    mono_clock::time_point log_window_start = mono_clock::now();
+    std::size_t log_in_window = 0;
+    std::uint64_t log_suppressed = 0;
+    std::uint64_t log_suppressed_busy = 0;
+
+    // Source sessions all send the same bytes; drained bytes go nowhere (io thread only).
+    const std::vector<std::byte> source_payload = std::vector<std::byte>(source_payload_size, std::byte{0x5a});
+    std::vector<std::byte> discard = std::vector<std::byte>(64 * 1024);
 
     std::mutex stop_mu;
     std::condition_variable stop_cv;
@@ -181,6 +301,7 @@ struct responder::impl {
     tcp::acceptor acceptor{io};
     udp::socket udp_socket{io};
     asio::steady_timer watchdog{io};
+    asio::steady_timer accept_timer{io};
     std::thread thread;
     std::thread udp_thread;
 
@@ -188,7 +309,58 @@ struct responder::impl {
         if (cfg.log) cfg.log(line);
     }
 
+    /// Whether a session line may be logged now; if not, it is counted for the second's summary.
+    bool log_session(bool busy) noexcept {
+        if (!cfg.log) return false;
+        if (log_in_window < cfg.log_lines_per_second) {
+            ++log_in_window;
+            return true;
+        }
+        ++log_suppressed;
+        if (busy) ++log_suppressed_busy;
+        return false;
+    }
+    void roll_log_window(mono_clock::time_point now) {
+        if (log_suppressed != 0)
+            log(fmt::format("{} more sessions ended ({} refused busy)", log_suppressed, log_suppressed_busy));
+        log_suppressed = log_suppressed_busy = 0;
+        log_in_window = 0;
+        log_window_start = now;
+    }
+
+    /// The UDP cookie of session id for a client at address: SipHash-2-4 under the process's key
+    /// of the 16 address bytes and the id (big-endian).
+    std::uint64_t cookie_for(const address_bytes& client, std::uint64_t id) const noexcept {
+        std::array<std::byte, 24> in{};
+        std::memcpy(in.data(), client.data(), client.size());
+        for (std::size_t i = 0; i < 8; ++i) in[16 + i] = static_cast<std::byte>(id >> (56 - 8 * i));
+        return detail::siphash24(key, in);
+    }
+
+    /// Takes a slot for a new session from source if its limits allow.
+    admission admit_source(const address_bytes& source, mono_clock::time_point now) {
+        const auto [it, fresh] = sources.try_emplace(source);
+        auto& s = it->second;
+        const auto rate = static_cast<double>(cfg.max_session_rate_per_source);
+        s.tokens = fresh ? rate : std::min(rate, s.tokens + std::chrono::duration<double>(now - s.refilled).count() * rate);
+        s.refilled = now;
+        if (s.active >= cfg.max_sessions_per_source) return admission::too_many;
+        if (s.tokens < 1.0) return admission::too_fast;
+        s.tokens -= 1.0;
+        ++s.active;
+        return admission::ok;
+    }
+    void release_source(const address_bytes& source) noexcept {
+        const auto it = sources.find(source);
+        if (it != sources.end() && it->second.active > 0) --it->second.active;
+    }
+    /// Forgets sources with no session whose bucket has refilled: they are as good as new.
+    void forget_idle_sources(mono_clock::time_point now) {
+        std::erase_if(sources, [&](const auto& kv) { return kv.second.active == 0 && now - kv.second.refilled >= 1s; });
+    }
+
     void accept();
+    void pause_accepting(const asio::error_code& ec);
     void udp_loop();
     void on_udp_batch(int n, std::size_t& replies);
     void tick();
@@ -198,6 +370,8 @@ namespace {
 
 class tcp_session : public std::enable_shared_from_this<tcp_session> {
 public:
+    enum class verdict { keep, no_hello, idle, slow };
+
     // Nothing here formats, logs or allocates beyond the session itself: the hello that follows
     // must be answered as fast as an echo (the peer's name is only written out when logged).
     tcp_session(responder::impl& r, tcp::socket s, const tcp::endpoint& peer)
@@ -207,10 +381,16 @@ public:
         last_activity_ = started_;
     }
     ~tcp_session() {
-        if (counted_) --r_.active;
-        std::unique_lock udp_lock{r_.udp_mu};
-        if (cookie_ != 0) r_.udp_sessions.erase(cookie_);
-        if (hello_ok_) {
+        if (counted_) {
+            --r_.active;
+            r_.release_source(source_);
+        }
+        if (cookie_ != 0) {
+            // Once out of the table under the lock, the UDP thread no longer touches udp_.
+            std::lock_guard udp_lock{r_.udp_mu};
+            r_.udp_sessions.erase(cookie_);
+        }
+        if (hello_ok_ && r_.log_session(false)) {
             const double secs = std::chrono::duration<double>(mono_clock::now() - started_).count();
             std::string what;
             switch (hello_.m) {
@@ -246,27 +426,91 @@ public:
         read_hello(n > 0 ? static_cast<std::size_t>(n) : 0);
     }
 
-    // Called by the watchdog once a second.
-    bool overdue(mono_clock::time_point now) const {
-        if (!hello_ok_) return now - started_ > r_.cfg.handshake_timeout;
+    // The watchdog's rules, every 250 ms: a hello within the handshake timeout; while a transfer
+    // is in flight, or bytes the responder wrote wait for the client's acknowledgement, at least
+    // min_progress_rate bytes a second over the last progress window; otherwise some traffic
+    // (TCP, or for UDP sessions UDP) within the idle timeout.
+    verdict check(mono_clock::time_point now) {
+        if (!hello_ok_) return now - started_ > r_.cfg.handshake_timeout ? verdict::no_hello : verdict::keep;
+        // What was written but not yet acknowledged (SIOCOUTQ): an echo or a source download the
+        // kernel took but a client that stopped reading never received. While any waits, the
+        // session is still transferring.
+        int queued = 0;
+        if (::ioctl(socket_.native_handle(), SIOCOUTQ, &queued) != 0 || queued < 0) queued = 0;
+        unacked_ = static_cast<std::uint64_t>(queued);
+        if (!in_flight_ && unacked_ > 0) {
+            begin_flight(now);
+            draining_ = true;
+        } else if (in_flight_ && draining_ && unacked_ == 0) {
+            end_flight();
+        }
+        if (in_flight_) return r_.cfg.min_progress_rate != 0 ? progress(now) : verdict::keep;
         auto last = last_activity_;
         if (udp_) {
             std::lock_guard lock{r_.udp_mu};
             const auto udp_last = mono_clock::time_point{std::chrono::nanoseconds{udp_->last_activity_ns}};
             if (udp_last > last) last = udp_last;
         }
-        if (hello_.m == proto::mode::source) return false;  // bounded by its own duration
-        return now - last > r_.cfg.idle_timeout;
+        return now - last > r_.cfg.idle_timeout ? verdict::idle : verdict::keep;
     }
-    void drop(std::string reason) {
+    // Bytes moved over the last window (the span from the newest sample at least a window old to
+    // now): at least min_progress_rate a second of it, or the session is too slow. Bytes read
+    // count when read, bytes written when the client acknowledged them. A sliding window: a
+    // burst at the start of a transfer buys no silence after it.
+    verdict progress(mono_clock::time_point now) {
+        const auto& cfg = r_.cfg;
+        const progress_sample* base = nullptr;
+        for (std::size_t k = 0; k < std::min(sampled_, progress_ring) && base == nullptr; ++k) {
+            const auto& sample = samples_[(sampled_ - 1 - k) % progress_ring];
+            if (now - sample.at >= cfg.progress_window) base = &sample;
+        }
+        if (base != nullptr) {
+            last_window_bytes_ = delivered() - base->delivered;
+            const auto needed = static_cast<std::uint64_t>(cfg.min_progress_rate) *
+                                static_cast<std::uint64_t>(cfg.progress_window.count()) / 1000;
+            if (last_window_bytes_ < needed) return verdict::slow;
+        }
+        const auto period = std::max<std::chrono::nanoseconds>(watchdog_period, cfg.progress_window / 40);
+        if (now - samples_[(sampled_ - 1) % progress_ring].at >= period) record(now);
+        return verdict::keep;
+    }
+    /// What the last window moved, for the log line of a session reset as too slow.
+    std::uint64_t window_bytes() const noexcept { return last_window_bytes_; }
+
+    // Ends the session. reset: abortively (RST), discarding what is queued to send -- for a peer
+    // that stopped reading, whose unsent bytes would otherwise outlive the session in the kernel.
+    void drop(std::string reason, bool reset = false) {
         end_reason_ = std::move(reason);
         asio::error_code ignored;
+        if (reset) socket_.set_option(asio::socket_base::linger(true, 0), ignored);
         socket_.close(ignored);
     }
     bool open() const { return socket_.is_open(); }
 
 private:
     void touch() { last_activity_ = mono_clock::now(); }
+
+    // A transfer starts: the progress rule applies until it ends.
+    void begin_flight(mono_clock::time_point now = mono_clock::now()) {
+        draining_ = false;
+        if (in_flight_) return;
+        in_flight_ = true;
+        sampled_ = 0;
+        record(now);
+    }
+    // The transfer is over as far as the session's code goes; if the client has not yet
+    // acknowledged all of it, the watchdog keeps it in flight until it has.
+    void end_flight() {
+        in_flight_ = false;
+        draining_ = false;
+        touch();
+    }
+    // Bytes read, plus bytes written and acknowledged (as of the watchdog's last look).
+    std::uint64_t delivered() const noexcept { return moved_ > unacked_ ? moved_ - unacked_ : 0; }
+    void record(mono_clock::time_point now) noexcept {
+        samples_[sampled_ % progress_ring] = {now, delivered()};
+        ++sampled_;
+    }
 
     std::string peer() const {
         if (peer_.port() == 0) return "?";
@@ -294,22 +538,44 @@ private:
             return;
         }
         hello_ = d.value;
-        if (d.status == proto::decode_status::bad_version)
+        client_ = to_bytes(peer_.address());
+        source_ = source_of(client_);
+        admission refused = admission::ok;  // which per-source limit refused it, for the log
+        if (d.status == proto::decode_status::bad_version) {
             reply.st = proto::status::bad_version;
-        else if (d.status != proto::decode_status::ok)
+        } else if (d.status != proto::decode_status::ok) {
             reply.st = proto::status::bad_mode;
-        else if (r_.active >= r_.cfg.max_sessions)
-            reply.st = proto::status::busy;
-        else if (!params_ok())
+        } else if (!proto::params_in_range(hello_)) {
             reply.st = proto::status::bad_param;
+        } else if (r_.active >= r_.cfg.max_sessions) {
+            reply.st = proto::status::busy;
+        } else {
+            refused = r_.admit_source(source_, last_activity_);
+            if (refused == admission::ok)
+                counted_ = true;
+            else
+                reply.st = proto::status::busy;
+        }
         if (reply.st != proto::status::ok) {
             ++r_.rejected;
-            r_.log(fmt::format("session {} {} rejected: {}", id_, peer(), proto::to_string(reply.st)));
+            const bool busy = reply.st == proto::status::busy;
+            if (busy) ++r_.refused_busy;
+            if (r_.log_session(busy)) {
+                std::string limit;
+                if (refused == admission::too_many)
+                    limit = fmt::format(" ({} holds its maximum of {} sessions)", source_text(source_),
+                                        r_.cfg.max_sessions_per_source);
+                else if (refused == admission::too_fast)
+                    limit = fmt::format(" ({} opens more than {} sessions a second)", source_text(source_),
+                                        r_.cfg.max_session_rate_per_source);
+                else if (busy)
+                    limit = fmt::format(" (all {} sessions taken)", r_.cfg.max_sessions);
+                r_.log(fmt::format("session {} {} rejected: {}{}", id_, peer(), proto::to_string(reply.st), limit));
+            }
             send_reply_and_close(reply);
             return;
         }
         hello_ok_ = true;
-        counted_ = true;
         ++r_.active;
         ++r_.sessions;
         if (hello_.m == proto::mode::udp_echo || hello_.m == proto::mode::udp_sink) {
@@ -317,9 +583,13 @@ private:
             udp_->mode = hello_.m;
             if (hello_.m == proto::mode::udp_sink) udp_->seen.assign(udp_session::window / 64, 0);
             udp_->last_activity_ns = mono_now_ns();
+            udp_->id = id_;
             std::lock_guard lock{r_.udp_mu};
-            cookie_ = random_cookie();
-            while (r_.udp_sessions.count(cookie_) != 0) cookie_ = random_cookie();
+            cookie_ = r_.cookie_for(client_, udp_->id);
+            while (cookie_ == 0 || r_.udp_sessions.count(cookie_) != 0) {  // 2^-64: take another id
+                udp_->id = r_.next_session_id++;
+                cookie_ = r_.cookie_for(client_, udp_->id);
+            }
             r_.udp_sessions.emplace(cookie_, udp_);
             reply.cookie = cookie_;
             if (hello_.m == proto::mode::udp_sink && (hello_.flags & proto::flag_receiver_drops) != 0) {
@@ -344,16 +614,6 @@ private:
         });
     }
 
-    bool params_ok() const {
-        switch (hello_.m) {
-            case proto::mode::echo:
-                return hello_.message_size >= 1 && hello_.message_size <= proto::max_tcp_message;
-            case proto::mode::source:
-                return hello_.duration_ms >= 1 && hello_.duration_ms <= proto::max_duration_ms;
-            default: return true;
-        }
-    }
-
     void send_reply_and_close(const proto::hello_reply& reply) {
         proto::encode(reply, reply_);
         auto self = shared_from_this();
@@ -368,16 +628,17 @@ private:
         asio::error_code ignored;
         switch (hello_.m) {
             case proto::mode::echo:
-                buf_.resize(hello_.message_size);
+                // What the client has sent, not what it declared: the buffer grows as bytes come.
+                buf_.resize(std::min<std::size_t>(hello_.message_size, first_buffer));
                 echo_read();
                 break;
             case proto::mode::sink:
-                buf_.resize(256 * 1024);
+                buf_.resize(first_buffer);
                 sink_read();
                 break;
             case proto::mode::source:
-                buf_.assign(256 * 1024, std::byte{0x5a});
                 source_until_ = mono_clock::now() + std::chrono::milliseconds{hello_.duration_ms};
+                begin_flight();
                 source_write();
                 break;
             case proto::mode::connect_only:
@@ -389,32 +650,61 @@ private:
         }
     }
 
+    // Echo: read the message into a buffer that doubles (up to the message's size) when full,
+    // then write it back; the next message reuses the buffer.
     void echo_read() {
+        if (filled_ == buf_.size()) buf_.resize(std::min<std::size_t>(hello_.message_size, buf_.size() * 2));
         auto self = shared_from_this();
-        asio::async_read(socket_, asio::buffer(buf_), [self](asio::error_code ec, std::size_t) {
-            if (ec) return;
-            self->touch();
-            asio::async_write(self->socket_, asio::buffer(self->buf_),
-                              [self](asio::error_code wec, std::size_t) {
-                                  if (wec) return;
-                                  ++self->messages_;
-                                  self->bytes_ += self->buf_.size();
-                                  self->echo_read();
-                              });
-        });
+        socket_.async_read_some(asio::buffer(buf_.data() + filled_, buf_.size() - filled_),
+                                [self](asio::error_code ec, std::size_t n) {
+                                    if (ec) return;
+                                    if (self->filled_ == 0) self->begin_flight();
+                                    self->filled_ += n;
+                                    self->moved_ += n;
+                                    self->touch();
+                                    if (self->filled_ < self->hello_.message_size)
+                                        self->echo_read();
+                                    else
+                                        self->echo_write(0);
+                                });
     }
 
+    void echo_write(std::size_t done) {
+        auto self = shared_from_this();
+        socket_.async_write_some(asio::buffer(buf_.data() + done, filled_ - done),
+                                 [self, done](asio::error_code ec, std::size_t n) {
+                                     if (ec) return;
+                                     self->moved_ += n;
+                                     if (done + n < self->filled_) {
+                                         self->echo_write(done + n);
+                                         return;
+                                     }
+                                     ++self->messages_;
+                                     self->bytes_ += self->filled_;
+                                     self->filled_ = 0;
+                                     self->end_flight();
+                                     self->echo_read();
+                                 });
+    }
+
+    // Sink: count until the client half-closes; the buffer doubles while reads fill it.
     void sink_read() {
         auto self = shared_from_this();
         socket_.async_read_some(asio::buffer(buf_), [self](asio::error_code ec, std::size_t n) {
-            self->bytes_ += n;
-            if (!ec) {
+            if (n > 0) {
+                self->begin_flight();
+                self->bytes_ += n;
+                self->moved_ += n;
                 self->touch();
+                if (n == self->buf_.size() && self->buf_.size() < sink_buffer_max) self->buf_.resize(self->buf_.size() * 2);
+            }
+            if (!ec) {
                 self->sink_read();
                 return;
             }
             if (ec != asio::error::eof) return;
             // Half-closed by the client: report what arrived, then close.
+            self->end_flight();
             proto::encode_sink_report(self->bytes_, self->reply_);
             asio::async_write(self->socket_, asio::buffer(self->reply_.data(), proto::sink_report_size),
                               [self](asio::error_code, std::size_t) {
@@ -427,15 +717,18 @@ private:
 
     void source_write() {
         if (mono_clock::now() >= source_until_) {
+            // Done: the client's FIN is awaited under the idle rule.
+            end_flight();
             asio::error_code ignored;
             socket_.shutdown(tcp::socket::shutdown_send, ignored);
             drain_then_close();
             return;
         }
         auto self = shared_from_this();
-        socket_.async_write_some(asio::buffer(buf_), [self](asio::error_code ec, std::size_t n) {
+        socket_.async_write_some(asio::buffer(r_.source_payload), [self](asio::error_code ec, std::size_t n) {
             if (ec) return;  // the client closed early: its choice
             self->bytes_ += n;
+            self->moved_ += n;
             self->touch();
             self->source_write();
         });
@@ -443,7 +736,7 @@ private:
 
     void drain_then_close() {
         auto self = shared_from_this();
-        socket_.async_read_some(asio::buffer(buf_), [self](asio::error_code ec, std::size_t) {
+        socket_.async_read_some(asio::buffer(r_.discard), [self](asio::error_code ec, std::size_t) {
             if (!ec) {
                 self->drain_then_close();
                 return;
@@ -483,19 +776,37 @@ private:
     tcp::socket socket_;
     std::uint64_t id_;
     tcp::endpoint peer_;
+    address_bytes client_{};  // the peer's address, for the UDP cookie
+    address_bytes source_{};  // what the per-source limits count it under
     mono_clock::time_point started_, last_activity_, source_until_;
     std::array<std::byte, proto::hello_size> head_{};
     std::array<std::byte, proto::hello_reply_size> reply_{};
     std::array<std::byte, proto::report_request_size> op_{};
     std::array<std::byte, proto::udp_report_extended_size> report_{};
     std::vector<std::byte> buf_;
+    std::size_t filled_ = 0;  // echo: bytes of the current message read
     proto::hello hello_{};
     bool hello_ok_ = false;
-    bool counted_ = false;
+    bool counted_ = false;  // holds a slot, overall and of its source
     std::uint64_t cookie_ = 0;
     std::shared_ptr<udp_session> udp_;
     std::uint64_t messages_ = 0;
     std::uint64_t bytes_ = 0;
+    // Progress: bytes read and written since the hello, sampled (less what awaits
+    // acknowledgement) once a watchdog period or less often (progress_window / 40) while a
+    // transfer is in flight; 48 samples span a window.
+    struct progress_sample {
+        mono_clock::time_point at;
+        std::uint64_t delivered = 0;
+    };
+    static constexpr std::size_t progress_ring = 48;
+    std::uint64_t moved_ = 0;
+    std::uint64_t unacked_ = 0;  // written, not yet acknowledged, when the watchdog last looked
+    bool in_flight_ = false;
+    bool draining_ = false;  // in flight only because written bytes await acknowledgement
+    std::array<progress_sample, progress_ring> samples_{};
+    std::size_t sampled_ = 0;
+    std::uint64_t last_window_bytes_ = 0;
     std::string end_reason_;
 };
 
@@ -505,7 +816,15 @@ void responder::impl::accept() {
     // accept() fills in the peer's address: no getpeername per session.
     acceptor.async_accept(accept_peer, [this](asio::error_code ec, tcp::socket s) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+        if (out_of_resources(ec)) {
+            pause_accepting(ec);
+            return;
+        }
         if (!ec) {
+            if (accept_backoff.count() != 0) {
+                log(fmt::format("accepting again after {} paused accepts", paused_accepts));
+                accept_backoff = 0ms;
+            }
             auto session = std::make_shared<tcp_session>(*this, std::move(s), accept_peer);
             live.push_back(session);
             session->start();
@@ -514,20 +833,58 @@ void responder::impl::accept() {
     });
 }
 
+// Out of descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM): the connection stays
+// in the listen queue and the next accept would fail the same way at once. Wait instead --
+// 50 ms, doubling up to 1 s -- while sessions end and give descriptors back. One log line when
+// the pause starts and one when accepts work again.
+void responder::impl::pause_accepting(const asio::error_code& ec) {
+    ++accept_pauses;
+    if (accept_backoff.count() == 0) {
+        accept_backoff = accept_backoff_first;
+        paused_accepts = 0;
+        log(fmt::format("accept: {}; pausing accepts for {} ms, backing off to {} ms until one succeeds", ec.message(),
+                        accept_backoff_first.count(), accept_backoff_max.count()));
+    } else {
+        accept_backoff = std::min(accept_backoff * 2, accept_backoff_max);
+    }
+    ++paused_accepts;
+    accept_timer.expires_after(accept_backoff);
+    accept_timer.async_wait([this](asio::error_code tec) {
+        if (!tec && acceptor.is_open()) accept();
+    });
+}
+
 void responder::impl::tick() {
-    watchdog.expires_after(std::chrono::milliseconds{250});
+    watchdog.expires_after(watchdog_period);
     watchdog.async_wait([this](asio::error_code ec) {
         if (ec) return;
         const auto now = mono_clock::now();
         std::erase_if(live, [&](std::weak_ptr<tcp_session>& w) {
             auto s = w.lock();
             if (!s || !s->open()) return true;
-            if (s->overdue(now)) {
-                ++dropped_idle;
-                s->drop("dropped: idle or slow peer");
+            switch (s->check(now)) {
+                case tcp_session::verdict::keep: break;
+                case tcp_session::verdict::no_hello:
+                    ++dropped_idle;
+                    s->drop("dropped: no hello in time");
+                    break;
+                case tcp_session::verdict::idle:
+                    ++dropped_idle;
+                    s->drop(fmt::format("dropped: idle for {} s", std::chrono::duration<double>(cfg.idle_timeout).count()));
+                    break;
+                case tcp_session::verdict::slow:
+                    ++dropped_slow;
+                    s->drop(fmt::format("reset: {} B moved in {} s, below the minimum of {} B/s", s->window_bytes(),
+                                        std::chrono::duration<double>(cfg.progress_window).count(), cfg.min_progress_rate),
+                            true);
+                    break;
             }
             return false;
         });
+        if (now - log_window_start >= 1s) {
+            roll_log_window(now);
+            forget_idle_sources(now);
+        }
         tick();
     });
 }
@@ -567,11 +924,14 @@ void responder::impl::udp_loop() {
 }
 
 void responder::impl::on_udp_batch(int n, std::size_t& replies) {
+    // The last cookie and source address that checked out: a batch is mostly one session's.
     std::uint64_t last_cookie = 0;
+    address_bytes last_from{};
     udp_session* last = nullptr;
     for (int i = 0; i < n; ++i) {
         const auto idx = static_cast<std::size_t>(i);
         const auto total = static_cast<std::size_t>(rx_msgs[idx].msg_len);
+        const auto from = to_bytes(rx_from[idx]);
         // With UDP GRO one buffer holds several datagrams of gso_size bytes (the last may be
         // shorter); split them back.
         std::size_t seg = total;
@@ -594,13 +954,21 @@ void responder::impl::on_udp_batch(int n, std::size_t& replies) {
                 if (total == 0) break;
                 continue;
             }
-            if (h.value.cookie != last_cookie || last == nullptr) {
+            if (h.value.cookie != last_cookie || from != last_from || last == nullptr) {
                 const auto it = udp_sessions.find(h.value.cookie);
                 if (it == udp_sessions.end()) {
                     ++udp_dropped;
                     continue;
                 }
+                // The cookie is a MAC over its client's address: from anywhere else it does not
+                // check out (a leaked cookie reflects nothing to a third party).
+                if (cookie_for(from, it->second->id) != h.value.cookie) {
+                    ++udp_wrong_source;
+                    ++udp_dropped;
+                    continue;
+                }
                 last_cookie = h.value.cookie;
+                last_from = from;
                 last = it->second.get();
             }
             last->last_activity_ns = now;
@@ -688,10 +1056,37 @@ std::error_code bind_pair(responder::impl& r, const asio::ip::address& addr, std
 }
 }  // namespace
 
+namespace {
+// The config with every limit inside its hard maximum (responder_caps): a caller can tighten the
+// guards, not switch them off.
+responder_config within_caps(responder_config c) {
+    using caps = responder_caps;
+    c.max_sessions = std::clamp<std::size_t>(c.max_sessions, 1, caps::max_sessions);
+    c.max_sessions_per_source = std::clamp<std::size_t>(c.max_sessions_per_source, 1, caps::max_sessions_per_source);
+    c.max_session_rate_per_source =
+        std::clamp<std::size_t>(c.max_session_rate_per_source, 1, caps::max_session_rate_per_source);
+    c.handshake_timeout = std::clamp(c.handshake_timeout, std::chrono::milliseconds{1}, caps::max_handshake_timeout);
+    c.idle_timeout = std::clamp(c.idle_timeout, std::chrono::milliseconds{1}, caps::max_idle_timeout);
+    c.progress_window = std::clamp(c.progress_window, watchdog_period, caps::max_progress_window);
+    c.log_lines_per_second = std::min(c.log_lines_per_second, caps::max_log_lines_per_second);
+    return c;
+}
+}  // namespace
+
+responder_config own_probe_responder(std::string bind_address) {
+    responder_config c;
+    c.bind_address = std::move(bind_address);
+    c.port = 0;
+    c.max_sessions_per_source = responder_caps::max_sessions_per_source;
+    c.max_session_rate_per_source = responder_caps::max_session_rate_per_source;
+    c.min_progress_rate = 0;
+    return c;
+}
+
 std::unique_ptr<responder> responder::start(const responder_config& cfg, std::error_code& ec) {
     ec.clear();
     auto p = std::make_unique<impl>();
-    p->cfg = cfg;
+    p->cfg = within_caps(cfg);
     bool dual = false;
     auto addr = bind_address_for(cfg.bind_address, dual, ec);
     if (ec) return nullptr;
@@ -754,8 +1149,17 @@ socket_address responder::local_endpoint() const {
 }
 
 responder_stats responder::stats() const noexcept {
-    return {impl_->sessions.load(),      impl_->rejected.load(),    impl_->dropped_idle.load(),
-            impl_->udp_datagrams.load(), impl_->udp_dropped.load(), impl_->udp_replies.load()};
+    const auto& p = *impl_;
+    return {.sessions = p.sessions.load(),
+            .rejected = p.rejected.load(),
+            .refused_busy = p.refused_busy.load(),
+            .dropped_idle = p.dropped_idle.load(),
+            .dropped_slow = p.dropped_slow.load(),
+            .accept_pauses = p.accept_pauses.load(),
+            .udp_datagrams = p.udp_datagrams.load(),
+            .udp_dropped = p.udp_dropped.load(),
+            .udp_wrong_source = p.udp_wrong_source.load(),
+            .udp_replies = p.udp_replies.load()};
 }
 
 void responder::stop() noexcept {
@@ -768,9 +1172,11 @@ void responder::stop() noexcept {
         p->acceptor.close(ignored);
         p->udp_socket.close(ignored);
         p->watchdog.cancel();
+        p->accept_timer.cancel();
         for (auto& w : p->live)
             if (auto s = w.lock()) s->drop("responder stopping");
         p->live.clear();
+        p->roll_log_window(mono_clock::now());  // the last second's summary, if lines were left out
         p->io.stop();
     });
     impl_->thread.join();

@@ -36,6 +36,7 @@ inline constexpr std::size_t sink_report_size = 12;
 
 // Limits the responder enforces (and probes check before sending).
 inline constexpr std::uint32_t max_tcp_message = 1u << 20;   // echo message, bytes
+inline constexpr std::uint32_t min_udp_datagram = 32;        // the test header, udp_header_size
 inline constexpr std::uint32_t max_udp_datagram = 65507;     // IPv4 UDP payload maximum
 inline constexpr std::uint32_t max_duration_ms = 3'600'000;  // one hour
 
@@ -111,6 +112,12 @@ std::size_t encode(const udp_header& h, std::span<std::byte> out) noexcept;
 std::size_t encode(const udp_report& r, std::span<std::byte> out) noexcept;
 std::size_t encode_sink_report(std::uint64_t bytes, std::span<std::byte> out) noexcept;
 std::size_t encode_report_request(std::span<std::byte> out) noexcept;
+
+/// Whether a hello's parameters are in the documented ranges for its mode: echo message_size
+/// 1..max_tcp_message, udp-echo message_size min_udp_datagram..max_udp_datagram, source
+/// duration_ms 1..max_duration_ms; the other modes take none. The responder answers bad_param
+/// otherwise.
+bool params_in_range(const hello& h) noexcept;
 
 /// Decoding result: the value, or why not.
 enum class decode_status { ok, truncated, bad_magic, bad_version, bad_value };

@@ -3,14 +3,18 @@
 //
 // One process serves TCP and UDP on the same port, IPv4 and IPv6, many clients at once, on its
 // own thread (Asio inside; nothing of it in this header). It speaks nettool's protocol
-// (protocol.hpp, docs/PROTOCOL.md) and guards itself: limits on sessions, durations and message
-// sizes, a read deadline during the handshake, UDP replies never larger than the datagram they
-// answer, and silence towards datagrams without a live session's cookie.
+// (protocol.hpp, docs/PROTOCOL.md) and guards itself (docs/PROTOCOL.md, "What the responder
+// guards against"): limits on sessions overall and per source address, durations and message
+// sizes; a read deadline during the handshake, a minimum progress rate while a transfer is in
+// flight and an idle limit between; memory per session in proportion to what its client sent;
+// accepts that back off when descriptors run out; a rate-limited log; UDP replies never larger
+// than the datagram they answer, and only to the address a session's cookie was made for.
 
 #include <nettool/core/export.hpp>
 #include <nettool/net/endpoint.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,6 +25,18 @@
 NETTOOL_API_BEGIN
 namespace nettool {
 
+/// Hard maxima of the responder's limits: responder::start() clamps a config into them, and
+/// `nettool serve` refuses options beyond them, so no setting switches a guard off.
+struct responder_caps {
+    static constexpr std::size_t max_sessions = 100'000;
+    static constexpr std::size_t max_sessions_per_source = 1'024;
+    static constexpr std::size_t max_session_rate_per_source = 1'000;  ///< new sessions per second
+    static constexpr std::chrono::milliseconds max_handshake_timeout{60'000};
+    static constexpr std::chrono::milliseconds max_idle_timeout{600'000};
+    static constexpr std::chrono::milliseconds max_progress_window{60'000};
+    static constexpr std::size_t max_log_lines_per_second = 1'000;
+};
+
 struct responder_config {
     /// Address to bind; empty means every address, IPv6 and IPv4 (dual-stack "::", or
     /// "0.0.0.0" where IPv6 is off).
@@ -28,19 +44,44 @@ struct responder_config {
     /// TCP and UDP port; 0 picks a free port that is free for both.
     std::uint16_t port = 51423;
     std::size_t max_sessions = 256;
+    /// A source is one IPv4 address, or one IPv6 /64. It may hold this many sessions at once and
+    /// open this many a second (a bucket of as many, refilled continuously); beyond either its
+    /// hellos are answered busy. max_sessions still caps every source together.
+    std::size_t max_sessions_per_source = 32;
+    std::size_t max_session_rate_per_source = 64;
     std::chrono::milliseconds handshake_timeout{5'000};  ///< hello must arrive within this
     std::chrono::milliseconds idle_timeout{30'000};      ///< no bytes for this long ends a session
-    /// One line per session (start, end, what was done); called on the responder's thread.
+    /// While a transfer is in flight -- an echo message from its first byte in to its last byte
+    /// out, a sink upload from its first byte to the half-close, a source download -- the session
+    /// must move at least min_progress_rate bytes per second, judged over each progress_window;
+    /// slower, it is reset. 0 turns the rule off: only for a responder that serves nobody but the
+    /// caller's own probes (own_probe_responder()), never for one open to others.
+    std::uint32_t min_progress_rate = 4 * 1024;
+    std::chrono::milliseconds progress_window{10'000};
+    /// Session lines (one per session, and one per refused hello) logged per second; beyond, one
+    /// summary line a second: "N more sessions ended (M refused busy)".
+    std::size_t log_lines_per_second = 10;
+    /// Called on the responder's thread with each log line.
     std::function<void(std::string_view)> log;
 };
 
+/// The config of a responder that serves only the caller's own probes, at its end of an emulated
+/// link (the link lab, `tcp --link`): its one client may open as many sessions as a probe can,
+/// and the link may be slower than any progress floor, so the per-source limits are at their
+/// maxima and the progress rule is off. The rest are the defaults. Never for `nettool serve`.
+responder_config own_probe_responder(std::string bind_address);
+
 /// Counters since start; read from any thread.
 struct responder_stats {
-    std::uint64_t sessions = 0;       ///< TCP sessions that sent a valid hello
-    std::uint64_t rejected = 0;       ///< hellos refused (limits, version, mode)
-    std::uint64_t dropped_idle = 0;   ///< sessions closed for silence or slowness
-    std::uint64_t udp_datagrams = 0;  ///< datagrams with a live cookie
-    std::uint64_t udp_dropped = 0;    ///< datagrams dropped silently (no or bad cookie, malformed)
+    std::uint64_t sessions = 0;          ///< TCP sessions that sent a valid hello
+    std::uint64_t rejected = 0;          ///< hellos refused (limits, version, mode, parameters)
+    std::uint64_t refused_busy = 0;      ///< of those, refused for the session limits (status busy)
+    std::uint64_t dropped_idle = 0;      ///< sessions closed for silence (no hello in time, or idle)
+    std::uint64_t dropped_slow = 0;      ///< sessions reset for moving less than min_progress_rate
+    std::uint64_t accept_pauses = 0;     ///< accepts put off for lack of descriptors or memory
+    std::uint64_t udp_datagrams = 0;     ///< datagrams with a live cookie from its client
+    std::uint64_t udp_dropped = 0;       ///< datagrams dropped silently (bad or no cookie, malformed)
+    std::uint64_t udp_wrong_source = 0;  ///< of those, a live cookie from another address
     std::uint64_t udp_replies = 0;
 };
 
