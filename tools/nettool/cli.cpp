@@ -83,7 +83,8 @@ int fail(std::string_view message, int code) {
 }
 
 int input_file_status(const std::error_code& ec) noexcept {
-    if (is_usage_error(ec) || ec == errc::malformed || ec == errc::unsupported_link_type) return exit_usage;
+    if (is_usage_error(ec) || ec == errc::malformed || ec == errc::unsupported_link_type || ec == errc::too_large)
+        return exit_usage;
     if (ec.category() != std::system_category() && ec.category() != std::generic_category()) return exit_failed;
     switch (static_cast<std::errc>(ec.value())) {
     case std::errc::no_such_file_or_directory:

@@ -67,13 +67,13 @@ int run_classify(const classify_options& opts, const context& ctx) {
         targets.push_back(*ip);
     }
     if (!opts.file.empty()) {
-        // A file named on the command line that cannot be read, is not text or is not a list of
-        // addresses is a usage error, like a bad address typed on the command line.
+        // A file named on the command line that cannot be opened, is not text or is not a list
+        // of addresses is a usage error, like a bad address typed on the command line.
         try {
             const auto listed = read_address_list(opts.file);
             targets.insert(targets.end(), listed.begin(), listed.end());
         } catch (const error& e) {
-            return fail(e.what(), exit_usage);
+            return fail(e.what(), input_file_status(e.code()));
         }
     }
 
@@ -86,7 +86,7 @@ int run_classify(const classify_options& opts, const context& ctx) {
             r = inspect_file(opts.pcap, io);
         } catch (const error& e) {
             return fail(fmt::format("--pcap {}: {}", opts.pcap, e.what()),
-                        e.code() == errc::malformed ? exit_usage : exit_failed);
+                        input_file_status(e.code()));
         }
         std::set<std::string> seen;
         for (const auto& c : r.conversations) {

@@ -25,12 +25,12 @@ int run_load(const dns_options& o, const context& ctx) {
     } catch (const error& e) {
         return fail(fmt::format("bad --server: {}", e.what()), exit_usage);
     }
-    // A query file that cannot be read, is not text or does not parse is a usage error.
+    // A query file that cannot be opened, is not text or does not parse is a usage error.
     std::vector<dns_load_query> queries;
     try {
         queries = read_dns_query_file(o.queries_file);
     } catch (const error& e) {
-        return fail(e.what(), exit_usage);
+        return fail(e.what(), input_file_status(e.code()));
     }
     if (queries.empty())
         return fail(fmt::format("query file '{}' has no queries", o.queries_file), exit_usage);
@@ -153,7 +153,7 @@ int run_dns(const dns_options& o, const context& ctx) {
             servers = resolv_conf_servers(o.resolv_conf);
         } catch (const error& e) {
             const bool missing_default = !o.resolv_conf_given && e.code() == std::errc::no_such_file_or_directory;
-            if (!missing_default) return fail(fmt::format("--resolv-conf {}", e.what()), exit_usage);
+            if (!missing_default) return fail(fmt::format("--resolv-conf {}", e.what()), input_file_status(e.code()));
         }
     }
 

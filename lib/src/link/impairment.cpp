@@ -344,7 +344,13 @@ void apply_key(direction_config& d, std::string_view name, std::string_view valu
         d.queue = queue_value(value, label);
     } else if (name == "trace") {
         if (value.empty()) bad(fmt::format("{}: empty value: give the path of a mahimahi trace file", label));
-        d.trace_ms = load_trace(std::string{value});
+        // A trace file the spec names that cannot be read or is not a trace is a bad value of the
+        // spec (errc::bad_argument, as every other error of the spec), whatever the OS said.
+        try {
+            d.trace_ms = load_trace(std::string{value});
+        } catch (const nettool::error& e) {
+            bad(fmt::format("{}: {}", label, e.what()));
+        }
     }
 }
 
@@ -456,6 +462,8 @@ std::vector<std::uint32_t> load_trace(const std::string& path) {
     try {
         return parse_trace_lines(*in);
     } catch (const nettool::error& e) {
+        // The reader's own errors already name the file ("<path> line 1: a NUL byte ...").
+        if (std::string_view{e.what()}.starts_with(path)) throw;
         throw nettool::error(e.code(), fmt::format("{}: {}", path, e.what()));
     }
 }
