@@ -2,6 +2,7 @@
 // usage error after a bounded read, never a claim of success), output is checked (a full disk is
 // exit 1 with the reason, and stdout is output too).
 #include "support/limited_run.hpp"
+#include "support/link_test_lock.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
@@ -287,6 +288,54 @@ TEST(CliCaptureFull, PacketLinesToAFullStdout) {
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_EQ(r.err, "nettool: stdout: no space left on device\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// link --capture and --log: a failed write is exit 1 with the reason and the count, even when
+// COMMAND succeeded; the capture keeps its whole packets.
+
+bool can_build_links() {
+    return is_root() && ::access("/dev/net/tun", R_OK | W_OK) == 0;
+}
+
+TEST(CliLinkFull, CaptureUnderAFileSizeLimit) {
+    if (!can_build_links()) GTEST_SKIP() << "needs root and /dev/net/tun to build a link: skipped";
+    nettool::test::link_test_lock lock;
+    ASSERT_TRUE(lock.held());
+    const auto file = temp_path("link.pcap");
+    // 1200 bytes hold the file header and about a dozen of the 20 ping packets that cross.
+    const auto r = run_limited(nettool_argv({"link", "-q", "--delay", "1ms", "--capture", file, "--", "/bin/sh", "-c",
+                                             "ping -n -q -c 10 -i 0.02 $NETTOOL_LINK_HOST >/dev/null"}),
+                               {.file_size_limit = 1200, .timeout = std::chrono::seconds{30}});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(r.err, m, std::regex{"^nettool: --capture " + file +
+                                                      ": file too large: (\\d+) of (\\d+) packets written\n$"}))
+        << r.err;
+    const auto written = std::stoull(m[1]);
+    EXPECT_GT(written, 5u);
+    EXPECT_GE(std::stoull(m[2]), 20u);
+    // Cut back to the last whole packet: under the limit, by less than one ping packet.
+    EXPECT_LE(fs::file_size(file), 1200u);
+    EXPECT_GT(fs::file_size(file), 1200u - 16 - 84);
+    expect_valid_pcap_of(file, written);
+    fs::remove(file);
+}
+
+TEST(CliLinkFull, LogOnAFullDevice) {
+    if (!can_build_links()) GTEST_SKIP() << "needs root and /dev/net/tun to build a link: skipped";
+    nettool::test::link_test_lock lock;
+    ASSERT_TRUE(lock.held());
+    const auto r = run_nettool({"link", "-q", "--log", "/dev/full", "--", "sleep", "1.5"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_EQ(r.err, "nettool: --log /dev/full: no space left on device: 0 of 1 lines written\n");
+}
+
+TEST(CliLinkFull, UnwritableCaptureIsExitOneBeforeTheLink) {
+    if (!can_build_links()) GTEST_SKIP() << "needs root and /dev/net/tun to build a link: skipped";
+    const auto r = run_nettool({"link", "-q", "--capture", "/nonexistent/x.pcap", "--", "true"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_EQ(r.err, "nettool: --capture /nonexistent/x.pcap: no such file or directory\n");
 }
 
 }  // namespace

@@ -168,7 +168,16 @@ int run_link(const link_options& opt, const context& ctx) {
     sigaddset(&set, SIGCHLD);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-    auto em = link::emulator::start(eo);
+    std::unique_ptr<link::emulator> em;
+    try {
+        em = link::emulator::start(eo);
+    } catch (const error& e) {
+        // --capture's file could not be created: the OS's reason, as capture -w says it.
+        if (!opt.capture.empty() && e.code().category() == std::system_category() &&
+            std::string_view{e.what()}.starts_with("--capture"))
+            return fail(fmt::format("--capture {}: {}", opt.capture, os_reason(e.code())), exit_failed);
+        throw;
+    }
     const auto& a = em->addresses();
     if (!ctx.global.quiet)
         fmt::print(stderr,
