@@ -277,6 +277,28 @@ TEST(CliCaptureFull, TcpCaptureOnAFullDeviceSaysSo) {
     EXPECT_EQ(r.err, "nettool: --capture /dev/full: no space left on device\n");
 }
 
+TEST(CliCaptureFull, TcpCaptureThatFillsTheDiskMidRun) {
+    if (!is_root()) GTEST_SKIP() << "capturing on lo needs root (CAP_NET_RAW): skipped";
+    const auto port = std::to_string(nettool::test::free_port());
+    nettool::test::background_process serve({NETTOOL_BIN, "serve", "--port", port, "--bind", "127.0.0.1"});
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+    const auto file = temp_path("tcp.pcap");
+    const auto r = run_limited(nettool_argv({"tcp", "127.0.0.1:" + port, "--mode", "rr", "--count", "3000",
+                                             "--capture", file}),
+                               {.file_size_limit = 20'000, .timeout = std::chrono::seconds{60}});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(r.err, m, std::regex{"^nettool: --capture " + file +
+                                                      ": file too large: (\\d+) of (\\d+) packets written\n$"}))
+        << r.err;
+    const auto written = std::stoull(m[1]);
+    EXPECT_GT(written, 0u);
+    EXPECT_LT(written, std::stoull(m[2]));
+    expect_valid_pcap_of(file, written);
+    (void)serve.stop(SIGTERM);
+    fs::remove(file);
+}
+
 TEST(CliCaptureFull, PacketLinesToAFullStdout) {
     if (!is_root()) GTEST_SKIP() << "capturing on lo needs root (CAP_NET_RAW): skipped";
     const auto port = quiet_port();
