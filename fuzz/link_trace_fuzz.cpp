@@ -1,5 +1,5 @@
 // libFuzzer: the link emulator's parsers of outside text. The input is fed whole to parse_trace()
-// (a mahimahi trace file, read through the cursor), and as text to parse_link_spec() (the
+// (a mahimahi trace file, read through the bounded line reader), and as text to parse_link_spec() (the
 // --link option) and the value parsers it uses. A trace that parses must satisfy what the
 // pipe's constructor requires; a spec must parse or throw nettool::error, nothing else.
 #include <nettool/link/impairment.hpp>

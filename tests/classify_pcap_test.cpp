@@ -45,7 +45,7 @@ TEST(ClassifyPcap, ClassifiesEveryConversationEndpointOnce) {
 
 TEST(ClassifyPcap, MissingAndNonCaptureFilesAreOneLineErrors) {
     auto r = run_nettool({"classify", "--pcap", "/nonexistent/nettool.pcap"});
-    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.exit_code, 2);  // a missing input file is the user's mistake, as in inspect
     EXPECT_NE(r.err.find("No such file"), std::string::npos) << r.err;
     r = run_nettool({"classify", "--pcap", std::string{NETTOOL_SOURCE_DIR} + "/README.md"});
     EXPECT_EQ(r.exit_code, 2);

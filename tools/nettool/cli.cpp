@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include "files.hpp"
+
 #include <nettool/core/clock.hpp>
 #include <nettool/netclass/broadcast.hpp>
 #include <nettool/netclass/netclass.hpp>
@@ -81,7 +83,8 @@ int fail(std::string_view message, int code) {
 }
 
 int input_file_status(const std::error_code& ec) noexcept {
-    if (is_usage_error(ec) || ec == errc::malformed || ec == errc::unsupported_link_type) return exit_usage;
+    if (is_usage_error(ec) || ec == errc::malformed || ec == errc::unsupported_link_type || ec == errc::too_large)
+        return exit_usage;
     if (ec.category() != std::system_category() && ec.category() != std::generic_category()) return exit_failed;
     switch (static_cast<std::errc>(ec.value())) {
     case std::errc::no_such_file_or_directory:
@@ -102,7 +105,7 @@ void emit(const context& ctx, const report& r) {
     } else {
         fmt::print("{}", r.to_text());
     }
-    std::fflush(stdout);
+    flush_stdout();
 }
 
 bool want_progress(const context& ctx) {
@@ -118,7 +121,7 @@ socket_address resolve_target(const std::string& text, std::uint16_t default_por
 void print_interval(const stream_interval& iv) {
     fmt::print("[{:6.1f}-{:6.1f} s]  {:>10}  {:>14}\n", iv.start_s, iv.end_s,
                format_bytes(static_cast<double>(iv.bytes)), format_bits_per_second(iv.bits_per_second));
-    std::fflush(stdout);
+    flush_stdout();
 }
 
 probe_capture::probe_capture(const std::string& file, const socket_address& target) : file_(file) {
@@ -126,6 +129,9 @@ probe_capture::probe_capture(const std::string& file, const socket_address& targ
     try {
         recorder_ = wire_recorder::start(target, interface_for(target), file);
     } catch (const error& e) {
+        // pcap_writer's words already name the file: "<file>: <reason>".
+        if (e.code().category() == std::system_category())
+            throw error(e.code(), fmt::format("--capture {}: {}", file, os_reason(e.code())));
         throw error(e.code(), fmt::format("--capture {}: {}", file, e.what()));
     }
 }
@@ -138,6 +144,9 @@ void probe_capture::attach(report& rep, const wire_comparison& app) {
     try {
         w = recorder_->finish();
     } catch (const error& e) {
+        // The OS's code: writing the file failed, and what() says how much it holds.
+        if (e.code().category() == std::system_category())
+            throw error(e.code(), fmt::format("--capture {}: {}: {}", file_, os_reason(e.code()), e.what()));
         throw error(e.code(), fmt::format("inspecting {}: {}", file_, e.what()));
     }
     recorder_.reset();

@@ -54,7 +54,8 @@ int fail(std::string_view what, const std::error_code& ec);
 int fail(std::string_view message, int code);
 
 /// The exit code for a file named on the command line that could not be used as input: missing,
-/// unreadable, a directory, or not the kind of file the option takes is the user's mistake (2);
+/// unreadable, a directory, or not the kind of file the option takes (binary, past a limit of
+/// line_reader: errc::too_large) is the user's mistake (2);
 /// anything else (an I/O error part way) is 1. Every subcommand that reads a file uses this.
 int input_file_status(const std::error_code& ec) noexcept;
 

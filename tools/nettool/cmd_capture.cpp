@@ -1,12 +1,16 @@
 #include "cmd_capture.hpp"
 
+#include "files.hpp"
+
 #include <nettool/packet/capture.hpp>
 #include <nettool/packet/packet.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <iterator>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -33,7 +37,11 @@ void setup_capture(CLI::App& app, context& ctx) {
                     "Interface to capture on (default: the default route's interface, else lo)");
     cmd->add_option("-f,--filter", opts->filter,
                     "BPF filter expression, tcpdump syntax (e.g. \"udp port 53\")");
-    cmd->add_option("-w,--write", opts->write, "Write packets to this pcap file instead of printing them");
+    cmd->add_option("-w,--write", opts->write,
+                    "Write packets to this pcap file instead of printing them ('-': stdout). A write that "
+                    "fails (full disk) ends the capture with exit 1; the file keeps the packets written, "
+                    "ending on a whole record")
+        ->check(file_option());
     cmd->add_option("-c,--count", opts->count, "Stop after this many packets (0: no limit)")
         ->check(count_option(1, 1'000'000'000'000, "packets", "no limit"))
         ->capture_default_str();
@@ -66,6 +74,9 @@ int run_capture(const capture_cli_options& o, const context& ctx) {
     try {
         cap = capture_session::open(co);
     } catch (const error& e) {
+        // The output file: the OS's reason (read-only, no such directory, disk full), exit 1.
+        if (e.code().category() == std::system_category())
+            return fail(fmt::format("{}: {}: 0 packets written", o.write, os_reason(e.code())), exit_failed);
         const std::string iface = co.interface.empty() ? default_capture_interface() : co.interface;
         std::string why = e.what();
         if (e.code() == make_error_code(errc::permission_denied))
@@ -88,17 +99,25 @@ int run_capture(const capture_cli_options& o, const context& ctx) {
         fmt::print(stderr, "nettool: capturing on {}{}{}\n", cap->interface(),
                    o.filter.empty() ? "" : ", filter: ", o.filter);
     int lt = cap->link_type();
+    // Packet lines are written on the capture thread, where nothing may throw: a failed write
+    // to stdout ends the capture, and main() reports it.
+    std::atomic<bool> stdout_failed{false};
     if (lines) {
-        cap->start([lt](const captured_packet& p) {
-            auto d = decode(lt, p.data);
-            fmt::print("{}\n", packet_line(p.time, d, p.wire_length));
-            std::fflush(stdout);
+        cap->start([lt, &stdout_failed](const captured_packet& p) {
+            if (stdout_failed.load()) return;
+            fmt::memory_buffer line;
+            try {
+                fmt::format_to(std::back_inserter(line), "{}\n", packet_line(p.time, decode(lt, p.data), p.wire_length));
+            } catch (...) {
+                return;
+            }
+            if (!write_stdout({line.data(), line.size()}) || !flush_stdout()) stdout_failed.store(true);
         });
     } else {
         cap->start();
     }
     auto last = std::chrono::steady_clock::now();
-    while (cap->running() && g_stop == 0) {
+    while (cap->running() && g_stop == 0 && !stdout_failed.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds{50});
         if (progress && std::chrono::steady_clock::now() - last >= std::chrono::milliseconds{250}) {
             last = std::chrono::steady_clock::now();
@@ -119,18 +138,23 @@ int run_capture(const capture_cli_options& o, const context& ctx) {
     r.data()["file"] = o.write.empty() ? nlohmann::json() : nlohmann::json(o.write);
     r.data()["link_type"] = lt;
     r.data()["captured"] = s.captured;
+    if (!o.write.empty()) r.data()["written"] = s.written;
     r.data()["bytes"] = s.bytes;
     r.data()["received_by_filter"] = s.received;
     r.data()["dropped_by_kernel"] = s.dropped_kernel;
     r.data()["dropped_by_interface"] = s.dropped_interface;
     if (ctx.global.json) {
         emit(ctx, r);
-    } else if (!ctx.global.quiet) {
+    } else if (!ctx.global.quiet && !cap->output_error() && !stdout_failed.load()) {
         // Like tcpdump: the counts go to stderr so stdout stays the packet lines.
         fmt::print(stderr,
                    "{} packets captured\n{} packets received by filter\n{} packets dropped by kernel\n",
                    s.captured, s.received, s.dropped_kernel);
     }
+    if (stdout_failed.load()) return exit_failed;  // main() says why
+    if (const auto& ec = cap->output_error())
+        return fail(fmt::format("{}: {}: {} of {} packets written", o.write, os_reason(ec), s.written, s.captured),
+                    exit_failed);
     return exit_ok;
 }
 

@@ -1,6 +1,9 @@
 #include "cmd_classify.hpp"
 
+#include "files.hpp"
+
 #include <nettool/net/address.hpp>
+#include <nettool/net/address_list.hpp>
 #include <nettool/core/error.hpp>
 #include <nettool/packet/inspect.hpp>
 #include <nettool/netclass/netclass.hpp>
@@ -8,10 +11,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <fstream>
 #include <optional>
 #include <set>
-#include <iostream>
 #include <memory>
 
 namespace nettool::cli {
@@ -19,13 +20,6 @@ namespace nettool::cli {
 namespace {
 
 constexpr std::size_t explain_limit = 8;  // explanations are printed for at most this many addresses
-
-std::string trim(std::string s) {
-    const auto b = s.find_first_not_of(" \t\r");
-    if (b == std::string::npos) return {};
-    const auto e = s.find_last_not_of(" \t\r");
-    return s.substr(b, e - b + 1);
-}
 
 // Bulk text: one line per address, streamed, then the totals.
 int run_bulk_text(const bulk_classifier& fast, const std::vector<ip_address>& targets) {
@@ -36,13 +30,12 @@ int run_bulk_text(const bulk_classifier& fast, const std::vector<ip_address>& ta
         counts.add(c.kind);
         append_bulk_line(out, c);
         if (out.size() > (1U << 16)) {
-            std::fwrite(out.data(), 1, out.size(), stdout);
+            if (!write_stdout(out)) return exit_failed;  // main() says why
             out.clear();
         }
     }
     out += '\n' + counts.sentence() + '\n';
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    std::fflush(stdout);
+    if (!write_stdout(out) || !flush_stdout()) return exit_failed;
     return counts[destination_kind::unreachable] > 0 ? exit_failed : exit_ok;
 }
 
@@ -74,24 +67,13 @@ int run_classify(const classify_options& opts, const context& ctx) {
         targets.push_back(*ip);
     }
     if (!opts.file.empty()) {
-        std::ifstream f;
-        std::istream* in = &std::cin;
-        if (opts.file != "-") {
-            f.open(opts.file);
-            if (!f) return fail(fmt::format("cannot open '{}'", opts.file), exit_usage);
-            in = &f;
-        }
-        std::string line;
-        for (std::size_t n = 1; std::getline(*in, line); ++n) {
-            if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-            line = trim(line);
-            if (line.empty()) continue;
-            auto ip = ip_address::parse(line);
-            if (!ip)
-                return fail(
-                    fmt::format("{} line {}: '{}' is not an IPv4 or IPv6 address", opts.file, n, line),
-                    exit_usage);
-            targets.push_back(*ip);
+        // A file named on the command line that cannot be opened, is not text or is not a list
+        // of addresses is a usage error, like a bad address typed on the command line.
+        try {
+            const auto listed = read_address_list(opts.file);
+            targets.insert(targets.end(), listed.begin(), listed.end());
+        } catch (const error& e) {
+            return fail(e.what(), input_file_status(e.code()));
         }
     }
 
@@ -104,7 +86,7 @@ int run_classify(const classify_options& opts, const context& ctx) {
             r = inspect_file(opts.pcap, io);
         } catch (const error& e) {
             return fail(fmt::format("--pcap {}: {}", opts.pcap, e.what()),
-                        e.code() == errc::malformed ? exit_usage : exit_failed);
+                        input_file_status(e.code()));
         }
         std::set<std::string> seen;
         for (const auto& c : r.conversations) {

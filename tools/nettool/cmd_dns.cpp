@@ -1,5 +1,6 @@
 #include "cmd_dns.hpp"
 
+#include "files.hpp"
 #include "probe_link.hpp"
 
 #include <nettool/core/clock.hpp>
@@ -7,9 +8,7 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 namespace nettool::cli {
 
@@ -26,17 +25,12 @@ int run_load(const dns_options& o, const context& ctx) {
     } catch (const error& e) {
         return fail(fmt::format("bad --server: {}", e.what()), exit_usage);
     }
-    std::ifstream in{o.queries_file};
-    if (!in) {
-        return fail(fmt::format("cannot read query file '{}'", o.queries_file), exit_usage);
-    }
-    std::stringstream text;
-    text << in.rdbuf();
+    // A query file that cannot be opened, is not text or does not parse is a usage error.
     std::vector<dns_load_query> queries;
     try {
-        queries = parse_dns_query_file(text.str());
+        queries = read_dns_query_file(o.queries_file);
     } catch (const error& e) {
-        return fail(fmt::format("query file '{}': {}", o.queries_file, e.what()), exit_usage);
+        return fail(e.what(), input_file_status(e.code()));
     }
     if (queries.empty())
         return fail(fmt::format("query file '{}' has no queries", o.queries_file), exit_usage);
@@ -92,11 +86,16 @@ void setup_dns(CLI::App& app, context& ctx) {
         ->excludes(no_edns)
         ->capture_default_str();
     sub->add_flag("--no-recurse", opts->no_recurse, "Clear the RD (recursion desired) bit");
-    sub->add_option("--resolv-conf", opts->resolv_conf,
-                    "File whose nameserver lines are the default servers (port 53)")
-        ->capture_default_str();
+    auto* resolv_conf =
+        sub->add_option("--resolv-conf", opts->resolv_conf,
+                        "File whose nameserver lines are the default servers (port 53); it must exist when "
+                        "given")
+            ->check(file_option())
+            ->capture_default_str();
     sub->add_option("--queries", opts->queries_file,
-                    "Load mode: replay this dnsperf-format file ('name type' per line) against --server");
+                    "Load mode: replay this dnsperf-format file ('name type' per line) against --server; "
+                    "'-' reads stdin")
+        ->check(file_option());
     sub->add_option("--duration", opts->duration_s, "Load mode: seconds to run")
         ->check(seconds_option(0.01, 86400))
         ->capture_default_str();
@@ -109,7 +108,10 @@ void setup_dns(CLI::App& app, context& ctx) {
     sub->add_option("--link", opts->link,
                     "Query across an emulated link built for the run (needs root), e.g. \"delay=20ms,loss=1%\"; "
                     "--server is then :PORT or nothing: this host's end of the link (port 53)");
-    sub->callback([opts, &ctx] { ctx.exit_status = run_dns(*opts, ctx); });
+    sub->callback([opts, resolv_conf, &ctx] {
+        opts->resolv_conf_given = resolv_conf->count() > 0;
+        ctx.exit_status = run_dns(*opts, ctx);
+    });
 }
 
 int run_dns(const dns_options& o, const context& ctx) {
@@ -144,7 +146,16 @@ int run_dns(const dns_options& o, const context& ctx) {
         }
     }
     const bool run_system = !lk.active() && (o.system_only || o.servers.empty());
-    if (!lk.active() && !o.system_only && o.servers.empty()) servers = resolv_conf_servers(o.resolv_conf);
+    if (!lk.active() && !o.system_only && o.servers.empty()) {
+        // A --resolv-conf the user named must be readable; the default one may be missing (a
+        // container without one): then only the system resolver is timed.
+        try {
+            servers = resolv_conf_servers(o.resolv_conf);
+        } catch (const error& e) {
+            const bool missing_default = !o.resolv_conf_given && e.code() == std::errc::no_such_file_or_directory;
+            if (!missing_default) return fail(fmt::format("--resolv-conf {}", e.what()), input_file_status(e.code()));
+        }
+    }
 
     dns_timing_result result{
         .query = {.name = o.name,

@@ -23,6 +23,7 @@ struct dns_options {
     unsigned edns_size = 1232;
     bool no_recurse = false;
     std::string resolv_conf = "/etc/resolv.conf";
+    bool resolv_conf_given = false;  // --resolv-conf was on the command line: it must be readable
     // load mode
     std::string queries_file;
     double duration_s = 10.0;

@@ -1,5 +1,7 @@
 #include "cmd_link.hpp"
 
+#include "files.hpp"
+
 #include <nettool/core/error.hpp>
 #include <nettool/link/emulator.hpp>
 
@@ -131,8 +133,9 @@ void setup_link(CLI::App& app, context& ctx) {
         ->check(number_option(
             {.integer = true, .imin = 0, .imax = std::numeric_limits<std::uint64_t>::max(), .what = "a seed (a whole number)"}));
     sub->add_option("--mtu", opt->mtu, "MTU of the link")->capture_default_str()->check(count_option(1280, 65535, "bytes"));
-    sub->add_option("--capture", opt->capture, "Write every packet leaving the emulator to FILE (pcap, raw IP)");
-    sub->add_option("--log", opt->log, "Append one JSON line of counters per second to FILE");
+    sub->add_option("--capture", opt->capture, "Write every packet leaving the emulator to FILE (pcap, raw IP)")
+        ->check(file_option());
+    sub->add_option("--log", opt->log, "Append one JSON line of counters per second to FILE")->check(file_option());
     sub->add_option("--host-command", opt->host_command,
                     "Run this shell command on the host side first ($NETTOOL_LINK_PEER set); ended after COMMAND");
     sub->add_option("command", opt->command, "COMMAND [ARGS...] after --");
@@ -149,10 +152,10 @@ int run_link(const link_options& opt, const context& ctx) {
         const char* shell = std::getenv("SHELL");
         command.emplace_back(shell && *shell ? shell : "/bin/sh");
     }
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> log(nullptr, &std::fclose);
+    log_file log;
     if (!opt.log.empty()) {
-        log.reset(std::fopen(opt.log.c_str(), "a"));
-        if (!log) return fail(fmt::format("--log {}: {}", opt.log, std::strerror(errno)), exit_failed);
+        if (const int e = log.open(opt.log); e != 0)
+            return fail(fmt::format("--log {}: {}", opt.log, os_reason({e, std::system_category()})), exit_failed);
     }
 
     // Orphans of the host command become this process's children, so ending it can reap them.
@@ -165,7 +168,16 @@ int run_link(const link_options& opt, const context& ctx) {
     sigaddset(&set, SIGCHLD);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-    auto em = link::emulator::start(eo);
+    std::unique_ptr<link::emulator> em;
+    try {
+        em = link::emulator::start(eo);
+    } catch (const error& e) {
+        // --capture's file could not be created: the OS's reason, as capture -w says it.
+        if (!opt.capture.empty() && e.code().category() == std::system_category() &&
+            std::string_view{e.what()}.starts_with("--capture"))
+            return fail(fmt::format("--capture {}: {}", opt.capture, os_reason(e.code())), exit_failed);
+        throw;
+    }
     const auto& a = em->addresses();
     if (!ctx.global.quiet)
         fmt::print(stderr,
@@ -179,7 +191,6 @@ int run_link(const link_options& opt, const context& ctx) {
     bool host_reaped = false;
     const pid_t child = em->spawn_inside(command);
     int status = exit_failed;
-    bool log_failed = false;
     for (;;) {
         const timespec second{1, 0};
         siginfo_t info{};
@@ -194,15 +205,11 @@ int run_link(const link_options& opt, const context& ctx) {
             break;
         }
         if (host_pid > 0 && !host_reaped && ::waitpid(host_pid, nullptr, WNOHANG) == host_pid) host_reaped = true;
-        if (sig < 0 && log && !log_failed) {
+        if (sig < 0 && log.active()) {
             const auto s = em->snapshot();
             nlohmann::json line = {{"time", std::time(nullptr)}, {"elapsed_s", static_cast<double>(s.elapsed.count()) / 1e9},
                                    {"uplink", s.uplink}, {"downlink", s.downlink}};
-            if (std::fprintf(log.get(), "%s\n", line.dump().c_str()) < 0 || std::fflush(log.get()) != 0) {
-                log_failed = true;
-                fmt::print(stderr, "nettool link: writing --log {} failed: {}; logging stopped\n", opt.log,
-                           std::strerror(errno));
-            }
+            log.append(line.dump() + "\n");  // a failure stops the log; reported when the run ends
         }
     }
     const auto stats = em->stop();
@@ -210,11 +217,21 @@ int run_link(const link_options& opt, const context& ctx) {
     const auto rep = link::make_report(eo, a, stats);
     if (ctx.global.json) {
         fmt::print("{}\n", rep.to_json().dump(2));
-        std::fflush(stdout);
+        flush_stdout();
     } else if (!ctx.global.quiet) {
         fmt::print(stderr, "{}", rep.to_text());
     }
-    if (stats.capture_failed) return fail(fmt::format("--capture {}: writing the file failed", opt.capture), exit_failed);
+    // Output that did not reach its file is exit 1 whatever COMMAND's status: the run's record is
+    // incomplete. (The capture file is cut back to its last whole packet, the log to its last
+    // whole line.)
+    if (stats.capture_failed)
+        return fail(fmt::format("--capture {}: {}: {} of {} packets written", opt.capture,
+                                os_reason(stats.capture_error), stats.capture_written, stats.capture_offered),
+                    exit_failed);
+    if (log.failed())
+        return fail(fmt::format("--log {}: {}: {} of {} lines written", opt.log, os_reason(log.error()),
+                                log.written(), log.offered()),
+                    exit_failed);
     return status;
 }
 

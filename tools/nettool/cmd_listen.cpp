@@ -1,5 +1,7 @@
 #include "cmd_listen.hpp"
 
+#include "files.hpp"
+
 #include <nettool/netclass/broadcast.hpp>
 
 #include <fmt/format.h>
@@ -56,7 +58,7 @@ int run_listen(const listen_cli_options& opts, const context& ctx) {
                 m.wake_on_lan ? fmt::format("Wake-on-LAN for {}{}", m.wake_on_lan->target.to_string(),
                                             m.wake_on_lan->password.empty() ? "" : " (with password)")
                               : m.text);
-            std::fflush(stdout);
+            flush_stdout();
         },
         ec);
     if (ec) {

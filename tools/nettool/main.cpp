@@ -3,6 +3,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "files.hpp"
 
 #include <nettool/core/version.hpp>
 
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <system_error>
 
 namespace {
 
@@ -31,11 +33,49 @@ int subcommand_index(int argc, char** argv) {
     return argc;
 }
 
+// Parses the command line, which runs the chosen command; returns the exit status.
+// A write to stdout that threw leaves its code in stdout_ec for the one report of it.
+int run(CLI::App& app, int argc, char** argv, const nettool::cli::context& ctx, std::error_code& stdout_ec) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::RequiredError& e) {
+        if (app.get_subcommands().empty()) {
+            return nettool::cli::fail("no subcommand given (run 'nettool --help' for the list)",
+                                      nettool::cli::exit_usage);
+        }
+        return nettool::cli::fail(fmt::format("{} (see --help)", e.what()), nettool::cli::exit_usage);
+    } catch (const CLI::ParseError& e) {
+        return nettool::cli::fail(fmt::format("{} (see --help)", e.what()), nettool::cli::exit_usage);
+    } catch (const std::system_error& e) {  // nettool::error and what the standard library throws
+        // fmt::print throws when stdout cannot take the report: say so as stdout_complete() does.
+        if (std::ferror(stdout) != 0) {
+            stdout_ec = e.code();
+            return nettool::cli::exit_failed;
+        }
+        return nettool::cli::fail(e.what(), nettool::is_usage_error(e.code()) ? nettool::cli::exit_usage
+                                                                              : nettool::cli::exit_failed);
+    } catch (const std::exception& e) {
+        return nettool::cli::fail(fmt::format("internal error: {}", e.what()), nettool::cli::exit_failed);
+    } catch (...) {
+        return nettool::cli::fail("internal error: unknown exception", nettool::cli::exit_failed);
+    }
+    return ctx.exit_status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     // A peer that closes mid-write must not kill us; writes report EPIPE instead.
     std::signal(SIGPIPE, SIG_IGN);
+    // Nor may a file size limit (ulimit -f): the write fails with EFBIG and the writer says so,
+    // keeping the file whole up to its last record.
+    std::signal(SIGXFSZ, SIG_IGN);
 
     nettool::cli::context ctx;
     CLI::App app{
@@ -71,29 +111,10 @@ int main(int argc, char** argv) {
         }
     }
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
-    } catch (const CLI::RequiredError& e) {
-        if (app.get_subcommands().empty()) {
-            return nettool::cli::fail("no subcommand given (run 'nettool --help' for the list)",
-                                      nettool::cli::exit_usage);
-        }
-        return nettool::cli::fail(fmt::format("{} (see --help)", e.what()), nettool::cli::exit_usage);
-    } catch (const CLI::ParseError& e) {
-        return nettool::cli::fail(fmt::format("{} (see --help)", e.what()), nettool::cli::exit_usage);
-    } catch (const std::system_error& e) {  // nettool::error and what the standard library throws
-        return nettool::cli::fail(e.what(), nettool::is_usage_error(e.code()) ? nettool::cli::exit_usage
-                                                                              : nettool::cli::exit_failed);
-    } catch (const std::exception& e) {
-        return nettool::cli::fail(fmt::format("internal error: {}", e.what()), nettool::cli::exit_failed);
-    } catch (...) {
-        return nettool::cli::fail("internal error: unknown exception", nettool::cli::exit_failed);
-    }
-    return ctx.exit_status;
+    std::error_code stdout_ec;
+    const int status = run(app, argc, argv, ctx, stdout_ec);
+    // The one check of stdout (issue 18, "no silent loss"): a report redirected to a full disk or
+    // a closed pipe is exit 1 with the reason, not a success.
+    if (!nettool::cli::stdout_complete(stdout_ec)) return nettool::cli::exit_failed;
+    return status;
 }

@@ -29,6 +29,7 @@ public:
             case errc::unsupported_link_type: return "unsupported link type";
             case errc::permission_denied: return "permission denied (run as root or grant CAP_NET_RAW)";
             case errc::nothing_received: return "nothing received";
+            case errc::too_large: return "input is over nettool's limits";
         }
         return "unknown nettool error";
     }

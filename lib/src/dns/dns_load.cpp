@@ -32,14 +32,10 @@
 
 namespace nettool {
 
-std::vector<dns_load_query> parse_dns_query_file(std::string_view text) {
+std::vector<dns_load_query> parse_dns_query_file(line_reader& in) {
     std::vector<dns_load_query> out;
-    std::size_t line_no = 0;
-    while (!text.empty()) {
-        const auto nl = text.find('\n');
-        std::string line{text.substr(0, nl)};
-        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-        ++line_no;
+    while (auto text = in.next()) {
+        std::string line{*text};
         if (const auto hash = line.find_first_of("#;"); hash != std::string::npos) line.erase(hash);
         std::istringstream words{line};
         std::string name, type, extra;
@@ -47,17 +43,25 @@ std::vector<dns_load_query> parse_dns_query_file(std::string_view text) {
         words >> type;
         dns_load_query q;
         q.name = name;
-        if (validate_dns_name(name))
-            throw error(errc::bad_dns_name, "line " + std::to_string(line_no) + ": bad name '" + name + "'");
+        if (validate_dns_name(name)) in.fail(errc::bad_dns_name, "bad name " + quoted_excerpt(name));
         if (!type.empty()) {
             const auto t = parse_dns_type(type);
-            if (!t || (words >> extra))
-                throw error(errc::bad_argument, "line " + std::to_string(line_no) + ": bad type in '" + line + "'");
+            if (!t || (words >> extra)) in.fail(errc::bad_argument, "bad type in " + quoted_excerpt(line));
             q.type = *t;
         }
         out.push_back(std::move(q));
     }
     return out;
+}
+
+std::vector<dns_load_query> parse_dns_query_file(std::string_view text) {
+    auto in = line_reader::from_text(text, "query file", query_file_limits);
+    return parse_dns_query_file(in);
+}
+
+std::vector<dns_load_query> read_dns_query_file(const std::string& path) {
+    auto in = line_reader::open(path, query_file_limits);
+    return parse_dns_query_file(in);
 }
 
 std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::error_code& ec) noexcept {

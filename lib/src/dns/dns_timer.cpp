@@ -22,7 +22,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <random>
 #include <set>
@@ -138,12 +137,10 @@ dns_server parse_dns_server(std::string_view text, std::error_code& ec) noexcept
     return detail::to_error_code(ec, [&] { return parse_dns_server(text); });
 }
 
-std::vector<dns_server> resolv_conf_servers(const std::string& path) {
+std::vector<dns_server> parse_resolv_conf(line_reader& in) {
     std::vector<dns_server> out;
-    std::ifstream in{path};
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream words{line};
+    while (auto line = in.next()) {
+        std::istringstream words{std::string{*line}};
         std::string key, value;
         if (!(words >> key >> value) || key != "nameserver") continue;
         std::error_code ec;
@@ -152,6 +149,11 @@ std::vector<dns_server> resolv_conf_servers(const std::string& path) {
         if (!ec) out.push_back(std::move(s));
     }
     return out;
+}
+
+std::vector<dns_server> resolv_conf_servers(const std::string& path) {
+    auto in = line_reader::open(path, resolv_conf_limits);
+    return parse_resolv_conf(in);
 }
 
 // ---------------------------------------------------------------------------------------------

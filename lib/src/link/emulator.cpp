@@ -5,6 +5,7 @@
 #include <nettool/core/error.hpp>
 
 #include <nettool/packet/packet.hpp>
+#include <nettool/packet/pcap_writer.hpp>
 
 #include "netlink_config.hpp"
 #include "tun.hpp"
@@ -239,28 +240,25 @@ struct emulator::impl {
     direction_stats up_snapshot;
 
     std::mutex capture_mutex;
-    pcap_t* capture_handle = nullptr;
-    pcap_dumper_t* dumper = nullptr;
+    pcap_writer writer;  // --capture's file; written under capture_mutex
+    bool capturing = false;
+    std::error_code capture_error;
+    std::uint64_t capture_written = 0;
+    std::uint64_t capture_offered = 0;
 
     explicit impl(const emulator_options& o)
         : opt(o),
           downlink(o.link.downlink, o.link.seed * 2 + 1, std::max<std::size_t>(pipe::default_slot_size, o.mtu)),
           uplink(o.link.uplink, o.link.seed * 2 + 2, std::max<std::size_t>(pipe::default_slot_size, o.mtu)) {}
 
-    ~impl() {
-        if (dumper) pcap_dump_close(dumper);
-        if (capture_handle) pcap_close(capture_handle);
-    }
-
+    // Every write checked (pcap_writer): a full disk stops the recording, the file is cut back to
+    // its last whole packet, and stop() says so.
     void record(std::span<const std::byte> p, clock::time_point when) {
-        const auto since = std::chrono::duration_cast<std::chrono::microseconds>(when - started).count();
-        pcap_pkthdr h{};
-        const auto us = static_cast<std::int64_t>(wall_started.tv_usec) + since;
-        h.ts.tv_sec = wall_started.tv_sec + static_cast<time_t>(us / 1000000);
-        h.ts.tv_usec = static_cast<suseconds_t>(us % 1000000);
-        h.caplen = h.len = static_cast<bpf_u_int32>(p.size());
+        const auto since = std::chrono::duration_cast<std::chrono::microseconds>(when - started);
+        const auto wall = std::chrono::seconds{wall_started.tv_sec} + std::chrono::microseconds{wall_started.tv_usec} +
+                          since;
         const std::lock_guard lock(capture_mutex);
-        pcap_dump(reinterpret_cast<u_char*>(dumper), &h, reinterpret_cast<const u_char*>(p.data()));
+        writer.write(wall, p, static_cast<std::uint32_t>(p.size()));
     }
 
     // One direction: read what arrives on `in`, hand it to the pipe, write what the pipe
@@ -299,7 +297,7 @@ struct emulator::impl {
                                                iovec{const_cast<std::byte*>(packet->data()), packet->size()}};
                 if (::writev(out, iov.data(), 2) != static_cast<ssize_t>(sizeof plain + packet->size()))
                     write_errors.fetch_add(1, std::memory_order_relaxed);
-                if (dumper) record(*packet, now);
+                if (capturing) record(*packet, now);
             }
             if (now - published >= publish_every) {
                 const std::lock_guard lock(snapshot_mutex);
@@ -378,7 +376,7 @@ struct emulator::impl {
                 counted.bytes_in += w.bytes;
                 counted.bytes_out += w.bytes;
                 more = i + 1 == read_batch;
-                if (dumper) record(ip, clock::now());
+                if (capturing) record(ip, clock::now());
                 if (trains && train.append(h, ip)) continue;
                 send_train();
                 if (trains && train.begin(h, ip)) continue;
@@ -415,12 +413,12 @@ std::unique_ptr<emulator> emulator::start(const emulator_options& opt) {
     auto& a = s->addr;
 
     if (!opt.capture_file.empty()) {
-        s->capture_handle = pcap_open_dead(DLT_RAW, 65535);
-        if (!s->capture_handle) throw error(errc::bad_argument, "cannot start a pcap writer");
-        s->dumper = pcap_dump_open(s->capture_handle, opt.capture_file.c_str());
-        if (!s->dumper)
-            throw error(errc::bad_argument, fmt::format("--capture {}: {}", opt.capture_file,
-                                                        pcap_geterr(s->capture_handle)));
+        try {
+            s->writer = pcap_writer::open(opt.capture_file, DLT_RAW, 65535, pcap_writer::precision::micro);
+        } catch (const error& e) {
+            throw error(e.code(), fmt::format("--capture {}", e.what()));
+        }
+        s->capturing = true;
     }
 
     std::error_code ec;
@@ -586,6 +584,7 @@ pid_t spawn(const std::vector<std::string>& argv, const link_addresses& a, int n
         struct sigaction dfl{};
         dfl.sa_handler = SIG_DFL;
         ::sigaction(SIGPIPE, &dfl, nullptr);  // nettool ignores SIGPIPE; the command gets the default
+        ::sigaction(SIGXFSZ, &dfl, nullptr);  // and SIGXFSZ
         if (ns >= 0 && ::setns(ns, CLONE_NEWNET) != 0) ::_exit(127);
         ::execvpe(argp[0], argp.data(), envp.data());
         const char msg[] = "nettool link: cannot run the command (not found or not executable)\n";
@@ -614,6 +613,9 @@ link_stats emulator::snapshot() const {
     }
     s.write_errors = impl_->write_errors.load(std::memory_order_relaxed);
     s.capture_failed = impl_->capture_failed;
+    s.capture_error = impl_->capture_error;
+    s.capture_written = impl_->capture_written;
+    s.capture_offered = impl_->capture_offered;
     s.uplink_overflow = impl_->up_overflow;
     s.downlink_overflow = impl_->down_overflow;
     const auto end = impl_->stopped ? impl_->ended : clock::now();
@@ -639,8 +641,13 @@ link_stats emulator::stop() noexcept {
         inside.join();
         impl_->host_tun.reset();
         impl_->peer_tun.reset();
-        if (impl_->dumper && (pcap_dump_flush(impl_->dumper) != 0 || std::ferror(pcap_dump_file(impl_->dumper))))
-            impl_->capture_failed = true;
+        if (impl_->capturing) {
+            const std::lock_guard lock(impl_->capture_mutex);
+            impl_->capture_failed = !impl_->writer.close();
+            impl_->capture_error = impl_->writer.error();
+            impl_->capture_written = impl_->writer.written();
+            impl_->capture_offered = impl_->writer.offered();
+        }
     }
     auto s = snapshot();
     return s;

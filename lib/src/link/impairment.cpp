@@ -6,8 +6,8 @@
 // the trace reader's errors are errc::malformed with the 1-based line number.
 #include <nettool/link/impairment.hpp>
 
-#include <nettool/core/cursor.hpp>
 #include <nettool/core/error.hpp>
+#include <nettool/core/line_reader.hpp>
 
 #include <fmt/format.h>
 
@@ -18,7 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <optional>
 #include <limits>
 #include <string>
 #include <system_error>
@@ -344,7 +344,13 @@ void apply_key(direction_config& d, std::string_view name, std::string_view valu
         d.queue = queue_value(value, label);
     } else if (name == "trace") {
         if (value.empty()) bad(fmt::format("{}: empty value: give the path of a mahimahi trace file", label));
-        d.trace_ms = load_trace(std::string{value});
+        // A trace file the spec names that cannot be read or is not a trace is a bad value of the
+        // spec (errc::bad_argument, as every other error of the spec), whatever the OS said.
+        try {
+            d.trace_ms = load_trace(std::string{value});
+        } catch (const nettool::error& e) {
+            bad(fmt::format("{}: {}", label, e.what()));
+        }
     }
 }
 
@@ -379,29 +385,27 @@ jitter_distribution parse_distribution(std::string_view text, std::string_view o
     return distribution_value(text, option);
 }
 
-std::vector<std::uint32_t> parse_trace(std::span<const std::byte> text) {
+namespace {
+
+// What a trace file may hold: the line cap itself is parse_trace's (its error names the line), so
+// the reader allows one line more; a valid line is at most 10 digits and CRLF.
+constexpr line_limits trace_limits{.max_line_bytes = 64,
+                                   .max_lines = max_trace_lines + 1,
+                                   .max_bytes = (max_trace_lines + 1) * 12};
+
+std::vector<std::uint32_t> parse_trace_lines(line_reader& in) {
     std::vector<std::uint32_t> out;
-    cursor c{text};
     std::size_t line = 0;
-    while (!c.empty()) {
-        ++line;
+    while (auto text = in.next()) {
+        line = in.line_number();
         if (line > max_trace_lines)
             bad_trace(line, fmt::format("the trace has over {} lines", max_trace_lines));
-        const std::size_t start = c.offset();
         std::uint64_t ms = 0;
-        std::size_t digits = 0;
         bool too_big = false;
-        bool bad_char = false;
-        std::size_t end = start;  // end of the line's text, before its '\n'
-        while (!c.empty()) {
-            const std::uint8_t ch = c.u8();
-            if (ch == '\n') break;
-            end = c.offset();
-            if (ch == '\r' && (c.empty() || cursor::u8_at(c.rest(), 0) == '\n'))
-                continue;  // CRLF, or a final CR
+        bool bad_char = text->empty();
+        for (const char ch : *text) {
             if (ch >= '0' && ch <= '9') {
-                ++digits;
-                ms = ms * 10 + (ch - '0');
+                ms = ms * 10 + static_cast<std::uint64_t>(ch - '0');
                 if (ms > std::numeric_limits<std::uint32_t>::max()) {
                     too_big = true;
                     ms = 0;
@@ -410,10 +414,10 @@ std::vector<std::uint32_t> parse_trace(std::span<const std::byte> text) {
                 bad_char = true;
             }
         }
+        if (text->empty()) bad_trace(line, "empty line: give one millisecond timestamp per line");
         if (bad_char)
             bad_trace(line, fmt::format("'{}' is not a millisecond timestamp (a non-negative integer)",
-                                        printable(cursor::slice(text, start, end - start))));
-        if (digits == 0) bad_trace(line, "empty line: give one millisecond timestamp per line");
+                                        printable(std::as_bytes(std::span{text->data(), text->size()}))));
         if (too_big)
             bad_trace(line,
                       fmt::format("timestamp is over {} ms", std::numeric_limits<std::uint32_t>::max()));
@@ -435,37 +439,31 @@ std::vector<std::uint32_t> parse_trace(std::span<const std::byte> text) {
     return out;
 }
 
+}  // namespace
+
+std::vector<std::uint32_t> parse_trace(std::span<const std::byte> text) {
+    auto in = line_reader::from_text(text, "trace", trace_limits);
+    return parse_trace_lines(in);
+}
+
 std::vector<std::uint32_t> parse_trace(std::span<const std::byte> text, std::error_code& ec) noexcept {
     return detail::to_error_code(ec, [&] { return parse_trace(text); });
 }
 
 std::vector<std::uint32_t> load_trace(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        const int e = errno;
-        throw nettool::error(
-            std::error_code(e ? e : ENOENT, std::system_category()),
-            fmt::format("{}: cannot open the trace: {}", path, std::strerror(e ? e : ENOENT)));
-    }
-    // Read at most what the longest valid trace can take (10 digits and CRLF per line), so an
-    // endless file (/dev/zero) is an error and not all of memory.
-    constexpr std::size_t max_bytes = max_trace_lines * 12;
-    std::string data;
-    std::array<char, 65536> chunk;
-    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
-        data.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-        if (data.size() > max_bytes) break;
-    }
-    if (data.size() > max_bytes)
-        throw nettool::error(errc::malformed,
-                             fmt::format("{}: over {} bytes: not a trace (at most {} lines)", path, max_bytes,
-                                         max_trace_lines));
-    if (in.bad())
-        throw nettool::error(std::error_code(EIO, std::system_category()),
-                             fmt::format("{}: cannot read the trace", path));
+    // Streamed through the bounded line reader: an endless file (/dev/zero) is an error after a
+    // bounded read, and the file is never held in memory, only its timestamps.
+    std::optional<line_reader> in;
     try {
-        return parse_trace(std::as_bytes(std::span{data.data(), data.size()}));
+        in.emplace(line_reader::open(path, trace_limits));
     } catch (const nettool::error& e) {
+        throw nettool::error(e.code(), fmt::format("{}: cannot open the trace: {}", path, e.code().message()));
+    }
+    try {
+        return parse_trace_lines(*in);
+    } catch (const nettool::error& e) {
+        // The reader's own errors already name the file ("<path> line 1: a NUL byte ...").
+        if (std::string_view{e.what()}.starts_with(path)) throw;
         throw nettool::error(e.code(), fmt::format("{}: {}", path, e.what()));
     }
 }

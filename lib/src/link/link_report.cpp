@@ -34,6 +34,7 @@ void to_json(nlohmann::json& j, const link_stats& s) {
                        {"downlink", s.downlink},
                        {"write_errors", s.write_errors},
                        {"capture_failed", s.capture_failed},
+                       {"capture_written", s.capture_written},
                        {"uplink_overflow", s.uplink_overflow},
                        {"downlink_overflow", s.downlink_overflow},
                        {"elapsed_s", static_cast<double>(s.elapsed.count()) / 1e9}};
@@ -102,7 +103,9 @@ report make_report(const emulator_options& opt, const link_addresses& where, con
             "behind the senders (CPU), so the path lost more than the impairments say.",
             s.uplink_overflow + s.downlink_overflow));
     if (s.capture_failed)
-        r.add_reading(fmt::format("Writing {} failed: the capture is incomplete.", opt.capture_file));
+        r.add_reading(fmt::format("Writing {} failed ({}): it holds {} of {} packets, ending on a whole one.",
+                                  opt.capture_file, s.capture_error.message(), s.capture_written,
+                                  s.capture_offered));
     const auto queue_drops = u.dropped_queue_full + w.dropped_queue_full + u.dropped_codel + w.dropped_codel;
     if (queue_drops > 0)
         r.add_reading(fmt::format(

@@ -1,6 +1,7 @@
 #include <nettool/packet/capture.hpp>
 
 #include <nettool/core/error.hpp>
+#include <nettool/packet/pcap_writer.hpp>
 
 #include <fmt/format.h>
 #include <pcap.h>
@@ -19,7 +20,9 @@ struct capture_session::impl {
     capture_options opts;
     std::string iface;
     pcap_t* p = nullptr;
-    pcap_dumper_t* dumper = nullptr;
+    pcap_writer writer;  // open when opts.output_file is set
+    std::atomic<std::uint64_t> written{0};
+    std::error_code output_error;  // set by the capture thread, read after it is joined
     int link = 0;
     std::thread thread;
     std::atomic<bool> stop_requested{false};
@@ -32,24 +35,26 @@ struct capture_session::impl {
     bool stopped = false;
 
     ~impl() {
-        if (dumper) pcap_dump_close(dumper);
         if (p) pcap_close(p);
     }
 
     static void on_packet(u_char* user, const pcap_pkthdr* h, const u_char* data) {
         auto* self = static_cast<impl*>(static_cast<void*>(user));
-        if (self->dumper) pcap_dump(static_cast<u_char*>(static_cast<void*>(self->dumper)), h, data);
         auto n = self->captured.fetch_add(1) + 1;
         self->bytes.fetch_add(h->len);
-        if (self->handler) {
-            captured_packet cp;
-            // Opened with nanosecond precision: tv_usec holds nanoseconds.
-            cp.time = std::chrono::nanoseconds{static_cast<std::int64_t>(h->ts.tv_sec) * 1'000'000'000 +
-                                               static_cast<std::int64_t>(h->ts.tv_usec)};
-            cp.data = std::as_bytes(std::span<const u_char>{data, h->caplen});
-            cp.wire_length = h->len;
-            self->handler(cp);
+        captured_packet cp;
+        // Opened with nanosecond precision: tv_usec holds nanoseconds.
+        cp.time = std::chrono::nanoseconds{static_cast<std::int64_t>(h->ts.tv_sec) * 1'000'000'000 +
+                                           static_cast<std::int64_t>(h->ts.tv_usec)};
+        cp.data = std::as_bytes(std::span<const u_char>{data, h->caplen});
+        cp.wire_length = h->len;
+        if (self->writer.is_open() && !self->writer.write(cp.time, cp.data, cp.wire_length)) {
+            // The file failed (full disk, read-only, too large): stop rather than count packets
+            // that go nowhere.
+            pcap_breakloop(self->p);
+            return;
         }
+        if (self->handler) self->handler(cp);
         if (self->opts.max_packets != 0 && n >= self->opts.max_packets) pcap_breakloop(self->p);
     }
 
@@ -76,14 +81,20 @@ struct capture_session::impl {
             if (rc < 0 && errno != EINTR) break;
             int n = pcap_dispatch(p, -1, &impl::on_packet, static_cast<u_char*>(static_cast<void*>(this)));
             if (n == PCAP_ERROR) break;  // interface went away
-            if (dumper && now - last_flush > std::chrono::milliseconds{200}) {
-                pcap_dump_flush(dumper);
+            if (writer.is_open() && now - last_flush > std::chrono::milliseconds{200}) {
+                writer.flush();
+                written.store(writer.written());
                 last_flush = now;
             }
+            if (writer.error()) break;
             refresh_ps();
         }
         refresh_ps();
-        if (dumper) pcap_dump_flush(dumper);
+        if (writer.is_open()) {
+            writer.close();
+            written.store(writer.written());
+            output_error = writer.error();
+        }
         running.store(false);
     }
 
@@ -95,6 +106,7 @@ struct capture_session::impl {
         }
         s.captured = captured.load();
         s.bytes = bytes.load();
+        s.written = written.load();
         return s;
     }
 };
@@ -137,10 +149,7 @@ std::unique_ptr<capture_session> capture_session::open(const capture_options& op
     }
     if (pcap_setnonblock(s->p, 1, errbuf) != 0) throw error(errc::protocol_error, errbuf);
     if (!opts.output_file.empty()) {
-        errno = 0;
-        s->dumper = pcap_dump_open(s->p, opts.output_file.c_str());
-        if (s->dumper == nullptr)
-            throw error(std::error_code{errno != 0 ? errno : EIO, std::system_category()}, pcap_geterr(s->p));
+        s->writer = pcap_writer::open(opts.output_file, s->link, pcap_snapshot(s->p), pcap_writer::precision::nano);
     }
     return std::unique_ptr<capture_session>(new capture_session(std::move(s)));
 }
@@ -178,13 +187,18 @@ capture_stats capture_session::stop() noexcept {
         if (impl_->thread.joinable()) impl_->thread.join();
         impl_->running.store(false);
         if (impl_->p) impl_->refresh_ps();
-        if (impl_->dumper) {
-            pcap_dump_close(impl_->dumper);
-            impl_->dumper = nullptr;
+        if (impl_->writer.is_open()) {  // never started: the thread did not close it
+            impl_->writer.close();
+            impl_->written.store(impl_->writer.written());
+            impl_->output_error = impl_->writer.error();
         }
         impl_->stopped = true;
     }
     return impl_->snapshot();
+}
+
+const std::error_code& capture_session::output_error() const noexcept {
+    return impl_->output_error;
 }
 
 capture_stats capture_session::stats() const noexcept {

@@ -50,6 +50,9 @@ wire_view wire_recorder::finish() {
     // The last block of packets is handed over when libpcap's 100 ms timeout retires it.
     std::this_thread::sleep_for(std::chrono::milliseconds{250});
     view_.capture = session_->stop();
+    // A file that could not be written (full disk) is said to be so, not read back as malformed.
+    if (const auto& ec = session_->output_error())
+        throw error(ec, fmt::format("{} of {} packets written", view_.capture.written, view_.capture.captured));
     const auto r = inspect_file(view_.file);
     view_.tcp = totals_for_port(r, "tcp", port_);
     view_.udp = totals_for_port(r, "udp", port_);

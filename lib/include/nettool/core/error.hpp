@@ -43,6 +43,7 @@ enum class errc {
     unsupported_link_type,  ///< a capture link type nettool does not decode
     permission_denied,      ///< the operation needs privileges (raw sockets, capture)
     nothing_received,       ///< a measurement ended with no reply at all
+    too_large,              ///< input is over a limit: a line's length, the line count or the size
 };
 
 const std::error_category& nettool_category() noexcept;

@@ -8,6 +8,7 @@
 // outcome in the result, not an error.
 
 #include <nettool/core/export.hpp>
+#include <nettool/core/line_reader.hpp>
 #include <nettool/core/error.hpp>
 #include <nettool/packet/dns_rcode.hpp>
 #include <nettool/core/histogram.hpp>
@@ -54,7 +55,14 @@ struct dns_server {
 /// Throws nettool::error naming the offending text.
 dns_server parse_dns_server(std::string_view text);
 dns_server parse_dns_server(std::string_view text, std::error_code& ec) noexcept;
-/// The nameserver lines of a resolv.conf file (default /etc/resolv.conf), port 53.
+/// What a resolv.conf may hold: lines of at most 4096 bytes, 10,000 lines, 1 MiB.
+inline constexpr line_limits resolv_conf_limits{.max_line_bytes = 4096, .max_lines = 10'000,
+                                                .max_bytes = 1ULL << 20};
+/// The nameserver lines of a resolv.conf, port 53; nameserver values that are not numeric
+/// addresses are skipped (as the C library does). Throws what line_reader throws.
+std::vector<dns_server> parse_resolv_conf(line_reader& in);
+/// Opens path with resolv_conf_limits and parses it. Throws nettool::error when the file cannot
+/// be opened or read ("<path>: cannot open: No such file or directory") or is over a limit.
 std::vector<dns_server> resolv_conf_servers(const std::string& path = "/etc/resolv.conf");
 
 // ---------------------------------------------------------------------------------------------
@@ -162,10 +170,17 @@ struct dns_load_query {
     std::uint16_t type = 1;
     bool operator==(const dns_load_query&) const = default;
 };
+/// What a query file may hold: lines of at most 1024 bytes, a million lines, 64 MiB.
+inline constexpr line_limits query_file_limits{.max_line_bytes = 1024, .max_lines = 1'000'000,
+                                               .max_bytes = 64ULL << 20};
 /// Parses dnsperf's format: one "name [type]" per line (type defaults to A), '#' and ';'
 /// comments and blank lines skipped. Throws nettool::error (errc::bad_dns_name or
-/// errc::bad_argument, usage errors) whose what() names the line.
+/// errc::bad_argument, usage errors) whose what() names the line, or what line_reader throws.
+std::vector<dns_load_query> parse_dns_query_file(line_reader& in);
+/// The same over text in memory (named "query file" in messages), with query_file_limits.
 std::vector<dns_load_query> parse_dns_query_file(std::string_view text);
+/// Opens path ("-": standard input) with query_file_limits and parses it.
+std::vector<dns_load_query> read_dns_query_file(const std::string& path);
 std::vector<dns_load_query> parse_dns_query_file(std::string_view text, std::error_code& ec) noexcept;
 
 struct dns_load_options {

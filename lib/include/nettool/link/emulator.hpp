@@ -49,6 +49,9 @@ struct link_stats {
     direction_stats downlink;  ///< host -> namespace
     std::uint64_t write_errors = 0;  ///< packets the kernel refused from a TUN write
     bool capture_failed = false;     ///< writing --capture's file failed (disk full, I/O error)
+    std::error_code capture_error{};  ///< why, when capture_failed (after stop())
+    std::uint64_t capture_written = 0;  ///< packets whole in --capture's file (after stop())
+    std::uint64_t capture_offered = 0;  ///< packets the emulator tried to record (after stop())
     /// Packets the kernel dropped at the TUN device's queue before the loop read them (the
     /// emulator fell behind the sender); counted when the link stops, 0 before.
     std::uint64_t uplink_overflow = 0;

@@ -142,11 +142,12 @@ queue_config parse_queue(std::string_view text, std::string_view option = "--que
 /// "uniform" | "normal" | "pareto".
 jitter_distribution parse_distribution(std::string_view text, std::string_view option = "--distribution");
 /// A mahimahi trace: one non-decreasing millisecond timestamp per line, at least one line
-/// with a non-zero last timestamp. Goes through the cursor; a decreasing timestamp, an empty
-/// trace, a non-number or over 10 million lines is errc::malformed with the line number.
+/// with a non-zero last timestamp. Goes through the bounded line reader (core/line_reader.hpp);
+/// a decreasing timestamp, an empty trace, a non-number, a NUL byte or over 10 million lines is
+/// errc::malformed with the line number; a line over 64 bytes is errc::too_large.
 std::vector<std::uint32_t> parse_trace(std::span<const std::byte> text);
 std::vector<std::uint32_t> parse_trace(std::span<const std::byte> text, std::error_code& ec) noexcept;
-/// Reads and parses a trace file (errors name the file).
+/// Reads and parses a trace file, streamed (never held whole in memory); errors name the file.
 std::vector<std::uint32_t> load_trace(const std::string& path);
 /// "delay=20ms,jitter=2ms,loss=1%,rate=50mbit,queue=codel,reorder=1%,duplicate=1%,corrupt=1%,
 /// distribution=normal,loss-model=ge:..,trace=FILE" applied to both directions; keys may be

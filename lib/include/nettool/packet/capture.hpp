@@ -41,7 +41,8 @@ struct capture_options {
 };
 
 struct capture_stats {
-    std::uint64_t captured = 0;           ///< packets handed to nettool (and written)
+    std::uint64_t captured = 0;           ///< packets handed to nettool
+    std::uint64_t written = 0;            ///< packets whole in the output file (after stop(): all of them)
     std::uint64_t bytes = 0;              ///< on-wire bytes of those packets
     std::uint64_t received = 0;           ///< libpcap's ps_recv: packets the filter accepted
     std::uint64_t dropped_kernel = 0;     ///< libpcap's ps_drop: dropped for lack of buffer space
@@ -82,6 +83,10 @@ public:
     void wait() noexcept;
     /// Stops the thread, flushes and closes the file; returns the final counts. Idempotent.
     capture_stats stop() noexcept;
+    /// After stop(): why the output file failed (ENOSPC, EFBIG, EIO...), or empty. A failed file
+    /// ends the capture early; it is cut back to its last whole record, so it stays a valid pcap
+    /// file holding stats().written packets.
+    const std::error_code& output_error() const noexcept;
     /// Counts so far (thread-safe).
     capture_stats stats() const noexcept;
 
