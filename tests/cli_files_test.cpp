@@ -14,6 +14,8 @@
 #include <string>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -127,6 +129,32 @@ TEST(CliFiles, StdoutOnAFullDevice) {
         EXPECT_EQ(r.exit_code, 1) << args[1] << ": " << r.err;
         EXPECT_EQ(r.err, "nettool: stdout: no space left on device\n");
     }
+}
+
+// A reader that closed the pipe (`| head`) is not a failure to report: no line, the command's status.
+TEST(CliFiles, StdoutToAClosedPipeIsSilent) {
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    ::close(p[0]);  // the reader is gone before nettool writes a byte
+    const auto err = fs::temp_directory_path() / ("nettool-cli-epipe-" + std::to_string(::getpid()));
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(p[1], STDOUT_FILENO);
+        ::dup2(e, STDERR_FILENO);
+        ::execl(NETTOOL_BIN, NETTOOL_BIN, "--json", "netmask", "10.0.0.0/8", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(p[1]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    std::ifstream in{err};
+    const std::string said{std::istreambuf_iterator<char>{in}, {}};
+    fs::remove(err);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_EQ(said, "");
 }
 
 TEST(CliFiles, StdoutUnderAFileSizeLimit) {

@@ -65,6 +65,11 @@ bool stdout_complete(std::error_code known) noexcept {
                                : known            ? known
                                                   : std::error_code{EIO, std::system_category()};
     std::clearerr(stdout);
+    // A reader that closed the pipe (`nettool capture | head`) took what it wanted: like a tool
+    // that SIGPIPE ends, nettool stops writing and says nothing of it.
+    if (ec.value() == EPIPE && (ec.category() == std::system_category() || ec.category() == std::generic_category())) {
+        return true;
+    }
     try {
         fail(fmt::format("stdout: {}", os_reason(ec)), exit_failed);
     } catch (...) {

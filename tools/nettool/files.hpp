@@ -20,7 +20,8 @@ CLI::Validator file_option();
 
 /// Flushes stdout and checks that everything written to it arrived; false (and one line on
 /// stderr, "nettool: stdout: no space left on device") when it did not. main() calls it once,
-/// after the command ran, so a report redirected to a full disk is not a silent success.
+/// after the command ran, so a report redirected to a full disk is not a silent success. A
+/// closed pipe (EPIPE: the reader of `| head` has what it wanted) is not reported.
 /// `known` is the code of a failed write already seen (fmt::print throws), used when the flush
 /// itself has nothing left to say.
 bool stdout_complete(std::error_code known = {}) noexcept;
