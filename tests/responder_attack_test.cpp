@@ -19,6 +19,7 @@
 #include <nettool/probe/tcp_probe.hpp>
 
 #include "net/socket.hpp"
+#include "support/link_test_lock.hpp"
 #include "support/process.hpp"
 
 #include <fmt/format.h>
@@ -155,6 +156,9 @@ public:
     }
 
 private:
+    // First, so it is taken before the port and held until the responder is gone: the attacks
+    // load both cores, and the link tests' timing must not share the machine with them.
+    test::link_test_lock turn_;
     std::uint16_t port_;
     pid_t pid_ = -1;
     std::string log_;

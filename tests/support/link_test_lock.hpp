@@ -1,7 +1,8 @@
 #pragma once
 // Link tests take turns: ctest runs tests in parallel processes, and a test that checks what its
 // link left behind must not see another test's link. Every test that builds a link holds this
-// lock (a flock on one file) for its whole run.
+// lock (a flock on one file) for its whole run. The responder attack suite holds it too: its
+// floods take both cores, and a link test's delay and rate bounds must not pay for them.
 
 #include <fcntl.h>
 #include <sys/file.h>
