@@ -179,21 +179,8 @@ TEST(DnsAttack, TcpRepliesAreCalledMessagesNotDatagrams) {
     EXPECT_EQ(cli.out.find("datagram"), std::string::npos) << cli.out;
 }
 
-/// A UDP port on 127.0.0.1 that nothing listens on (bound, read, closed).
-std::uint16_t closed_udp_port() {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 TEST(DnsAttack, PortUnreachableEndsEachQueryAtOnce) {
-    const auto port = closed_udp_port();
+    const auto port = nettool::test::free_port(SOCK_DGRAM);
     std::error_code ec;
     const auto start = std::chrono::steady_clock::now();
     const auto r = nettool::time_dns_queries(dns_server{"127.0.0.1", port}, timing(3, 5000ms), ec);
@@ -250,7 +237,7 @@ TEST(DnsAttackLoad, GoodAnswersAreAnswered) {
 }
 
 TEST(DnsAttackLoad, PortUnreachableStopsTheRun) {
-    const auto port = closed_udp_port();
+    const auto port = nettool::test::free_port(SOCK_DGRAM);
     auto o = load(10000ms);
     std::error_code ec;
     const auto start = std::chrono::steady_clock::now();

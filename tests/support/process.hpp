@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/socket.h>
+
 namespace nettool::test {
 
 struct process_result {
@@ -51,7 +53,8 @@ private:
 /// Runs a shell command line (for ip/nft set-up in tests); returns its exit status.
 int sh(const std::string& command);
 
-/// A free TCP port on 127.0.0.1 (bound, read, closed: free unless someone races us).
-std::uint16_t free_port();
+/// A free TCP (or, with SOCK_DGRAM, UDP) port on 127.0.0.1 (bound, read, closed: free unless
+/// someone races us). A free UDP port answers a datagram with an ICMP port unreachable.
+std::uint16_t free_port(int type = SOCK_STREAM);
 
 }  // namespace nettool::test
