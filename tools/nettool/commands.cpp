@@ -12,6 +12,7 @@
 #include "cmd_serve.hpp"
 #include "cmd_tcp.hpp"
 #include "cmd_tcp_vs_udp.hpp"
+#include "cmd_trace.hpp"
 #include "cmd_udp.hpp"
 #include "cmd_wol.hpp"
 
@@ -24,6 +25,7 @@ void setup_all(CLI::App& app, context& ctx) {
     setup_serve(app, ctx);
     setup_link(app, ctx);
     setup_dns(app, ctx);
+    setup_trace(app, ctx);
     setup_capture(app, ctx);
     setup_inspect(app, ctx);
     setup_classify(app, ctx);
