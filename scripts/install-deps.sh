@@ -8,9 +8,11 @@ set -eu
 build_pkgs="build-essential cmake ninja-build pkg-config git
 libasio-dev libcli11-dev libfmt-dev libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev
 nlohmann-json3-dev libldns-dev"
-# Tools the tests drive as real peers and oracles, and the sanitizer/fuzzer toolchain.
+# Tools the tests drive as real peers and oracles (traceroute, mtr and tracepath for the
+# route lab of tests/support/route_lab.hpp), and the sanitizer/fuzzer toolchain.
 test_pkgs="clang libclang-rt-14-dev clang-format iproute2 nftables procps dnsmasq-base unbound tshark tcpdump
-python3 iputils-ping iperf3"
+python3 iputils-ping iperf3
+traceroute mtr-tiny iputils-tracepath"
 
 want="$build_pkgs"
 case "${1:-}" in

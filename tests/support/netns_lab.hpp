@@ -54,6 +54,20 @@ public:
         return r.exit_code == 0 && ip(ns1, {"link", "set", if1, "up"}) && ip(ns2, {"link", "set", if2, "up"});
     }
 
+    /// Sets sysctls inside the namespace ("net.ipv4.ip_forward=1", ...) with one "sysctl -qw"; true on
+    /// success, failures are kept in errors(). The net.* keys are per namespace: the host's stay as they are.
+    bool sysctl(const std::string& ns, const std::vector<std::string>& settings) {
+        std::vector<std::string> argv{"ip", "netns", "exec", ns, "sysctl", "-qw"};
+        argv.insert(argv.end(), settings.begin(), settings.end());
+        auto r = run_process(argv, std::chrono::seconds{10});
+        if (r.exit_code != 0) {
+            errors_ += "sysctl in " + ns + ":";
+            for (const auto& s : settings) errors_ += " " + s;
+            errors_ += ": " + r.err;
+        }
+        return r.exit_code == 0;
+    }
+
     /// Runs argv inside the namespace.
     process_result exec(const std::string& ns, std::vector<std::string> argv,
                         std::chrono::seconds timeout = std::chrono::seconds{60}) {
@@ -63,6 +77,8 @@ public:
     }
 
     const std::string& errors() const noexcept { return errors_; }
+    /// What every namespace name of this lab starts with (to check that none is left behind).
+    const std::string& prefix() const noexcept { return prefix_; }
 
 private:
     std::string prefix_;
