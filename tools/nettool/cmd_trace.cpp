@@ -94,8 +94,7 @@ int run_trace(const trace_cli_options& opt, const context& ctx) {
                     .timeout = seconds_to_ns(opt.timeout_s),
                     .paths = opt.paths,
                     .pmtu = opt.pmtu,
-                    .resolve = !opt.no_resolve,
-                    .on_round = {}};
+                    .resolve = !opt.no_resolve};
     if (progress)
         o.on_round = [](unsigned done, unsigned total) {
             write_stdout(fmt::format("round {}/{} sent\n", done, total));

@@ -56,7 +56,7 @@ struct trace_options {
     bool pmtu = false;
     bool resolve = true;  ///< look up each responder's name (reverse DNS) after the trace
     /// Called when each round has been sent (round number from 1, rounds): progress lines.
-    std::function<void(unsigned, unsigned)> on_round;
+    std::function<void(unsigned, unsigned)> on_round = {};
 };
 
 /// One address that answered at a hop.
