@@ -1,6 +1,7 @@
 // The route lab of support/route_lab.hpp, checked with the real oracles run from A: traceroute
 // (-n -q 1), mtr (--json) and tracepath. If these fail, the lab is wrong, not nettool trace.
 #include "support/route_lab.hpp"
+#include "support/route_oracles.hpp"
 
 #include "support/process.hpp"
 
@@ -24,51 +25,11 @@ using nettool::test::route_node;
 using nettool::test::run_process;
 using nettool::test::sh;
 
-const char* family_flag(ip_family f) {
-    return f == ip_family::v4 ? "-4" : "-6";
-}
-const char* family_name(ip_family f) {
-    return f == ip_family::v4 ? "IPv4" : "IPv6";
-}
-
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-    return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-// The first address (or "*") of each hop line of "traceroute -n -q 1", in order.
-std::vector<std::string> traceroute_hops(const std::string& out) {
-    static const std::regex hop_line(R"(^\s*(\d+)\s+(\S+))");
-    std::vector<std::string> hops;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) {
-        std::smatch m;
-        if (std::regex_search(line, m, hop_line)) hops.push_back(m[2]);
-    }
-    return hops;
-}
-
-struct mtr_hub {
-    int count = 0;
-    std::string host;
-    int sent = 0;
-    int answered = 0;
-};
-
-// The hubs of "mtr --json"; nullopt when the output does not parse.
-std::optional<std::vector<mtr_hub>> mtr_hubs(const std::string& out) {
-    const auto j = nlohmann::json::parse(out, nullptr, false);
-    if (j.is_discarded() || !j.contains("report") || !j["report"].contains("hubs")) return std::nullopt;
-    std::vector<mtr_hub> hubs;
-    for (const auto& h : j["report"]["hubs"]) {
-        mtr_hub hub{.count = h.at("count").get<int>(),
-                    .host = h.at("host").get<std::string>(),
-                    .sent = h.at("Snt").get<int>()};
-        // mtr reports a loss percentage; the answers are what it did not lose.
-        hub.answered = static_cast<int>(std::lround(hub.sent * (1.0 - h.at("Loss%").get<double>() / 100.0)));
-        hubs.push_back(hub);
-    }
-    return hubs;
-}
+using nettool::test::contains;
+using nettool::test::family_flag;
+using nettool::test::family_name;
+using nettool::test::mtr_hubs;
+using nettool::test::traceroute_hops;
 
 class RouteLab : public ::testing::Test {
 protected:

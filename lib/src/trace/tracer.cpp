@@ -77,6 +77,11 @@ std::int64_t realtime_ns() noexcept {
     return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// TTLs in flight per round beyond the lowest unanswered one, as traceroute's -N: enough for a
+// path to be traced in one round trip when it is at most this long, few enough that the
+// destination is not sent dozens of probes it can only answer out of its ICMP budget.
+constexpr unsigned ttl_window = 8;
+
 enum class probe_state : std::uint8_t { in_flight, answered, lost, superseded, failed };
 
 struct probe_record {
@@ -85,6 +90,7 @@ struct probe_record {
     std::uint32_t size = 0;
     std::uint8_t ttl = 0;
     std::uint8_t flow = 0;
+    std::uint16_t round = 0;
     probe_state state = probe_state::in_flight;
     // The reply, when answered.
     reply_kind kind = reply_kind::time_exceeded;
@@ -114,7 +120,8 @@ public:
 private:
     unsigned limit() const noexcept { return stop_hop_ != 0 ? stop_hop_ : opt_.max_hops; }
     void send_round();
-    void send_probe(unsigned flow, unsigned ttl);
+    void extend(unsigned round, unsigned upto);
+    void send_probe(unsigned flow, unsigned ttl, unsigned round);
     void drain(unsigned flow);
     void on_reply(const reply& r);
     void expire(mono_clock::time_point now);
@@ -130,7 +137,8 @@ private:
     std::array<std::uint32_t, 256> in_flight_{};  // per TTL
     std::size_t expire_idx_ = 0;
     unsigned rounds_sent_ = 0;
-    unsigned stop_hop_ = 0;  // the destination's TTL, or a hop that answered "unreachable"
+    std::vector<unsigned> next_ttl_;  // per round: the lowest TTL not yet sent
+    unsigned stop_hop_ = 0;           // the destination's TTL, or a hop that answered "unreachable"
     bool reached_ = false;
     std::uint32_t size_ = 0;
     std::uint32_t first_mtu_ = 0;
@@ -139,7 +147,7 @@ private:
     std::vector<reply> pending_;  // replies read while sending, handled by the loop
 };
 
-void tracer::send_probe(unsigned flow, unsigned ttl) {
+void tracer::send_probe(unsigned flow, unsigned ttl, unsigned round) {
     if (records_.size() >= max_trace_probes) return;
     auto& s = *socks_[flow];
     detail::probe_tag tag;
@@ -150,6 +158,7 @@ void tracer::send_probe(unsigned flow, unsigned ttl) {
     probe_record rec;
     rec.ttl = tag.ttl;
     rec.flow = tag.flow;
+    rec.round = static_cast<std::uint16_t>(round);
     // Bounded: each EMSGSIZE shrinks the size to the interface's MTU the kernel reports.
     for (int attempt = 0; attempt < 4; ++attempt) {
         rec.size = size_;
@@ -191,14 +200,20 @@ void tracer::send_probe(unsigned flow, unsigned ttl) {
 }
 
 void tracer::send_round() {
-    const unsigned top = limit();
-    // TTL by TTL, the queries of one TTL together: a destination that limits its ICMP (Linux: a
-    // burst of 6, then 1/s) answers the lowest TTL that reaches it first.
-    for (unsigned ttl = opt_.first_hop; ttl <= top; ++ttl)
-        for (unsigned q = 0; q < opt_.queries; ++q)
-            for (unsigned f = 0; f < socks_.size(); ++f) send_probe(f, ttl);
+    next_ttl_.push_back(opt_.first_hop);
+    extend(rounds_sent_, opt_.first_hop + ttl_window - 1);
     ++rounds_sent_;
     if (opt_.on_round) opt_.on_round(rounds_sent_, opt_.rounds);
+}
+
+void tracer::extend(unsigned round, unsigned upto) {
+    const unsigned top = std::min(upto, limit());
+    // TTL by TTL, the queries and flows of one TTL together: a destination that limits its ICMP
+    // (Linux: per source a burst of 6, then 1/s; per namespace a burst of 50, then 1000/s)
+    // answers the lowest TTLs that reach it first.
+    for (unsigned& ttl = next_ttl_[round]; ttl <= top; ++ttl)
+        for (unsigned q = 0; q < opt_.queries; ++q)
+            for (unsigned f = 0; f < socks_.size(); ++f) send_probe(f, ttl, round);
 }
 
 void tracer::on_reply(const reply& r) {
@@ -235,11 +250,12 @@ void tracer::on_reply(const reply& r) {
         rec.from = r.from;
         rec.mtu = r.mtu;
         if (r.mtu < size_) size_ = r.mtu;
-        send_probe(rec.flow, rec.ttl);  // the same hop again, at the size that fits
+        send_probe(rec.flow, rec.ttl, rec.round);  // the same hop again, at the size that fits
         return;
     }
     --in_flight_[rec.ttl];
     rec.state = probe_state::answered;
+    const unsigned ttl = rec.ttl, round = rec.round;
     rec.kind = r.kind;
     rec.from = r.from;
     rec.rtt_ns = r.received_ns - rec.sent_ns;
@@ -250,6 +266,7 @@ void tracer::on_reply(const reply& r) {
         if (r.kind == reply_kind::reached) reached_ = true;
         if (stop_hop_ == 0 || rec.ttl < stop_hop_) stop_hop_ = rec.ttl;
     }
+    extend(round, ttl + ttl_window);  // rec may move: records_ grows
 }
 
 void tracer::drain(unsigned flow) {
@@ -272,16 +289,21 @@ void tracer::drain(unsigned flow) {
 void tracer::expire(mono_clock::time_point now) {
     while (expire_idx_ < records_.size() && records_[expire_idx_].deadline <= now) {
         auto& rec = records_[expire_idx_];
-        if (rec.state == probe_state::in_flight) {
+        const unsigned ttl = rec.ttl, round = rec.round;
+        const bool was_in_flight = rec.state == probe_state::in_flight;
+        if (was_in_flight) {
             rec.state = probe_state::lost;
-            --in_flight_[rec.ttl];
+            --in_flight_[ttl];
         }
         ++expire_idx_;
+        if (was_in_flight) extend(round, ttl + ttl_window);
     }
 }
 
 bool tracer::waiting() const noexcept {
     const unsigned top = std::min(limit(), 255U);
+    for (const unsigned next : next_ttl_)
+        if (next <= top) return true;  // a round still has TTLs to send
     for (unsigned t = opt_.first_hop; t <= top; ++t)
         if (in_flight_[t] != 0) return true;
     return false;

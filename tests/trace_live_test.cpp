@@ -1,0 +1,335 @@
+// nettool trace on the route lab (support/route_lab.hpp: A - R1 - R2a|R2b - R3 - B, ECMP in the
+// middle, MTU 1400 on R3-B), run from A and checked against the oracles on the same topology:
+// traceroute -n and mtr --json for the hops, tracepath for the path MTU, tcpdump + tshark for the
+// round-trip times, the lab's nftables and rate-limit knobs for the silent and the rate-limiting
+// hops.
+#include "support/process.hpp"
+#include "support/route_lab.hpp"
+#include "support/route_oracles.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+using nettool::test::contains;
+using nettool::test::family_flag;
+using nettool::test::family_name;
+using nettool::test::ip_family;
+using nettool::test::mtr_hubs;
+using nettool::test::route_lab;
+using nettool::test::route_node;
+using nettool::test::traceroute_hops;
+using json = nlohmann::json;
+
+constexpr ip_family both[] = {ip_family::v4, ip_family::v6};
+
+class TraceLive : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!nettool::test::is_root()) GTEST_SKIP() << "needs root: builds network namespaces";
+        if (nettool::test::sh(
+                "{ command -v ip && command -v nft && command -v traceroute && command -v mtr && "
+                "command -v tracepath && command -v tcpdump && command -v tshark; } >/dev/null") != 0)
+            GTEST_SKIP() << "needs ip, nft, traceroute, mtr, tracepath, tcpdump and tshark "
+                            "(sh scripts/install-deps.sh --test)";
+        lab_.emplace();
+        ASSERT_TRUE(lab_->build()) << lab_->errors();
+    }
+
+    // nettool trace from A with --json; the "trace" object, or null when it did not parse.
+    json trace(ip_family f, std::vector<std::string> extra, int want_exit = 0) {
+        std::vector<std::string> argv{NETTOOL_BIN, "--json", "trace", "-n"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        if (std::find(extra.begin(), extra.end(), "-w") == extra.end()) {
+            argv.push_back("-w");
+            argv.push_back("1");
+        }
+        argv.push_back(route_lab::target(f));
+        const auto r = lab_->exec(route_node::a, argv, 60s);
+        EXPECT_EQ(r.exit_code, want_exit) << r.err << r.out;
+        const auto j = json::parse(r.out, nullptr, false);
+        if (j.is_discarded() || !j.contains("trace")) {
+            ADD_FAILURE() << "no JSON: " << r.out << r.err;
+            return json{};
+        }
+        return j["trace"];
+    }
+
+    static std::set<std::string> responders(const json& hop) {
+        std::set<std::string> s;
+        for (const auto& r : hop["responders"]) s.insert(r["address"].get<std::string>());
+        return s;
+    }
+
+    std::optional<route_lab> lab_;
+};
+
+TEST_F(TraceLive, HopsAreTracerouteAndMtrHops) {
+    for (auto f : both) {
+        SCOPED_TRACE(family_name(f));
+        const auto want = route_lab::hops(f);
+        const auto t = trace(f, {});
+        ASSERT_TRUE(t.is_object());
+        EXPECT_TRUE(t["reached"].get<bool>());
+        EXPECT_EQ(t["destination_hop"], want.size());
+        ASSERT_EQ(t["hops"].size(), want.size()) << t.dump(1);
+        // The same hop addresses as traceroute -n and mtr -n --json on the same topology (hop 2 is
+        // R2a or R2b, whichever branch each tool's flow hashes to).
+        const auto tr = lab_->exec(
+            route_node::a,
+            {"traceroute", family_flag(f), "-n", "-q", "1", "-w", "1", "-m", "8", route_lab::target(f)}, 20s);
+        const auto tr_hops = traceroute_hops(tr.out);
+        const auto mtr = lab_->exec(
+            route_node::a,
+            {"mtr", family_flag(f), "-n", "--json", "-c", "1", "-G", "1", route_lab::target(f)}, 20s);
+        const auto hubs = mtr_hubs(mtr.out);
+        ASSERT_EQ(tr_hops.size(), want.size()) << tr.out;
+        ASSERT_TRUE(hubs && hubs->size() == want.size()) << mtr.out;
+        for (std::size_t i = 0; i < want.size(); ++i) {
+            const auto& hop = t["hops"][i];
+            EXPECT_EQ(hop["ttl"], i + 1);
+            EXPECT_EQ(hop["sent"], 3);
+            EXPECT_EQ(hop["received"], 3) << hop.dump();
+            const auto got = responders(hop);
+            // Paris: the three probes of the one flow all took one branch.
+            ASSERT_EQ(got.size(), 1U) << hop.dump();
+            EXPECT_TRUE(contains(want[i], *got.begin())) << hop.dump();
+            if (want[i].size() == 1) {
+                EXPECT_EQ(*got.begin(), tr_hops[i]) << tr.out;
+                EXPECT_EQ(*got.begin(), (*hubs)[i].host) << mtr.out;
+            } else {
+                EXPECT_TRUE(contains(want[i], tr_hops[i])) << tr.out;
+                EXPECT_TRUE(contains(want[i], (*hubs)[i].host)) << mtr.out;
+            }
+            EXPECT_EQ(hop["return_hops"], i + 1) << "symmetric lab: replies come back as far as probes went";
+        }
+        EXPECT_EQ(t["hops"][want.size() - 1]["verdict"], "destination");
+        EXPECT_FALSE(t["asymmetric"].get<bool>());
+        EXPECT_EQ(t["send_errors"], 0);
+        // Nothing silent: no probe waited for its timeout (1 s); every hop answers in microseconds.
+        EXPECT_LT(t["elapsed_s"].get<double>(), 1.0);
+    }
+}
+
+TEST_F(TraceLive, EveryProtocolFindsTheSameHops) {
+    for (auto f : both) {
+        SCOPED_TRACE(family_name(f));
+        for (const char* proto : {"icmp", "tcp"}) {
+            SCOPED_TRACE(proto);
+            const auto t = trace(f, {"--proto", proto, "-q", "2"});
+            ASSERT_TRUE(t.is_object());
+            EXPECT_TRUE(t["reached"].get<bool>());
+            const auto want = route_lab::hops(f);
+            ASSERT_EQ(t["hops"].size(), want.size()) << t.dump(1);
+            for (std::size_t i = 0; i < want.size(); ++i) {
+                const auto got = responders(t["hops"][i]);
+                ASSERT_EQ(got.size(), 1U) << t["hops"][i].dump();
+                EXPECT_TRUE(contains(want[i], *got.begin()));
+                EXPECT_EQ(t["hops"][i]["received"], 2);
+            }
+        }
+    }
+}
+
+TEST_F(TraceLive, PathsFindBothEcmpBranchesAndEachFlowKeepsOne) {
+    for (auto f : both) {
+        SCOPED_TRACE(family_name(f));
+        const auto want = route_lab::hops(f)[1];
+        // Eight flows hash to one branch together with probability 2/256 per run (the source port
+        // is the kernel's choice); three runs make a false failure a one-in-two-million event.
+        json t;
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            t = trace(f, {"--paths", "8", "-q", "2"});
+            ASSERT_TRUE(t.is_object());
+            if (responders(t["hops"][1]).size() == 2) break;
+        }
+        EXPECT_EQ(responders(t["hops"][1]), std::set<std::string>(want.begin(), want.end()))
+            << t["hops"][1].dump();
+        ASSERT_EQ(t["routes"].size(), 2U) << t["routes"].dump();
+        std::set<unsigned> flows;
+        for (const auto& route : t["routes"]) {
+            EXPECT_TRUE(route["reached"].get<bool>());
+            for (const auto& fl : route["flows"]) flows.insert(fl.get<unsigned>());
+        }
+        EXPECT_EQ(flows.size(), 8U) << "every flow is on exactly one path";
+        // Each flow's two probes at hop 2 were answered by one R2: per responder, the flows it
+        // answered do not overlap.
+        const auto& h2 = t["hops"][1]["responders"];
+        ASSERT_EQ(h2.size(), 2U);
+        for (const auto& fl : h2[0]["flows"])
+            for (const auto& other : h2[1]["flows"]) EXPECT_NE(fl, other);
+    }
+}
+
+TEST_F(TraceLive, SilentAndRateLimitingHopsAreToldApart) {
+    // R1 limits the ICMP it sends (a burst of 6, then one every 10 s); R3 sends no time-exceeded.
+    ASSERT_TRUE(lab_->rate_limit_icmp(route_node::r1, 10s));
+    ASSERT_TRUE(lab_->drop_time_exceeded(route_node::r3));
+    for (auto f : both) {
+        SCOPED_TRACE(family_name(f));
+        // ICMP echo: the destination's echo replies are not rate-limited, so its loss is the path's.
+        const auto t = trace(f, {"--proto", "icmp", "-c", "20", "-i", "0.05", "-w", "0.5"});
+        ASSERT_TRUE(t.is_object());
+        ASSERT_EQ(t["hops"].size(), 4U) << t.dump(1);
+        const auto& h = t["hops"];
+        EXPECT_EQ(h[0]["sent"], 20);
+        EXPECT_LT(h[0]["received"].get<int>(), 20);
+        EXPECT_GT(h[0]["received"].get<int>(), 0);
+        EXPECT_EQ(h[0]["verdict"], "rate-limits its ICMP") << h[0].dump();
+        EXPECT_EQ(h[1]["received"], 20);
+        EXPECT_EQ(h[1]["verdict"], "answers");
+        EXPECT_EQ(h[2]["received"], 0);
+        EXPECT_EQ(h[2]["verdict"], "does not answer");
+        EXPECT_EQ(h[3]["received"], 20);
+        EXPECT_EQ(h[3]["verdict"], "destination");
+        EXPECT_TRUE(t["reached"].get<bool>());
+        // The silent hop costs one timeout after the last round, not one per round.
+        EXPECT_LT(t["elapsed_s"].get<double>(), 19 * 0.05 + 0.5 + 0.5);
+        // mtr on the same path shows the same: loss at R1 and R3 that does not carry on to B.
+        const auto mtr = lab_->exec(
+            route_node::a,
+            {"mtr", family_flag(f), "-n", "--json", "-c", "10", "-i", "0.1", "-G", "1", route_lab::target(f)},
+            30s);
+        const auto hubs = mtr_hubs(mtr.out);
+        ASSERT_TRUE(hubs && hubs->size() == 4U) << mtr.out;
+        EXPECT_LT((*hubs)[0].answered, 10);
+        EXPECT_EQ((*hubs)[3].answered, 10);
+    }
+    // The reading says which is which.
+    const auto text =
+        lab_->exec(route_node::a, {NETTOOL_BIN, "trace", "-n", "--proto", "icmp", "-c", "3", "-i", "0.05",
+                                   "-w", "0.5", route_lab::target(ip_family::v4)});
+    EXPECT_NE(text.out.find("Hop 3 does not answer"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("This is not loss on the path"), std::string::npos) << text.out;
+}
+
+TEST_F(TraceLive, PmtuIsTracepathsAndShrinksAtR3) {
+    for (auto f : both) {
+        SCOPED_TRACE(family_name(f));
+        for (const char* proto : {"udp", "icmp"}) {
+            SCOPED_TRACE(proto);
+            const auto t = trace(f, {"--pmtu", "--proto", proto, "-q", "1"});
+            ASSERT_TRUE(t.is_object());
+            ASSERT_TRUE(t.contains("pmtu")) << t.dump(1);
+            EXPECT_EQ(t["pmtu"]["first_mtu"], 1500);
+            EXPECT_EQ(t["pmtu"]["path_mtu"], route_lab::narrow_mtu);
+            EXPECT_EQ(t["pmtu"]["hop"], 3) << "R3 is hop 3; its link to B is the narrow one";
+            EXPECT_EQ(t["hops"][2]["mtu"], route_lab::narrow_mtu);
+            EXPECT_EQ(t["probe_bytes"], route_lab::narrow_mtu);
+            EXPECT_TRUE(t["reached"].get<bool>());
+        }
+        const auto tp =
+            lab_->exec(route_node::a, {"tracepath", family_flag(f), "-n", route_lab::target(f)}, 30s);
+        EXPECT_NE(tp.out.find("pmtu " + std::to_string(route_lab::narrow_mtu)), std::string::npos) << tp.out;
+    }
+}
+
+// Per hop, the round trip tcpdump saw on A's wire (probe out to ICMP reply in, matched by the
+// probe's tag as tshark decodes the quoted payload) against what nettool reported.
+TEST_F(TraceLive, RoundTripsAgreeWithTheWire) {
+    const auto cap =
+        std::filesystem::temp_directory_path() / ("nettool-trace-" + std::to_string(::getpid()) + ".pcap");
+    // --immediate-mode: without it tcpdump keeps the last packets of a quiet interface in its ring
+    // buffer and drops them at SIGINT ("30 received by filter, 0 captured").
+    std::vector<std::string> argv{"ip",         "netns", "exec", lab_->ns(route_node::a),
+                                  "tcpdump",    "-n",    "-U",   "--immediate-mode",
+                                  "-i",         "to_r1", "-w",   cap.string(),
+                                  "udp or icmp"};
+    nettool::test::background_process dump{argv};
+    ASSERT_TRUE(dump.running());
+    std::this_thread::sleep_for(1s);  // tcpdump opens the interface
+    const auto t = trace(ip_family::v4, {"-c", "5", "-i", "0.05", "-q", "1"});
+    std::this_thread::sleep_for(300ms);
+    dump.stop(SIGINT);
+    ASSERT_TRUE(t.is_object());
+    const auto fields = nettool::test::run_process({"tshark", "-n", "-r", cap.string(), "-T", "fields", "-E",
+                                                    "separator=;", "-e", "frame.time_epoch", "-e",
+                                                    "icmp.type", "-e", "ip.src", "-e", "data.data"});
+    std::filesystem::remove(cap);
+    ASSERT_EQ(fields.exit_code, 0) << fields.err;
+    // Probe sequence number (bytes 8-9 of the tag) -> send time, and -> reply time and source; the
+    // TTL (byte 10): the destination also answers the probes sent beyond it.
+    std::map<int, double> sent, answered;
+    std::map<int, std::string> by;
+    std::map<int, int> ttl_of;
+    std::istringstream in(fields.out);
+    for (std::string line; std::getline(in, line);) {
+        std::vector<std::string> col;
+        std::stringstream ss(line);
+        for (std::string c; std::getline(ss, c, ';');) col.push_back(c);
+        if (col.size() < 4 || col[3].size() < 28 || col[3].substr(0, 8) != "4e547472") continue;
+        const int seq = std::stoi(col[3].substr(16, 4), nullptr, 16);
+        ttl_of[seq] = std::stoi(col[3].substr(20, 2), nullptr, 16);
+        const double at = std::stod(col[0]);
+        if (col[1].empty())
+            sent[seq] = at;
+        else {
+            answered[seq] = at;
+            by[seq] = col[2].substr(0, col[2].find(','));
+        }
+    }
+    // Per hop: the wire's mean round trip of the probes whose replies came from that hop's address.
+    for (const auto& hop : t["hops"]) {
+        const auto addr = hop["responders"][0]["address"].get<std::string>();
+        double sum = 0;
+        int n = 0;
+        for (const auto& [seq, at] : answered)
+            if (by[seq] == addr && ttl_of[seq] == hop["ttl"].get<int>() && sent.count(seq)) {
+                sum += at - sent[seq];
+                ++n;
+            }
+        SCOPED_TRACE("hop " + std::to_string(hop["ttl"].get<int>()) + " " + addr);
+        EXPECT_EQ(n, hop["received"].get<int>()) << fields.out;
+        if (n == 0) continue;
+        const double wire_us = sum / n * 1e6;
+        // Both are kernel timestamps, nettool's at the socket and tcpdump's at the interface:
+        // they differ by the stack's own microseconds, never by a scheduling delay.
+        EXPECT_NEAR(hop["mean_us"].get<double>(), wire_us, 200.0);
+    }
+}
+
+TEST_F(TraceLive, MtrJsonFormatReadsLikeMtrs) {
+    const auto r =
+        lab_->exec(route_node::a, {NETTOOL_BIN, "trace", "-n", "--format", "mtr-json", "--proto", "icmp",
+                                   "-c", "3", "-i", "0.05", route_lab::target(ip_family::v4)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto hubs = mtr_hubs(r.out);  // the parser the tests use on mtr's own output
+    ASSERT_TRUE(hubs) << r.out;
+    const auto want = route_lab::hops(ip_family::v4);
+    ASSERT_EQ(hubs->size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ((*hubs)[i].count, static_cast<int>(i + 1));
+        EXPECT_TRUE(contains(want[i], (*hubs)[i].host));
+        EXPECT_EQ((*hubs)[i].sent, 3);
+        EXPECT_EQ((*hubs)[i].answered, 3);
+    }
+    EXPECT_EQ(json::parse(r.out)["report"]["reached"], true);
+}
+
+TEST_F(TraceLive, NotReachedIsExitOneWithTheHopsSeen) {
+    // B drops every probe: the trace shows R1..R3 and says B was not reached.
+    ASSERT_EQ(lab_->exec(route_node::b, {"nft",
+                                         "add table inet t; add chain inet t in { type filter hook input "
+                                         "priority 0; policy drop; }"})
+                  .exit_code,
+              0);
+    const auto t = trace(ip_family::v4, {"-q", "1", "-m", "6", "-w", "0.3"}, 1);
+    ASSERT_TRUE(t.is_object());
+    EXPECT_FALSE(t["reached"].get<bool>());
+    EXPECT_EQ(t["destination_hop"], 0);
+    ASSERT_EQ(t["hops"].size(), 4U) << "the three routers, then one silent hop" << t.dump(1);
+    EXPECT_EQ(t["hops"][3]["verdict"], "no reply");
+    EXPECT_LT(t["elapsed_s"].get<double>(), 0.3 + 0.5) << "one timeout for all the silent TTLs";
+}
+
+}  // namespace
