@@ -10,6 +10,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -32,6 +37,54 @@ using nettool::test::traceroute_hops;
 using json = nlohmann::json;
 
 constexpr ip_family both[] = {ip_family::v4, ip_family::v6};
+
+std::uint16_t inet_checksum(const std::vector<std::uint8_t>& b, std::size_t from, std::size_t len) {
+    std::uint32_t acc = 0;
+    for (std::size_t i = from; i + 1 < from + len; i += 2) acc += (std::uint32_t{b[i]} << 8) | b[i + 1];
+    if (len % 2) acc += std::uint32_t{b[from + len - 1]} << 8;
+    while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+    return static_cast<std::uint16_t>(~acc & 0xffff);
+}
+
+// An IPv4 ICMP error from `from` to `to` that quotes a UDP packet to->target sport->dport with
+// `quoted_payload` after the UDP header (what a router would send about one of `to`'s probes).
+std::vector<std::uint8_t> forged_icmp(std::uint32_t from, std::uint32_t to, std::uint32_t target,
+                                      std::uint8_t type, std::uint8_t code, std::uint16_t sport,
+                                      std::uint16_t dport, const std::vector<std::uint8_t>& quoted_payload) {
+    auto put16 = [](std::vector<std::uint8_t>& b, std::size_t at, std::uint16_t v) {
+        b[at] = static_cast<std::uint8_t>(v >> 8);
+        b[at + 1] = static_cast<std::uint8_t>(v & 0xff);
+    };
+    auto put32 = [&](std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v) {
+        put16(b, at, static_cast<std::uint16_t>(v >> 16));
+        put16(b, at + 2, static_cast<std::uint16_t>(v & 0xffff));
+    };
+    const std::size_t quoted = 20 + 8 + quoted_payload.size();
+    std::vector<std::uint8_t> p(20 + 8 + quoted);
+    p[0] = 0x45;
+    put16(p, 2, static_cast<std::uint16_t>(p.size()));
+    p[8] = 64;
+    p[9] = IPPROTO_ICMP;
+    put32(p, 12, from);
+    put32(p, 16, to);
+    p[20] = type;
+    p[21] = code;
+    // The quoted probe: IPv4 header to -> target, TTL 1, UDP.
+    const std::size_t q = 28;
+    p[q] = 0x45;
+    put16(p, q + 2, static_cast<std::uint16_t>(20 + 8 + 32));
+    p[q + 8] = 1;
+    p[q + 9] = IPPROTO_UDP;
+    put32(p, q + 12, to);
+    put32(p, q + 16, target);
+    put16(p, q + 10, inet_checksum(p, q, 20));
+    put16(p, q + 20, sport);
+    put16(p, q + 22, dport);
+    put16(p, q + 24, 8 + 32);
+    std::copy(quoted_payload.begin(), quoted_payload.end(), p.begin() + q + 28);
+    put16(p, 22, inet_checksum(p, 20, p.size() - 20));
+    return p;
+}
 
 class TraceLive : public ::testing::Test {
 protected:
@@ -330,6 +383,101 @@ TEST_F(TraceLive, NotReachedIsExitOneWithTheHopsSeen) {
     ASSERT_EQ(t["hops"].size(), 4U) << "the three routers, then one silent hop" << t.dump(1);
     EXPECT_EQ(t["hops"][3]["verdict"], "no reply");
     EXPECT_LT(t["elapsed_s"].get<double>(), 0.3 + 0.5) << "one timeout for all the silent TTLs";
+}
+
+// Part 7 of issue 12: while a trace waits on a silent destination, a host on the path (R1) sends
+// A forged ICMP errors that match the trace's socket (the kernel hands them over) but quote
+// packets the trace never sent: garbage, another run's tag, too short to identify a probe, and a
+// "port unreachable" spoofed from B. The hops, the verdicts and "not reached" stay what they are;
+// only the ignored counters move.
+TEST_F(TraceLive, ForgedAndFloodedIcmpChangesOnlyCounters) {
+    ASSERT_EQ(lab_->exec(route_node::b, {"nft",
+                                         "add table inet t; add chain inet t in { type filter hook input "
+                                         "priority 0; policy drop; }"})
+                  .exit_code,
+              0);
+    nettool::test::background_process tracer{{"ip", "netns", "exec", lab_->ns(route_node::a), NETTOOL_BIN,
+                                              "--json", "trace", "-n", "-q", "1", "-m", "6", "-w", "2",
+                                              route_lab::target(ip_family::v4)}};
+    ASSERT_TRUE(tracer.running());
+    // The trace's source port, from the kernel's socket table in A.
+    std::uint16_t sport = 0;
+    for (int i = 0; i < 100 && sport == 0; ++i) {
+        const auto ss =
+            lab_->exec(route_node::a, {"ss", "-Hun", "dst", route_lab::target(ip_family::v4)}, 5s);
+        const auto colon = ss.out.find("198.51.100.1:");
+        if (colon != std::string::npos)
+            sport = static_cast<std::uint16_t>(std::stoi(ss.out.substr(colon + 13)));
+        else
+            std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_NE(sport, 0) << "no trace socket seen in A";
+
+    const std::uint32_t a = 0xc6336401, r1 = 0xc6336402, b = 0xc633641a;  // 198.51.100.1, .2, .26
+    // One of each kind first, paced, then 500 of each at once.
+    std::vector<std::vector<std::uint8_t>> forged;
+    std::size_t paced = 0;
+    std::vector<std::uint8_t> garbage(32, 0x5a), other_run(32, 0),
+        cut_tag{0x4e, 0x54, 0x74, 0x72, 0x12, 0x34};
+    std::copy_n(std::vector<std::uint8_t>{0x4e, 0x54, 0x74, 0x72, 0xde, 0xad, 0xbe, 0xef, 0, 1, 1, 0}.begin(),
+                12, other_run.begin());
+    for (int i = 0; i < 501; ++i) {
+        if (i == 1) paced = forged.size();
+        forged.push_back(forged_icmp(r1, a, b, 11, 0, sport, 33434, garbage));    // time exceeded, not ours
+        forged.push_back(forged_icmp(r1, a, b, 11, 0, sport, 33434, other_run));  // another run's tag
+        forged.push_back(forged_icmp(r1, a, b, 11, 0, sport, 33434, {}));         // 8-byte quote
+        forged.push_back(forged_icmp(r1, a, b, 11, 0, sport, 33434, cut_tag));    // cut inside the tag
+        forged.push_back(forged_icmp(b, a, b, 3, 3, sport, 33434, garbage));      // "port unreachable" from B
+    }
+    // The forger: a child in R1's namespace with a raw socket (IP_HDRINCL via IPPROTO_RAW).
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const int nsfd = ::open(("/var/run/netns/" + lab_->ns(route_node::r1)).c_str(), O_RDONLY | O_CLOEXEC);
+        if (nsfd < 0 || ::setns(nsfd, CLONE_NEWNET) != 0) ::_exit(3);
+        const int fd = ::socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+        if (fd < 0) ::_exit(4);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = htonl(a);
+        int sent = 0;
+        for (std::size_t i = 0; i < forged.size(); ++i) {
+            const auto& p = forged[i];
+            if (::sendto(fd, p.data(), p.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) > 0)
+                ++sent;
+            if (i < paced) ::usleep(20'000);
+        }
+        ::_exit(sent == static_cast<int>(forged.size()) ? 0 : 5);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+
+    const auto r = tracer.stop(0, 20s);  // signal 0: just wait for it to finish
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    const auto j = json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out << r.err;
+    const auto& t = j["trace"];
+    EXPECT_FALSE(t["reached"].get<bool>()) << "a spoofed port unreachable must not count as reaching B";
+    ASSERT_GE(t["hops"].size(), 4U) << t.dump(1);
+    const auto want = route_lab::hops(ip_family::v4);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(t["hops"][i]["received"], 1) << t["hops"][i].dump();
+        const auto got = responders(t["hops"][i]);
+        ASSERT_EQ(got.size(), 1U);
+        EXPECT_TRUE(contains(want[i], *got.begin()));
+        EXPECT_EQ(t["hops"][i]["verdict"], "answers");
+    }
+    EXPECT_EQ(t["hops"][3]["received"], 0);
+    const auto& ig = t["ignored"];
+    // None was taken for a reply. The paced ones all reached the trace; of the flood, what A's
+    // kernel did not drop at the socket's full error queue (its receive buffer) was counted.
+    EXPECT_GE(ig["foreign"].get<int>(), 3) << ig.dump();
+    EXPECT_LE(ig["foreign"].get<int>(), 1503) << ig.dump();
+    EXPECT_GE(ig["short_quote"].get<int>(), 2) << ig.dump();
+    EXPECT_LE(ig["short_quote"].get<int>(), 1002) << ig.dump();
+    EXPECT_EQ(ig["unknown_probe"], 0);
+    EXPECT_EQ(ig["duplicate"], 0);
+    EXPECT_LT(t["elapsed_s"].get<double>(), 2.0 + 1.0);
 }
 
 }  // namespace
