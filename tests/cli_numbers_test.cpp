@@ -68,7 +68,9 @@ std::vector<numeric_option> numeric_options() {
     const std::vector<std::string> wol{"wol", "00:11:22:33:44:55", "--interface=" + no_such_interface,
                                        "--udp"};
     const std::vector<std::string> inspect{"inspect", "/nonexistent/nettool-cli-numbers.pcap"};
-    const std::vector<std::string> link{"link", "--delay=bogus"};  // fails at the delay once --seed is taken
+    const std::vector<std::string> link{"link", "--delay=bogus"};
+    const std::vector<std::string> trace{"trace", "127.0.0.1", "-n", "--max-hops=2",
+                                         "--timeout=0.2"};  // fails at the delay once --seed is taken
     return {
         {tcp, "count", {}},
         {tcp, "duration", {}},
@@ -114,6 +116,14 @@ std::vector<numeric_option> numeric_options() {
         {inspect, "max-flows", {}},
         {inspect, "rows", {}},
         {inspect, "dns-port", {}},
+        {trace, "port", {}},
+        {trace, "first-hop", {}},
+        {trace, "max-hops", {}},
+        {trace, "queries", {}},
+        {trace, "count", {}},
+        {trace, "interval", {}},
+        {trace, "timeout", {}},
+        {trace, "paths", {}},
         {link, "seed", {"0"}},
         {link, "mtu", {}},
     };

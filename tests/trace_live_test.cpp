@@ -3,6 +3,7 @@
 // traceroute -n and mtr --json for the hops, tracepath for the path MTU, tcpdump + tshark for the
 // round-trip times, the lab's nftables and rate-limit knobs for the silent and the rate-limiting
 // hops.
+#include "support/link_test_lock.hpp"
 #include "support/process.hpp"
 #include "support/route_lab.hpp"
 #include "support/route_oracles.hpp"
@@ -122,6 +123,13 @@ protected:
         std::set<std::string> s;
         for (const auto& r : hop["responders"]) s.insert(r["address"].get<std::string>());
         return s;
+    }
+
+    // "ip -n NODE route replace ..." in the lab; false on failure.
+    bool route(route_node n, std::vector<std::string> args) {
+        std::vector<std::string> argv{"ip", "route", "replace"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return lab_->exec(n, argv, 10s).exit_code == 0;
     }
 
     std::optional<route_lab> lab_;
@@ -383,6 +391,103 @@ TEST_F(TraceLive, NotReachedIsExitOneWithTheHopsSeen) {
     ASSERT_EQ(t["hops"].size(), 4U) << "the three routers, then one silent hop" << t.dump(1);
     EXPECT_EQ(t["hops"][3]["verdict"], "no reply");
     EXPECT_LT(t["elapsed_s"].get<double>(), 0.3 + 0.5) << "one timeout for all the silent TTLs";
+}
+
+// The replies of hop 2 come back the long way: R1 sends everything for B through R2a, but R2a sends
+// everything for A through R3, and R3 through R2b. R2a's replies cross R3, R2b and R1: 4 hops back
+// for a hop 2 forward. tracepath, on the same path, says "asymm" too.
+TEST_F(TraceLive, AReturnPathLongerThanTheWayOutIsAsymmetric) {
+    ASSERT_TRUE(route(route_node::r1, {"198.51.100.16/28", "src", "198.51.100.5", "via", "198.51.100.6"}));
+    ASSERT_TRUE(route(route_node::r2a, {"198.51.100.0/28", "via", "198.51.100.18"}));
+    ASSERT_TRUE(route(route_node::r3, {"198.51.100.0/28", "src", "198.51.100.18", "via", "198.51.100.21"}));
+    const auto t = trace(ip_family::v4, {"-q", "1"});
+    ASSERT_TRUE(t.is_object());
+    ASSERT_EQ(t["hops"].size(), 4U) << t.dump(1);
+    // R2a answers from the address of the interface its reply leaves by: its link to R3.
+    EXPECT_EQ(responders(t["hops"][1]), std::set<std::string>{"198.51.100.17"});
+    EXPECT_EQ(t["hops"][0]["return_hops"], 1);
+    EXPECT_EQ(t["hops"][1]["return_hops"], 4);
+    EXPECT_EQ(t["hops"][2]["return_hops"], 3);
+    EXPECT_EQ(t["hops"][3]["return_hops"], 4);
+    EXPECT_TRUE(t["asymmetric"].get<bool>());
+    const auto text =
+        lab_->exec(route_node::a, {NETTOOL_BIN, "trace", "-n", "-q", "1", route_lab::target(ip_family::v4)});
+    EXPECT_NE(text.out.find("back in 4 hops"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("Asymmetric"), std::string::npos) << text.out;
+    const auto tp =
+        lab_->exec(route_node::a, {"tracepath", "-4", "-n", route_lab::target(ip_family::v4)}, 30s);
+    EXPECT_NE(tp.out.find("asymm"), std::string::npos) << tp.out;
+}
+
+// A delay on one link shows in the round trip of every hop behind it. The link: nettool link run in
+// R1's namespace, so the trace runs behind a 5 ms (each way) emulated link whose host end is R1,
+// and the rest of the lab routes the link's addresses (100.64.0.0/10) back through R1.
+TEST_F(TraceLive, ALinkDelayShowsInEveryHopBehindIt) {
+    const nettool::test::link_test_lock turn;
+    ASSERT_TRUE(route(route_node::r2a, {"100.64.0.0/10", "via", "198.51.100.5"}));
+    ASSERT_TRUE(route(route_node::r2b, {"100.64.0.0/10", "via", "198.51.100.9"}));
+    ASSERT_TRUE(route(route_node::r3, {"100.64.0.0/10", "src", "198.51.100.18", "via", "198.51.100.17"}));
+    ASSERT_TRUE(route(route_node::b, {"100.64.0.0/10", "via", "198.51.100.25"}));
+    const auto r =
+        lab_->exec(route_node::r1,
+                   {NETTOOL_BIN, "-q", "link", "--delay", "5ms", "--", NETTOOL_BIN, "--json", "trace", "-n",
+                    "--proto", "icmp", "-c", "5", "-i", "0.05", route_lab::target(ip_family::v4)},
+                   60s);
+    ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+    const auto start = r.out.find('{');
+    ASSERT_NE(start, std::string::npos) << r.out;
+    const auto j = json::parse(r.out.substr(start), nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    const auto& t = j["trace"];
+    ASSERT_EQ(t["hops"].size(), 4U) << t.dump(1);
+    EXPECT_EQ(t["hops"][0]["responders"][0]["address"].get<std::string>().rfind("100.64.", 0), 0U)
+        << "hop 1 is R1's end of the link";
+    const auto want = route_lab::hops(ip_family::v4);
+    for (std::size_t i = 0; i < 4; ++i) {
+        const auto& hop = t["hops"][i];
+        SCOPED_TRACE("hop " + std::to_string(i + 1));
+        if (i > 0) {
+            EXPECT_TRUE(contains(want[i], *responders(hop).begin())) << hop.dump();  // R1 is the link's end
+        }
+        EXPECT_EQ(hop["received"], 5);
+        // 5 ms each way: every hop's round trip is 10 ms, within 1 ms.
+        EXPECT_NEAR(hop["rtt"]["p50_us"].get<double>(), 10'000.0, 1'000.0) << hop.dump();
+        EXPECT_NEAR(hop["best_us"].get<double>(), 10'000.0, 1'000.0) << hop.dump();
+    }
+}
+
+// Part 1: UDP needs no privilege, ICMP a ping socket where the group range allows it, TCP a raw
+// socket, and the error says what to do instead.
+TEST_F(TraceLive, WithoutPrivilegeUdpAndPingSocketsWorkAndTcpSaysWhy) {
+    if (nettool::test::sh("command -v setpriv >/dev/null") != 0) GTEST_SKIP() << "needs setpriv (util-linux)";
+    const std::vector<std::string> nobody{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+    auto as_nobody = [&](std::vector<std::string> args) {
+        std::vector<std::string> argv = nobody;
+        argv.push_back(NETTOOL_BIN);
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.push_back(route_lab::target(ip_family::v4));
+        return lab_->exec(route_node::a, argv, 30s);
+    };
+    const auto udp = as_nobody({"--json", "trace", "-n", "-q", "1"});
+    ASSERT_EQ(udp.exit_code, 0) << udp.err;
+    EXPECT_EQ(json::parse(udp.out)["trace"]["hops"].size(), 4U);
+    // A fresh namespace allows no ping sockets ("1 0") ...
+    const auto icmp_denied = as_nobody({"trace", "-n", "--proto", "icmp"});
+    EXPECT_EQ(icmp_denied.exit_code, 1);
+    EXPECT_NE(icmp_denied.err.find("ping_group_range"), std::string::npos) << icmp_denied.err;
+    EXPECT_NE(icmp_denied.err.find("--proto udp"), std::string::npos) << icmp_denied.err;
+    // ... until the group range includes the user's group.
+    ASSERT_EQ(
+        lab_->exec(route_node::a, {"sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"}).exit_code, 0);
+    const auto icmp = as_nobody({"--json", "trace", "-n", "--proto", "icmp", "-q", "1"});
+    ASSERT_EQ(icmp.exit_code, 0) << icmp.err;
+    const auto ij = json::parse(icmp.out)["trace"];
+    EXPECT_NE(ij["method"].get<std::string>().find("ping socket"), std::string::npos) << ij["method"];
+    EXPECT_EQ(ij["hops"].size(), 4U);
+    const auto tcp = as_nobody({"trace", "-n", "--proto", "tcp"});
+    EXPECT_EQ(tcp.exit_code, 1);
+    EXPECT_NE(tcp.err.find("raw socket"), std::string::npos) << tcp.err;
+    EXPECT_EQ(std::count(tcp.err.begin(), tcp.err.end(), '\n'), 1) << tcp.err;
 }
 
 // Part 7 of issue 12: while a trace waits on a silent destination, a host on the path (R1) sends
