@@ -456,6 +456,37 @@ TEST_F(TraceLive, ALinkDelayShowsInEveryHopBehindIt) {
     }
 }
 
+// A router that refuses to forward answers "destination unreachable": the trace stops there, with
+// traceroute's mark, and traceroute marks the same hop the same way.
+TEST_F(TraceLive, AnUnreachableAnswerEndsTheTraceWithItsMark) {
+    ASSERT_EQ(lab_->exec(route_node::r3,
+                         {"nft",
+                          "add table inet t; add chain inet t forwarding { type filter hook forward "
+                          "priority 0; }; add rule inet t forwarding ip daddr 198.51.100.26 reject "
+                          "with icmp type host-unreachable"})
+                  .exit_code,
+              0);
+    const auto t = trace(ip_family::v4, {"-q", "1"}, 1);
+    ASSERT_TRUE(t.is_object());
+    EXPECT_FALSE(t["reached"].get<bool>());
+    // R3 answers TTL 3 with time-exceeded (the TTL is checked before forwarding) and TTL 4, which
+    // it would forward to B, with "host unreachable".
+    ASSERT_EQ(t["hops"].size(), 4U) << t.dump(1);
+    EXPECT_EQ(responders(t["hops"][3]),
+              std::set<std::string>{route_lab::address(route_node::r3, ip_family::v4)});
+    EXPECT_EQ(t["hops"][3]["verdict"], "unreachable");
+    EXPECT_EQ(t["hops"][3]["unreachable"], "!H");
+    EXPECT_FALSE(t["hops"][3].contains("return_hops"));
+    EXPECT_FALSE(t["asymmetric"].get<bool>());
+    EXPECT_LT(t["elapsed_s"].get<double>(), 1.0) << "nothing waited for a timeout";
+    const auto tr = lab_->exec(
+        route_node::a,
+        {"traceroute", "-4", "-n", "-q", "1", "-w", "1", "-m", "5", route_lab::target(ip_family::v4)}, 20s);
+    EXPECT_NE(tr.out.find(" 4  " + route_lab::address(route_node::r3, ip_family::v4)), std::string::npos)
+        << tr.out;
+    EXPECT_NE(tr.out.find("!H"), std::string::npos) << tr.out;
+}
+
 // Part 1: UDP needs no privilege, ICMP a ping socket where the group range allows it, TCP a raw
 // socket, and the error says what to do instead.
 TEST_F(TraceLive, WithoutPrivilegeUdpAndPingSocketsWorkAndTcpSaysWhy) {

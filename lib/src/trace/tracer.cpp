@@ -401,7 +401,9 @@ trace_result tracer::build(std::string_view text) const {
         h.stats.add(rtt);
         h.rtt.record(rtt);
         if (rec.kind == reply_kind::unreachable) h.unreachable = std::string{rec.mark};
-        if (rec.reply_ttl > 0) {
+        // The way back, from the replies of the hop itself: an "unreachable" comes from the router
+        // before the hop that refused (it never went further), so its distance is not this TTL's.
+        if (rec.reply_ttl > 0 && rec.kind != reply_kind::unreachable) {
             const int initial = rec.reply_ttl <= 64 ? 65 : rec.reply_ttl <= 128 ? 129 : 256;
             h.return_hops = static_cast<unsigned>(initial - rec.reply_ttl);
         }
