@@ -20,6 +20,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -428,15 +429,20 @@ TEST_F(TraceLive, ALinkDelayShowsInEveryHopBehindIt) {
     ASSERT_TRUE(route(route_node::r2b, {"100.64.0.0/10", "via", "198.51.100.9"}));
     ASSERT_TRUE(route(route_node::r3, {"100.64.0.0/10", "src", "198.51.100.18", "via", "198.51.100.17"}));
     ASSERT_TRUE(route(route_node::b, {"100.64.0.0/10", "via", "198.51.100.25"}));
-    const auto r =
-        lab_->exec(route_node::r1,
-                   {NETTOOL_BIN, "-q", "link", "--delay", "5ms", "--", NETTOOL_BIN, "--json", "trace", "-n",
-                    "--proto", "icmp", "-c", "5", "-i", "0.05", route_lab::target(ip_family::v4)},
-                   60s);
+    // Two traces behind one link: five rounds of ICMP, then one round of UDP to time the whole run.
+    const auto r = lab_->exec(route_node::r1,
+                              {NETTOOL_BIN, "-q", "link", "--delay", "5ms", "--", "sh", "-c",
+                               std::string{NETTOOL_BIN} + " --json trace -n --proto icmp -c 5 -i 0.05 " +
+                                   route_lab::target(ip_family::v4) + " && echo ==== && " + NETTOOL_BIN +
+                                   " --json trace -n " + route_lab::target(ip_family::v4)},
+                              60s);
     ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
     const auto start = r.out.find('{');
     ASSERT_NE(start, std::string::npos) << r.out;
-    const auto j = json::parse(r.out.substr(start), nullptr, false);
+    const auto split = r.out.find("====");
+    ASSERT_NE(split, std::string::npos) << r.out;
+    const auto j = json::parse(r.out.substr(start, split - start), nullptr, false);
+    const auto once = json::parse(r.out.substr(split + 4), nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << r.out;
     const auto& t = j["trace"];
     ASSERT_EQ(t["hops"].size(), 4U) << t.dump(1);
@@ -454,6 +460,14 @@ TEST_F(TraceLive, ALinkDelayShowsInEveryHopBehindIt) {
         EXPECT_NEAR(hop["rtt"]["p50_us"].get<double>(), 10'000.0, 1'000.0) << hop.dump();
         EXPECT_NEAR(hop["best_us"].get<double>(), 10'000.0, 1'000.0) << hop.dump();
     }
+    // Part 6: with no silent hop a trace takes under two round trips to the farthest hop (every
+    // TTL of the window is in flight at once), not one round trip per hop as a sequential trace.
+    ASSERT_FALSE(once.is_discarded()) << r.out;
+    const auto& u = once["trace"];
+    ASSERT_TRUE(u["reached"].get<bool>()) << u.dump(1);
+    double longest_us = 0;
+    for (const auto& hop : u["hops"]) longest_us = std::max(longest_us, hop["worst_us"].get<double>());
+    EXPECT_LT(u["elapsed_s"].get<double>() * 1e6, 2 * longest_us) << u.dump(1);
 }
 
 // A router that refuses to forward answers "destination unreachable": the trace stops there, with
@@ -485,6 +499,43 @@ TEST_F(TraceLive, AnUnreachableAnswerEndsTheTraceWithItsMark) {
     EXPECT_NE(tr.out.find(" 4  " + route_lab::address(route_node::r3, ip_family::v4)), std::string::npos)
         << tr.out;
     EXPECT_NE(tr.out.find("!H"), std::string::npos) << tr.out;
+}
+
+// Reverse DNS: each responder's name and how long its lookup took. "ip netns exec" shows the
+// namespace's /etc/netns/NAME/hosts as /etc/hosts, so the names come from a hosts file the test
+// writes (and removes), and no query leaves the machine.
+TEST_F(TraceLive, ResponderNamesComeFromReverseLookups) {
+    const std::filesystem::path dir = std::filesystem::path{"/etc/netns"} / lab_->ns(route_node::a);
+    struct remove_dir {
+        std::filesystem::path p;
+        ~remove_dir() { std::filesystem::remove_all(p); }
+    } cleanup{dir};
+    std::filesystem::create_directories(dir);
+    {
+        std::ofstream hosts{dir / "hosts"};
+        hosts << "127.0.0.1 localhost\n198.51.100.2 r1.lab.example\n198.51.100.6 r2a.lab.example\n"
+                 "198.51.100.10 r2b.lab.example\n198.51.100.18 r3.lab.example\n198.51.100.26 b.lab.example\n";
+        std::ofstream resolv{dir / "resolv.conf"};
+        resolv << "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
+    }
+    const auto r = lab_->exec(route_node::a,
+                              {NETTOOL_BIN, "--json", "trace", "-q", "1", route_lab::target(ip_family::v4)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto t = json::parse(r.out)["trace"];
+    ASSERT_EQ(t["hops"].size(), 4U);
+    const std::map<std::string, std::string> names{{"198.51.100.2", "r1.lab.example"},
+                                                   {"198.51.100.6", "r2a.lab.example"},
+                                                   {"198.51.100.10", "r2b.lab.example"},
+                                                   {"198.51.100.18", "r3.lab.example"},
+                                                   {"198.51.100.26", "b.lab.example"}};
+    for (const auto& hop : t["hops"]) {
+        const auto& resp = hop["responders"][0];
+        EXPECT_EQ(resp["name"], names.at(resp["address"].get<std::string>())) << hop.dump();
+        EXPECT_GT(resp["lookup_us"].get<double>(), 0.0);
+    }
+    const auto mtr = lab_->exec(route_node::a, {NETTOOL_BIN, "trace", "--format", "mtr-json", "-q", "1",
+                                                route_lab::target(ip_family::v4)});
+    EXPECT_EQ(json::parse(mtr.out)["report"]["hubs"][0]["host"], "r1.lab.example") << mtr.out;
 }
 
 // Part 1: UDP needs no privilege, ICMP a ping socket where the group range allows it, TCP a raw

@@ -84,12 +84,25 @@ std::string_view unreachable_mark(bool v6, std::uint8_t code) noexcept {
     }
 }
 
+// Sends b with the TTL (hop limit) as ancillary data: one system call per probe, no setsockopt.
 // An ICMP error that reached the socket also left its errno pending (sk_err, with IP_RECVERR as
-// without): the next send() reports it (ECONNREFUSED after a port unreachable, EHOSTUNREACH after
-// a time exceeded) and clears it. Such a send sent nothing; the second try is the real one.
-ssize_t send_once(int fd, std::span<const std::byte> b) noexcept {
-    ssize_t n = ::send(fd, b.data(), b.size(), 0);
-    if (n < 0 && errno != EAGAIN && errno != ENOBUFS) n = ::send(fd, b.data(), b.size(), 0);
+// without): the next send reports it (ECONNREFUSED after a port unreachable, EHOSTUNREACH after a
+// time exceeded) and clears it. Such a send sent nothing; the second try is the real one.
+ssize_t send_with_ttl(int fd, bool v6, int ttl, std::span<const std::byte> b) noexcept {
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
+    iovec iov{const_cast<std::byte*>(b.data()), b.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+    c->cmsg_type = v6 ? IPV6_HOPLIMIT : IP_TTL;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &ttl, sizeof ttl);
+    ssize_t n = ::sendmsg(fd, &msg, 0);
+    if (n < 0 && errno != EAGAIN && errno != ENOBUFS) n = ::sendmsg(fd, &msg, 0);
     return n;
 }
 
@@ -188,9 +201,6 @@ std::uint32_t probe_socket::header_bytes() const noexcept {
 std::error_code probe_socket::send(const probe_tag& tag_in, std::uint32_t size) noexcept {
     const int fd = fd_.get();
     const int ttl = tag_in.ttl;
-    if (v6_ ? ::setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl)
-            : ::setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl))
-        return last_error();
 
     // The largest probe is 64 KiB; the buffer lives per thread, not per probe.
     static thread_local std::array<std::byte, 65536> buf;
@@ -207,7 +217,7 @@ std::error_code probe_socket::send(const probe_tag& tag_in, std::uint32_t size) 
         const auto payload = out.subspan(0, transport_total - 8);
         tag.balance = probe_balance(tag, false, checksum_target_);
         write_probe_tag(payload, tag);
-        n = send_once(fd, payload);
+        n = send_with_ttl(fd, v6_, ttl, payload);
     } else if (method_ == probe_method::icmp_ping || method_ == probe_method::icmp_raw) {
         out[0] = static_cast<std::byte>(v6_ ? 128 : 8);  // echo request
         put16(out, 4, icmp_id_);
@@ -216,7 +226,7 @@ std::error_code probe_socket::send(const probe_tag& tag_in, std::uint32_t size) 
         write_probe_tag(out.subspan(8), tag);
         // A ping socket and a raw ICMPv6 socket checksum for us; raw ICMP over IPv4 does not.
         if (method_ == probe_method::icmp_raw && !v6_) put16(out, 2, fold(sum_bytes(out)));
-        n = send_once(fd, out);
+        n = send_with_ttl(fd, v6_, ttl, out);
     } else {
         // TCP SYN: the sequence number is the tag; the ports stay fixed for the flow.
         auto seg = out.subspan(0, 20);
@@ -232,7 +242,7 @@ std::error_code probe_socket::send(const probe_tag& tag_in, std::uint32_t size) 
                 (src_v4_ >> 16) + (src_v4_ & 0xffff) + (dst >> 16) + (dst & 0xffff) + IPPROTO_TCP + 20;
             put16(seg, 16, fold(sum_bytes(seg, acc)));
         }
-        n = send_once(fd, seg);
+        n = send_with_ttl(fd, v6_, ttl, seg);
     }
     if (n < 0) return last_error();
     return {};

@@ -112,7 +112,7 @@ public:
         for (unsigned f = 0; f < opt.paths; ++f)
             socks_.push_back(std::make_unique<probe_socket>(opt.protocol, dst, f, port_, token_, opt.pmtu));
         size_ = opt.pmtu ? 65535U : socks_.front()->header_bytes() + 32;
-        records_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(max_trace_probes, 4096)));
+        records_.reserve(256);
     }
 
     trace_result run(std::string_view text);
