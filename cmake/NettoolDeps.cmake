@@ -16,3 +16,16 @@ endif()
 
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
 pkg_check_modules(LDNS REQUIRED IMPORTED_TARGET ldns)
+
+# Libraries libnettool opens only when a command needs them (dlopen, lib/src/core/shared_object):
+# their sonames, read from the files pkg-config names, so the build and the loader agree.
+function(nettool_soname out_var library_path)
+  execute_process(COMMAND objdump -p ${library_path} OUTPUT_VARIABLE dump RESULT_VARIABLE rc)
+  string(REGEX MATCH "SONAME +([^\n ]+)" match "${dump}")
+  if(NOT rc EQUAL 0 OR NOT CMAKE_MATCH_1)
+    message(FATAL_ERROR "cannot read the soname of ${library_path}")
+  endif()
+  set(${out_var} ${CMAKE_MATCH_1} PARENT_SCOPE)
+endfunction()
+list(GET LDNS_LINK_LIBRARIES 0 NETTOOL_LDNS_LIBRARY)
+nettool_soname(NETTOOL_LDNS_SONAME ${NETTOOL_LDNS_LIBRARY})

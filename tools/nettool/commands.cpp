@@ -16,23 +16,41 @@
 #include "cmd_udp.hpp"
 #include "cmd_wol.hpp"
 
+#include <string_view>
+
 namespace nettool::cli {
 
-void setup_all(CLI::App& app, context& ctx) {
-    setup_tcp_vs_udp(app, ctx);
-    setup_tcp(app, ctx);
-    setup_udp(app, ctx);
-    setup_serve(app, ctx);
-    setup_link(app, ctx);
-    setup_dns(app, ctx);
-    setup_trace(app, ctx);
-    setup_capture(app, ctx);
-    setup_inspect(app, ctx);
-    setup_classify(app, ctx);
-    setup_netmask(app, ctx);
-    setup_broadcast(app, ctx);
-    setup_wol(app, ctx);
-    setup_listen(app, ctx);
+namespace {
+
+struct command {
+    std::string_view name;
+    void (*setup)(CLI::App&, context&);
+};
+
+// The order here is the order --help lists them.
+constexpr command commands[] = {
+    {"tcp-vs-udp", setup_tcp_vs_udp},
+    {"tcp", setup_tcp},
+    {"udp", setup_udp},
+    {"serve", setup_serve},
+    {"link", setup_link},
+    {"dns", setup_dns},
+    {"trace", setup_trace},
+    {"capture", setup_capture},
+    {"inspect", setup_inspect},
+    {"classify", setup_classify},
+    {"netmask", setup_netmask},
+    {"broadcast", setup_broadcast},
+    {"wol", setup_wol},
+    {"listen", setup_listen},
+};
+
+}  // namespace
+
+void setup_all(CLI::App& app, context& ctx, std::string_view only) {
+    for (const auto& c : commands)
+        if (c.name == only) return c.setup(app, ctx);
+    for (const auto& c : commands) c.setup(app, ctx);
 }
 
 }  // namespace nettool::cli

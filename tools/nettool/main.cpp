@@ -89,11 +89,11 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.fallthrough();  // global flags are accepted after the subcommand too
 
-    nettool::cli::setup_all(app, ctx);
+    const int sub = subcommand_index(argc, argv);
+    nettool::cli::setup_all(app, ctx, sub < argc ? std::string_view{argv[sub]} : std::string_view{});
 
     // CLI11 would report a missing subcommand before an unknown option or word; name the real
     // mistake instead.
-    const int sub = subcommand_index(argc, argv);
     for (int i = 1; i < sub; ++i) {
         const std::string flag{argv[i]};
         if (app.get_option_no_throw(flag.substr(0, flag.find('='))) == nullptr) {

@@ -3,7 +3,7 @@
 #include <nettool/core/error.hpp>
 #include <nettool/packet/packet.hpp>
 
-#include <ldns/ldns.h>
+#include "dns/ldns_api.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -15,7 +15,7 @@ namespace nettool::detail {
 namespace {
 
 struct pkt_deleter {
-    void operator()(ldns_pkt* p) const noexcept { ldns_pkt_free(p); }
+    void operator()(ldns_pkt* p) const noexcept { ldns().pkt_free(p); }
 };
 using pkt_ptr = std::unique_ptr<ldns_pkt, pkt_deleter>;
 
@@ -37,10 +37,10 @@ std::string lower(std::string s) {
 std::vector<std::string> rr_strings(const ldns_rr_list* list) {
     std::vector<std::string> out;
     if (list == nullptr) return out;
-    const std::size_t n = ldns_rr_list_rr_count(list);
+    const std::size_t n = ldns().rr_list_rr_count(list);
     out.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
-        std::string s = take_string(ldns_rr2str(ldns_rr_list_rr(list, i)));
+        std::string s = take_string(ldns().rr2str(ldns().rr_list_rr(list, i)));
         while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
         out.push_back(std::move(s));
     }
@@ -54,26 +54,26 @@ dns_query_wire build_dns_query(std::string_view name, std::uint16_t type, std::u
     ec.clear();
     dns_query_wire out;
     const std::string n{name};
-    ldns_rdf* owner = ldns_dname_new_frm_str(n.c_str());
+    ldns_rdf* owner = ldns().dname_new_frm_str(n.c_str());
     if (owner == nullptr) {
         ec = make_error_code(errc::bad_dns_name);
         return out;
     }
-    out.question.name = lower(take_string(ldns_rdf2str(owner)));
+    out.question.name = lower(take_string(ldns().rdf2str(owner)));
     // ldns_pkt_query_new takes ownership of owner.
     pkt_ptr pkt{
-        ldns_pkt_query_new(owner, static_cast<ldns_rr_type>(type), LDNS_RR_CLASS_IN, recurse ? LDNS_RD : 0)};
+        ldns().pkt_query_new(owner, static_cast<ldns_rr_type>(type), LDNS_RR_CLASS_IN, recurse ? LDNS_RD : 0)};
     if (!pkt) {
         ec = std::make_error_code(std::errc::not_enough_memory);
         return out;
     }
-    ldns_pkt_set_id(pkt.get(), id);
+    ldns().pkt_set_id(pkt.get(), id);
     if (edns) {
-        ldns_pkt_set_edns_udp_size(pkt.get(), edns_size < 512 ? 512 : edns_size);
+        ldns().pkt_set_edns_udp_size(pkt.get(), edns_size < 512 ? 512 : edns_size);
     }
     std::uint8_t* wire = nullptr;
     std::size_t size = 0;
-    if (ldns_pkt2wire(&wire, pkt.get(), &size) != LDNS_STATUS_OK || wire == nullptr) {
+    if (ldns().pkt2wire(&wire, pkt.get(), &size) != LDNS_STATUS_OK || wire == nullptr) {
         std::free(wire);
         ec = make_error_code(errc::bad_dns_name);
         return out;
@@ -111,33 +111,33 @@ checked_response check_dns_response(std::span<const std::byte> message, const dn
     std::vector<std::uint8_t> copy(message.size());
     std::transform(message.begin(), message.end(), copy.begin(),
                    [](std::byte b) { return std::to_integer<std::uint8_t>(b); });
-    if (ldns_wire2pkt(&raw, copy.data(), copy.size()) != LDNS_STATUS_OK || raw == nullptr) {
-        ldns_pkt_free(raw);
+    if (ldns().wire2pkt(&raw, copy.data(), copy.size()) != LDNS_STATUS_OK || raw == nullptr) {
+        ldns().pkt_free(raw);
         return out;  // malformed
     }
     pkt_ptr pkt{raw};
-    const ldns_rr_list* question = ldns_pkt_question(pkt.get());
-    if (!ldns_pkt_qr(pkt.get()) || question == nullptr || ldns_rr_list_rr_count(question) != 1) {
+    const ldns_rr_list* question = ldns().pkt_question(pkt.get());
+    if (!ldns().pkt_qr(pkt.get()) || question == nullptr || ldns().rr_list_rr_count(question) != 1) {
         out.verdict = response_verdict::wrong_question;
         return out;
     }
-    const ldns_rr* qrr = ldns_rr_list_rr(question, 0);
-    const std::string qname = lower(take_string(ldns_rdf2str(ldns_rr_owner(qrr))));
-    if (qname != q.name || ldns_rr_get_type(qrr) != q.type || ldns_rr_get_class(qrr) != q.klass) {
+    const ldns_rr* qrr = ldns().rr_list_rr(question, 0);
+    const std::string qname = lower(take_string(ldns().rdf2str(ldns().rr_owner(qrr))));
+    if (qname != q.name || ldns().rr_get_type(qrr) != q.type || ldns().rr_get_class(qrr) != q.klass) {
         out.verdict = response_verdict::wrong_question;
         return out;
     }
     out.verdict = response_verdict::accepted;
-    out.rcode = static_cast<unsigned>(ldns_pkt_get_rcode(pkt.get())) |
-                (static_cast<unsigned>(ldns_pkt_edns_extended_rcode(pkt.get())) << 4);
-    out.truncated = ldns_pkt_tc(pkt.get());
+    out.rcode = static_cast<unsigned>(ldns().pkt_get_rcode(pkt.get())) |
+                (static_cast<unsigned>(ldns().pkt_edns_extended_rcode(pkt.get())) << 4);
+    out.truncated = ldns().pkt_tc(pkt.get());
     if (want_records) {
         out.records.rcode = dns_rcode_name(out.rcode);
-        out.records.authoritative = ldns_pkt_aa(pkt.get());
+        out.records.authoritative = ldns().pkt_aa(pkt.get());
         out.records.truncated = out.truncated;
-        out.records.answer = rr_strings(ldns_pkt_answer(pkt.get()));
-        out.records.authority = rr_strings(ldns_pkt_authority(pkt.get()));
-        out.records.additional = rr_strings(ldns_pkt_additional(pkt.get()));
+        out.records.answer = rr_strings(ldns().pkt_answer(pkt.get()));
+        out.records.authority = rr_strings(ldns().pkt_authority(pkt.get()));
+        out.records.additional = rr_strings(ldns().pkt_additional(pkt.get()));
     }
     return out;
 }

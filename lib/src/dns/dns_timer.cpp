@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <asio.hpp>
-#include <ldns/ldns.h>
+#include "dns/ldns_api.hpp"
 
 #include <algorithm>
 #include <array>
@@ -106,7 +106,7 @@ std::optional<std::uint16_t> parse_dns_type(std::string_view text) noexcept {
             if (parse_u16(std::string_view{u}.substr(4), v)) return v;
             return std::nullopt;
         }
-        const ldns_rr_type t = ldns_get_rr_type_by_name(u.c_str());
+        const ldns_rr_type t = detail::ldns().get_rr_type_by_name(u.c_str());
         if (t == 0) return std::nullopt;
         return static_cast<std::uint16_t>(t);
     } catch (...) {
@@ -115,7 +115,7 @@ std::optional<std::uint16_t> parse_dns_type(std::string_view text) noexcept {
 }
 
 std::string dns_type_name(std::uint16_t type) {
-    std::unique_ptr<char, c_free> s{ldns_rr_type2str(static_cast<ldns_rr_type>(type))};
+    std::unique_ptr<char, c_free> s{detail::ldns().rr_type2str(static_cast<ldns_rr_type>(type))};
     return s ? std::string{s.get()} : "TYPE" + std::to_string(type);
 }
 

@@ -125,6 +125,7 @@ private:
     void drain(unsigned flow);
     void on_reply(const reply& r);
     void expire(mono_clock::time_point now);
+    void advance_windows();
     bool waiting() const noexcept;
     trace_result build(std::string_view text) const;
 
@@ -138,6 +139,7 @@ private:
     std::size_t expire_idx_ = 0;
     unsigned rounds_sent_ = 0;
     std::vector<unsigned> next_ttl_;  // per round: the lowest TTL not yet sent
+    std::size_t open_round_ = 0;      // rounds before it have sent every TTL they will
     unsigned stop_hop_ = 0;           // the destination's TTL, or a hop that answered "unreachable"
     bool reached_ = false;
     std::uint32_t size_ = 0;
@@ -255,7 +257,6 @@ void tracer::on_reply(const reply& r) {
     }
     --in_flight_[rec.ttl];
     rec.state = probe_state::answered;
-    const unsigned ttl = rec.ttl, round = rec.round;
     rec.kind = r.kind;
     rec.from = r.from;
     rec.rtt_ns = r.received_ns - rec.sent_ns;
@@ -266,7 +267,6 @@ void tracer::on_reply(const reply& r) {
         if (r.kind == reply_kind::reached) reached_ = true;
         if (stop_hop_ == 0 || rec.ttl < stop_hop_) stop_hop_ = rec.ttl;
     }
-    extend(round, ttl + ttl_window);  // rec may move: records_ grows
 }
 
 void tracer::drain(unsigned flow) {
@@ -289,15 +289,25 @@ void tracer::drain(unsigned flow) {
 void tracer::expire(mono_clock::time_point now) {
     while (expire_idx_ < records_.size() && records_[expire_idx_].deadline <= now) {
         auto& rec = records_[expire_idx_];
-        const unsigned ttl = rec.ttl, round = rec.round;
-        const bool was_in_flight = rec.state == probe_state::in_flight;
-        if (was_in_flight) {
+        if (rec.state == probe_state::in_flight) {
             rec.state = probe_state::lost;
-            --in_flight_[ttl];
+            --in_flight_[rec.ttl];
         }
         ++expire_idx_;
-        if (was_in_flight) extend(round, ttl + ttl_window);
     }
+}
+
+void tracer::advance_windows() {
+    // After every batch of replies and timeouts, not after each one: replies that arrive together
+    // (a short path answers faster than the window is sent) may include the destination's, and
+    // then nothing beyond it goes out.
+    const unsigned top = std::min(limit(), 255U);
+    unsigned low = 0;
+    for (unsigned t = opt_.first_hop; t <= top && low == 0; ++t)
+        if (in_flight_[t] != 0) low = t;
+    while (open_round_ < next_ttl_.size() && next_ttl_[open_round_] > top) ++open_round_;
+    for (std::size_t r = open_round_; r < next_ttl_.size(); ++r)
+        extend(static_cast<unsigned>(r), (low != 0 ? low : next_ttl_[r]) + ttl_window - 1);
 }
 
 bool tracer::waiting() const noexcept {
@@ -325,6 +335,7 @@ trace_result tracer::run(std::string_view text) {
             on_reply(r);
         }
         expire(now);
+        advance_windows();
         const bool more_rounds = rounds_sent_ < opt_.rounds;
         if (!more_rounds && !waiting()) break;
         auto wake = more_rounds ? start + opt_.interval * rounds_sent_ : now + opt_.timeout;

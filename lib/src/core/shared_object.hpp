@@ -1,0 +1,22 @@
+#pragma once
+// Opening a shared library when it is first needed (dlopen), for dependencies that only some
+// commands use: loading them at start would cost every run their relocations.
+
+#include <string_view>
+
+namespace nettool::detail {
+
+/// The handle of `soname` (kept for the life of the process). Throws nettool::error naming the
+/// library and the loader's reason (a missing package, for one) when it cannot be loaded.
+void* open_shared_object(const char* soname);
+
+/// The address of `name` in the library `handle` came from. Throws nettool::error naming both.
+void* shared_object_symbol(void* handle, const char* soname, const char* name);
+
+/// Fills each member of an API struct from the library: `load(api.member, "c_name")`.
+template <typename F>
+void load_symbol(F& fn, void* handle, const char* soname, const char* name) {
+    fn = reinterpret_cast<F>(shared_object_symbol(handle, soname, name));
+}
+
+}  // namespace nettool::detail
