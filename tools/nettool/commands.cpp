@@ -1,6 +1,6 @@
 #include "commands.hpp"
 
-// One include and one call per subcommand, in the order --help lists them.
+// One include and one line of the table per subcommand; the table's order is --help's.
 #include "cmd_broadcast.hpp"
 #include "cmd_capture.hpp"
 #include "cmd_classify.hpp"

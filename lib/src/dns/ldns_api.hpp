@@ -11,31 +11,31 @@
 
 namespace nettool::detail {
 
-#define NETTOOL_LDNS_FUNCTIONS(X)                                                                              \
-    X(dname_new_frm_str)                                                                                      \
-    X(get_rr_type_by_name)                                                                                    \
-    X(pkt2wire)                                                                                               \
-    X(pkt_aa)                                                                                                 \
-    X(pkt_additional)                                                                                         \
-    X(pkt_answer)                                                                                             \
-    X(pkt_authority)                                                                                          \
-    X(pkt_edns_extended_rcode)                                                                                \
-    X(pkt_free)                                                                                               \
-    X(pkt_get_rcode)                                                                                          \
-    X(pkt_qr)                                                                                                 \
-    X(pkt_query_new)                                                                                          \
-    X(pkt_question)                                                                                           \
-    X(pkt_set_edns_udp_size)                                                                                  \
-    X(pkt_set_id)                                                                                             \
-    X(pkt_tc)                                                                                                 \
-    X(rdf2str)                                                                                                \
-    X(rr2str)                                                                                                 \
-    X(rr_get_class)                                                                                           \
-    X(rr_get_type)                                                                                            \
-    X(rr_list_rr)                                                                                             \
-    X(rr_list_rr_count)                                                                                       \
-    X(rr_owner)                                                                                               \
-    X(rr_type2str)                                                                                            \
+#define NETTOOL_LDNS_FUNCTIONS(X) \
+    X(dname_new_frm_str)          \
+    X(get_rr_type_by_name)        \
+    X(pkt2wire)                   \
+    X(pkt_aa)                     \
+    X(pkt_additional)             \
+    X(pkt_answer)                 \
+    X(pkt_authority)              \
+    X(pkt_edns_extended_rcode)    \
+    X(pkt_free)                   \
+    X(pkt_get_rcode)              \
+    X(pkt_qr)                     \
+    X(pkt_query_new)              \
+    X(pkt_question)               \
+    X(pkt_set_edns_udp_size)      \
+    X(pkt_set_id)                 \
+    X(pkt_tc)                     \
+    X(rdf2str)                    \
+    X(rr2str)                     \
+    X(rr_get_class)               \
+    X(rr_get_type)                \
+    X(rr_list_rr)                 \
+    X(rr_list_rr_count)           \
+    X(rr_owner)                   \
+    X(rr_type2str)                \
     X(wire2pkt)
 
 struct ldns_api {
