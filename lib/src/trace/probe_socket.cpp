@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -48,14 +49,6 @@ std::uint32_t sum_bytes(std::span<const std::byte> b, std::uint32_t acc = 0) noe
 std::uint16_t fold(std::uint32_t acc) noexcept {
     while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
     return static_cast<std::uint16_t>(~acc & 0xffff);
-}
-void put16(std::span<std::byte> b, std::size_t at, std::uint16_t v) noexcept {
-    b[at] = static_cast<std::byte>(v >> 8);
-    b[at + 1] = static_cast<std::byte>(v & 0xff);
-}
-void put32(std::span<std::byte> b, std::size_t at, std::uint32_t v) noexcept {
-    put16(b, at, static_cast<std::uint16_t>(v >> 16));
-    put16(b, at + 2, static_cast<std::uint16_t>(v & 0xffff));
 }
 
 std::string_view unreachable_mark(bool v6, std::uint8_t code) noexcept {
@@ -220,27 +213,27 @@ std::error_code probe_socket::send(const probe_tag& tag_in, std::uint32_t size) 
         n = send_with_ttl(fd, v6_, ttl, payload);
     } else if (method_ == probe_method::icmp_ping || method_ == probe_method::icmp_raw) {
         out[0] = static_cast<std::byte>(v6_ ? 128 : 8);  // echo request
-        put16(out, 4, icmp_id_);
-        put16(out, 6, tag.seq);
+        put_be16(out, 4, icmp_id_);
+        put_be16(out, 6, tag.seq);
         tag.balance = probe_balance(tag, true, checksum_target_);
         write_probe_tag(out.subspan(8), tag);
         // A ping socket and a raw ICMPv6 socket checksum for us; raw ICMP over IPv4 does not.
-        if (method_ == probe_method::icmp_raw && !v6_) put16(out, 2, fold(sum_bytes(out)));
+        if (method_ == probe_method::icmp_raw && !v6_) put_be16(out, 2, fold(sum_bytes(out)));
         n = send_with_ttl(fd, v6_, ttl, out);
     } else {
         // TCP SYN: the sequence number is the tag; the ports stay fixed for the flow.
         auto seg = out.subspan(0, 20);
-        put16(seg, 0, sport_);
-        put16(seg, 2, dport_);
-        put32(seg, 4, ((token_ & 0xffffU) << 16) | tag.seq);
+        put_be16(seg, 0, sport_);
+        put_be16(seg, 2, dport_);
+        put_be32(seg, 4, ((token_ & 0xffffU) << 16) | tag.seq);
         seg[12] = static_cast<std::byte>(5 << 4);
         seg[13] = static_cast<std::byte>(0x02);  // SYN
-        put16(seg, 14, 65535);
+        put_be16(seg, 14, 65535);
         if (!v6_) {
             const auto dst = dst_.ip() ? dst_.ip()->to_v4() : 0;
             std::uint32_t acc =
                 (src_v4_ >> 16) + (src_v4_ & 0xffff) + (dst >> 16) + (dst & 0xffff) + IPPROTO_TCP + 20;
-            put16(seg, 16, fold(sum_bytes(seg, acc)));
+            put_be16(seg, 16, fold(sum_bytes(seg, acc)));
         }
         n = send_with_ttl(fd, v6_, ttl, seg);
     }
@@ -284,8 +277,8 @@ namespace {
 struct msg_meta {
     std::int64_t stamp_ns = 0;
     int ttl = -1;
-    const sock_extended_err* ee = nullptr;
-    sock_extended_err ee_copy{};
+    bool has_ee = false;
+    sock_extended_err ee{};
     std::optional<ip_address> offender;
 };
 
@@ -312,8 +305,8 @@ msg_meta read_cmsgs(msghdr& msg) noexcept {
         } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
                    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
             if (len < sizeof(sock_extended_err)) continue;
-            std::memcpy(&meta.ee_copy, data, sizeof meta.ee_copy);
-            meta.ee = &meta.ee_copy;
+            std::memcpy(&meta.ee, data, sizeof meta.ee);
+            meta.has_ee = true;
             // The offender follows the struct (SO_EE_OFFENDER).
             const std::size_t off_len = len - sizeof(sock_extended_err);
             sockaddr_storage ss{};
@@ -328,10 +321,15 @@ msg_meta read_cmsgs(msghdr& msg) noexcept {
     return meta;
 }
 
-}  // namespace
+struct received {
+    std::span<const std::byte>
+        bytes;  ///< what was read, at most the buffer (MSG_TRUNC: the tag is at the front)
+    msg_meta meta;
+    std::optional<ip_address> from;
+};
 
-read_outcome probe_socket::read_error(reply& out) noexcept {
-    std::array<std::byte, 2048> data{};
+// One recvmsg(flags | MSG_DONTWAIT) into data; nullopt when there is nothing to read.
+std::optional<received> receive(int fd, int flags, std::span<std::byte> data) noexcept {
     alignas(cmsghdr) std::array<char, 512> control{};
     sockaddr_storage from{};
     iovec iov{data.data(), data.size()};
@@ -342,11 +340,24 @@ read_outcome probe_socket::read_error(reply& out) noexcept {
     msg.msg_iovlen = 1;
     msg.msg_control = control.data();
     msg.msg_controllen = control.size();
-    const ssize_t n = ::recvmsg(fd_.get(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-    if (n < 0) return read_outcome::none;
-    const auto meta = read_cmsgs(msg);
-    if (meta.ee == nullptr) return read_outcome::other;
-    const auto& ee = *meta.ee;
+    const ssize_t n = ::recvmsg(fd, &msg, flags | MSG_DONTWAIT);
+    if (n < 0) return std::nullopt;
+    received r;
+    r.bytes = data.first(std::min(static_cast<std::size_t>(n), data.size()));
+    r.meta = read_cmsgs(msg);
+    r.from = socket_address::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), msg.msg_namelen).ip();
+    return r;
+}
+
+}  // namespace
+
+read_outcome probe_socket::read_error(reply& out) noexcept {
+    std::array<std::byte, 2048> data{};
+    const auto got_msg = receive(fd_.get(), MSG_ERRQUEUE, data);
+    if (!got_msg) return read_outcome::none;
+    const auto& meta = got_msg->meta;
+    if (!meta.has_ee) return read_outcome::other;
+    const auto& ee = meta.ee;
     if (ee.ee_origin == SO_EE_ORIGIN_LOCAL) {
         if (ee.ee_errno != EMSGSIZE) return read_outcome::other;
         out.mtu = ee.ee_info;
@@ -380,32 +391,18 @@ read_outcome probe_socket::read_error(reply& out) noexcept {
     } else {
         return read_outcome::other;
     }
-    const auto got = match_quote(std::span<const std::byte>{data.data(), static_cast<std::size_t>(n)}, r);
+    const auto got = match_quote(got_msg->bytes, r);
     if (got == read_outcome::matched) out = r;
     return got;
 }
 
 read_outcome probe_socket::read_data(reply& out) noexcept {
     std::array<std::byte, 4096> data{};
-    alignas(cmsghdr) std::array<char, 256> control{};
-    sockaddr_storage from{};
-    iovec iov{data.data(), data.size()};
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-    const ssize_t n = ::recvmsg(fd_.get(), &msg, MSG_DONTWAIT);
-    if (n < 0) return read_outcome::none;
-    // MSG_TRUNC: the tag is at the front, so a cut datagram still identifies its probe.
-    const std::size_t got =
-        static_cast<std::size_t>(n) < data.size() ? static_cast<std::size_t>(n) : data.size();
-    std::span<const std::byte> bytes{data.data(), got};
-    const auto meta = read_cmsgs(msg);
-    const auto src =
-        socket_address::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), msg.msg_namelen).ip();
+    const auto got_msg = receive(fd_.get(), 0, data);
+    if (!got_msg) return read_outcome::none;
+    std::span<const std::byte> bytes = got_msg->bytes;
+    const auto& meta = got_msg->meta;
+    const auto& src = got_msg->from;
     const auto dst_ip = dst_.ip();
     const bool from_target = src && dst_ip && *src == *dst_ip;
 

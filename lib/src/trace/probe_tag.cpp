@@ -6,15 +6,6 @@ namespace nettool::detail {
 
 namespace {
 
-void put16(std::span<std::byte> out, std::size_t at, std::uint16_t v) noexcept {
-    out[at] = static_cast<std::byte>(v >> 8);
-    out[at + 1] = static_cast<std::byte>(v & 0xff);
-}
-void put32(std::span<std::byte> out, std::size_t at, std::uint32_t v) noexcept {
-    put16(out, at, static_cast<std::uint16_t>(v >> 16));
-    put16(out, at + 2, static_cast<std::uint16_t>(v & 0xffff));
-}
-
 // One's-complement addition of 16-bit words (RFC 1071).
 std::uint16_t ones_add(std::uint16_t a, std::uint16_t b) noexcept {
     std::uint32_t s = std::uint32_t{a} + b;
@@ -26,12 +17,12 @@ std::uint16_t ones_add(std::uint16_t a, std::uint16_t b) noexcept {
 
 void write_probe_tag(std::span<std::byte> out, const probe_tag& tag) noexcept {
     if (out.size() < probe_tag_size) return;
-    put32(out, 0, probe_magic);
-    put32(out, 4, tag.token);
-    put16(out, 8, tag.seq);
+    put_be32(out, 0, probe_magic);
+    put_be32(out, 4, tag.token);
+    put_be16(out, 8, tag.seq);
     out[10] = static_cast<std::byte>(tag.ttl);
     out[11] = static_cast<std::byte>(tag.flow);
-    put16(out, 12, tag.balance);
+    put_be16(out, 12, tag.balance);
 }
 
 std::uint16_t probe_balance(const probe_tag& tag, bool icmp, std::uint16_t target) noexcept {

@@ -34,6 +34,16 @@ struct probe_tag {
     bool operator==(const probe_tag&) const = default;
 };
 
+/// Big-endian stores into a buffer the caller sized (probe headers and tags).
+inline void put_be16(std::span<std::byte> out, std::size_t at, std::uint16_t v) noexcept {
+    out[at] = static_cast<std::byte>(v >> 8);
+    out[at + 1] = static_cast<std::byte>(v & 0xff);
+}
+inline void put_be32(std::span<std::byte> out, std::size_t at, std::uint32_t v) noexcept {
+    put_be16(out, at, static_cast<std::uint16_t>(v >> 16));
+    put_be16(out, at + 2, static_cast<std::uint16_t>(v & 0xffff));
+}
+
 /// Writes the tag at the start of out (out.size() >= probe_tag_size).
 void write_probe_tag(std::span<std::byte> out, const probe_tag& tag) noexcept;
 
