@@ -272,6 +272,7 @@ TEST(TraceCli, HelpAndBadInput) {
           {"trace", "127.0.0.1", "--count", "10000", "--queries", "10"},
           {"trace", "127.0.0.1", "--timeout", "nan"},
           {"trace", "127.0.0.1", "--pmtu", "--proto", "tcp"},
+          {"trace", "127.0.0.1", "--port", "65530", "--paths", "8"},
           {"trace", "256.1.1.1"},
           {"trace"}}) {
         const auto r = run_nettool(args);

@@ -7,6 +7,11 @@
 // constants still come from <ldns/ldns.h>. NETTOOL_LDNS_FUNCTIONS lists every function the
 // library uses; one more is one more line there.
 
+// The standard headers first: with clang, <ldns/ldns.h> before libstdc++'s <ext/numeric_traits.h>
+// turns `__is_signed` into clang's type trait and that header no longer parses.
+#include <string>
+#include <string_view>
+
 #include <ldns/ldns.h>
 
 namespace nettool::detail {

@@ -560,6 +560,10 @@ trace_result run_trace(const socket_address& target, std::string_view target_tex
                 "trace: {} rounds x {} queries x {} paths x {} hops is {} probes; at most {} in one run",
                 opt.rounds, opt.queries, opt.paths, opt.max_hops - opt.first_hop + 1, probes,
                 max_trace_probes));
+    if (opt.protocol == trace_protocol::udp && std::uint32_t{opt.port == 0 ? 33434U : opt.port} + opt.paths - 1 > 65535)
+        throw error(errc::bad_argument, fmt::format("trace: --port {} with --paths {}: flow i uses port + i, which "
+                                                    "must stay at most 65535",
+                                                    opt.port, opt.paths));
     if (opt.pmtu && opt.protocol == trace_protocol::tcp)
         throw error(errc::bad_argument,
                     "trace: --pmtu needs --proto udp or icmp (a SYN carries no payload to size)");
