@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -296,7 +297,7 @@ TEST_F(TraceLive, PmtuIsTracepathsAndShrinksAtR3) {
     }
 }
 
-// Per hop, the round trip tcpdump saw on A's wire (probe out to ICMP reply in, matched by the
+// Per hop, the best round trip tcpdump saw on A's wire (probe out to ICMP reply in, matched by the
 // probe's tag as tshark decodes the quoted payload) against what nettool reported.
 TEST_F(TraceLive, RoundTripsAgreeWithTheWire) {
     const auto cap =
@@ -343,20 +344,21 @@ TEST_F(TraceLive, RoundTripsAgreeWithTheWire) {
     // Per hop: the wire's mean round trip of the probes whose replies came from that hop's address.
     for (const auto& hop : t["hops"]) {
         const auto addr = hop["responders"][0]["address"].get<std::string>();
-        double sum = 0;
+        double best = 1e9;
         int n = 0;
         for (const auto& [seq, at] : answered)
             if (by[seq] == addr && ttl_of[seq] == hop["ttl"].get<int>() && sent.count(seq)) {
-                sum += at - sent[seq];
+                best = std::min(best, at - sent[seq]);
                 ++n;
             }
         SCOPED_TRACE("hop " + std::to_string(hop["ttl"].get<int>()) + " " + addr);
         EXPECT_EQ(n, hop["received"].get<int>()) << fields.out;
         if (n == 0) continue;
-        const double wire_us = sum / n * 1e6;
-        // Both are kernel timestamps, nettool's at the socket and tcpdump's at the interface:
-        // they differ by the stack's own microseconds, never by a scheduling delay.
-        EXPECT_NEAR(hop["mean_us"].get<double>(), wire_us, 200.0);
+        // The replies' times are the kernel's on both sides (nettool's at the socket, tcpdump's
+        // at the interface); a probe's send time is nettool's clock read just before sendmsg, so
+        // a preemption between the two could add to one probe. The best of five agrees within
+        // the stack's own microseconds.
+        EXPECT_NEAR(hop["best_us"].get<double>(), best * 1e6, 100.0);
     }
 }
 
