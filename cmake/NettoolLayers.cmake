@@ -13,7 +13,7 @@ set(NETTOOL_LAYERS core net packet netclass dns probe link trace tls iperf3 expo
 set(NETTOOL_LAYER_DEPS_core "")
 set(NETTOOL_LAYER_DEPS_net core)
 set(NETTOOL_LAYER_DEPS_packet core net)
-set(NETTOOL_LAYER_DEPS_netclass core net)
+set(NETTOOL_LAYER_DEPS_netclass core net packet)
 set(NETTOOL_LAYER_DEPS_dns core net packet)
 set(NETTOOL_LAYER_DEPS_probe core net packet)
 set(NETTOOL_LAYER_DEPS_link core net packet probe)

@@ -41,8 +41,8 @@ expect_check(${WORK_DIR}/clean TRUE "every include respects")
 make_tree(upward "lib/src/core/a.cpp|#include <nettool/probe/tcp_probe.hpp>")
 expect_check(${WORK_DIR}/upward FALSE "lib/src/core/a.cpp: layer 'core' includes <nettool/probe/tcp_probe.hpp>")
 
-make_tree(sideways "lib/src/netclass/a.cpp|#include \"packet/decoder.hpp\"")
-expect_check(${WORK_DIR}/sideways FALSE "layer 'netclass' includes \"packet/decoder.hpp\"")
+make_tree(sideways "lib/src/netclass/a.cpp|#include \"probe/session.hpp\"")
+expect_check(${WORK_DIR}/sideways FALSE "layer 'netclass' includes \"probe/session.hpp\"")
 
 make_tree(third_party "lib/src/net/a.cpp|#include <pcap.h>")
 expect_check(${WORK_DIR}/third_party FALSE "layer 'net' may not include <pcap.h>")

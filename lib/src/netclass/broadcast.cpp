@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <pcap/pcap.h>
+#include "packet/pcap_api.hpp"
 
 #include <algorithm>
 #include <array>
@@ -247,15 +247,15 @@ pcap_t* open_pcap(const std::string& interface, bool immediate, std::error_code&
         return nullptr;
     }
     char err[PCAP_ERRBUF_SIZE] = {};
-    pcap_t* p = ::pcap_create(interface.c_str(), err);
+    pcap_t* p = detail::pcap().create(interface.c_str(), err);
     if (p == nullptr) {
         ec = make_error_code(errc::unknown_interface);
         return nullptr;
     }
-    ::pcap_set_snaplen(p, 2048);
-    ::pcap_set_timeout(p, 100);
-    if (immediate) ::pcap_set_immediate_mode(p, 1);
-    const int rc = ::pcap_activate(p);
+    detail::pcap().set_snaplen(p, 2048);
+    detail::pcap().set_timeout(p, 100);
+    if (immediate) detail::pcap().set_immediate_mode(p, 1);
+    const int rc = detail::pcap().activate(p);
     if (rc < 0) {
         if (rc == PCAP_ERROR_PERM_DENIED)
             ec = make_error_code(errc::permission_denied);
@@ -263,12 +263,12 @@ pcap_t* open_pcap(const std::string& interface, bool immediate, std::error_code&
             ec = make_error_code(errc::unknown_interface);
         else
             ec = std::make_error_code(std::errc::io_error);
-        ::pcap_close(p);
+        detail::pcap().close(p);
         return nullptr;
     }
-    if (::pcap_datalink(p) != DLT_EN10MB) {
+    if (detail::pcap().datalink(p) != DLT_EN10MB) {
         ec = make_error_code(errc::unsupported_link_type);
-        ::pcap_close(p);
+        detail::pcap().close(p);
         return nullptr;
     }
     return p;
@@ -277,12 +277,12 @@ pcap_t* open_pcap(const std::string& interface, bool immediate, std::error_code&
 }  // namespace
 
 frame_sender::~frame_sender() {
-    if (handle_ != nullptr) ::pcap_close(static_cast<pcap_t*>(handle_));
+    if (handle_ != nullptr) detail::pcap().close(static_cast<pcap_t*>(handle_));
 }
 
 void frame_sender::open(const std::string& interface, std::error_code& ec) noexcept {
     ec.clear();
-    if (handle_ != nullptr) ::pcap_close(static_cast<pcap_t*>(handle_));
+    if (handle_ != nullptr) detail::pcap().close(static_cast<pcap_t*>(handle_));
     handle_ = open_pcap(interface, false, ec);
 }
 
@@ -292,7 +292,7 @@ void frame_sender::send(std::span<const std::byte> frame, std::error_code& ec) n
         ec = std::make_error_code(std::errc::bad_file_descriptor);
         return;
     }
-    if (::pcap_inject(static_cast<pcap_t*>(handle_), frame.data(), frame.size()) < 0) {
+    if (detail::pcap().inject(static_cast<pcap_t*>(handle_), frame.data(), frame.size()) < 0) {
         ec = errno == EPERM || errno == EACCES ? make_error_code(errc::permission_denied)
                                                : std::make_error_code(std::errc::io_error);
     }
@@ -375,19 +375,19 @@ std::vector<received_message> listen_ether(const listen_options& o, clock_type::
     std::string filter = "ether broadcast";
     if (o.ethertype) filter += fmt::format(" and ether proto 0x{:04x}", *o.ethertype);
     bpf_program prog{};
-    if (::pcap_compile(p, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0) {
-        ::pcap_setfilter(p, &prog);
-        ::pcap_freecode(&prog);
+    if (detail::pcap().compile(p, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0) {
+        detail::pcap().setfilter(p, &prog);
+        detail::pcap().freecode(&prog);
     }
-    ::pcap_setdirection(p, PCAP_D_IN);
+    detail::pcap().setdirection(p, PCAP_D_IN);
     // Immediate mode ignores the read timeout, so wait with poll() and read without blocking.
     char err[PCAP_ERRBUF_SIZE] = {};
-    ::pcap_setnonblock(p, 1, err);
-    const int fd = ::pcap_get_selectable_fd(p);
+    detail::pcap().setnonblock(p, 1, err);
+    const int fd = detail::pcap().get_selectable_fd(p);
     while ((o.count == 0 || got.size() < o.count) && time_left(o, deadline)) {
         pcap_pkthdr* hdr = nullptr;
         const u_char* data = nullptr;
-        const int rc = ::pcap_next_ex(p, &hdr, &data);
+        const int rc = detail::pcap().next_ex(p, &hdr, &data);
         if (rc == 0) {  // nothing buffered: wait up to 100 ms, then check the deadline
             pollfd pfd{fd, POLLIN, 0};
             if (fd >= 0)
@@ -417,7 +417,7 @@ std::vector<received_message> listen_ether(const listen_options& o, clock_type::
         if (cb) cb(m);
         got.push_back(std::move(m));
     }
-    ::pcap_close(p);
+    detail::pcap().close(p);
     return got;
 }
 

@@ -4,7 +4,7 @@
 #include <nettool/packet/pcap_writer.hpp>
 
 #include <fmt/format.h>
-#include <pcap.h>
+#include "packet/pcap_api.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -35,7 +35,7 @@ struct capture_session::impl {
     bool stopped = false;
 
     ~impl() {
-        if (p) pcap_close(p);
+        if (p) detail::pcap().close(p);
     }
 
     static void on_packet(u_char* user, const pcap_pkthdr* h, const u_char* data) {
@@ -51,16 +51,16 @@ struct capture_session::impl {
         if (self->writer.is_open() && !self->writer.write(cp.time, cp.data, cp.wire_length)) {
             // The file failed (full disk, read-only, too large): stop rather than count packets
             // that go nowhere.
-            pcap_breakloop(self->p);
+            detail::pcap().breakloop(self->p);
             return;
         }
         if (self->handler) self->handler(cp);
-        if (self->opts.max_packets != 0 && n >= self->opts.max_packets) pcap_breakloop(self->p);
+        if (self->opts.max_packets != 0 && n >= self->opts.max_packets) detail::pcap().breakloop(self->p);
     }
 
     void refresh_ps() {
         pcap_stat ps{};
-        if (pcap_stats(p, &ps) == 0) {
+        if (detail::pcap().stats(p, &ps) == 0) {
             std::lock_guard lock{stats_mutex};
             last_ps.received = ps.ps_recv;
             last_ps.dropped_kernel = ps.ps_drop;
@@ -70,7 +70,7 @@ struct capture_session::impl {
 
     void run() {
         auto deadline = std::chrono::steady_clock::now() + opts.duration;
-        int fd = pcap_get_selectable_fd(p);
+        int fd = detail::pcap().get_selectable_fd(p);
         auto last_flush = std::chrono::steady_clock::now();
         while (!stop_requested.load()) {
             if (opts.max_packets != 0 && captured.load() >= opts.max_packets) break;
@@ -79,7 +79,7 @@ struct capture_session::impl {
             pollfd pfd{fd, POLLIN, 0};
             int rc = fd >= 0 ? ::poll(&pfd, 1, 100) : 1;
             if (rc < 0 && errno != EINTR) break;
-            int n = pcap_dispatch(p, -1, &impl::on_packet, static_cast<u_char*>(static_cast<void*>(this)));
+            int n = detail::pcap().dispatch(p, -1, &impl::on_packet, static_cast<u_char*>(static_cast<void*>(this)));
             if (n == PCAP_ERROR) break;  // interface went away
             if (writer.is_open() && now - last_flush > std::chrono::milliseconds{200}) {
                 writer.flush();
@@ -121,35 +121,35 @@ std::unique_ptr<capture_session> capture_session::open(const capture_options& op
     s->opts = opts;
     s->iface = opts.interface.empty() ? default_capture_interface() : opts.interface;
     char errbuf[PCAP_ERRBUF_SIZE] = {};
-    s->p = pcap_create(s->iface.c_str(), errbuf);
+    s->p = detail::pcap().create(s->iface.c_str(), errbuf);
     if (s->p == nullptr) throw error(errc::unknown_interface, errbuf);
-    pcap_set_snaplen(s->p, opts.snaplen);
-    pcap_set_promisc(s->p, opts.promiscuous ? 1 : 0);
-    pcap_set_immediate_mode(s->p, opts.immediate ? 1 : 0);
-    pcap_set_timeout(s->p, 100);
-    if (opts.buffer_size > 0) pcap_set_buffer_size(s->p, opts.buffer_size);
-    pcap_set_tstamp_precision(s->p, PCAP_TSTAMP_PRECISION_NANO);
-    const int rc = pcap_activate(s->p);
+    detail::pcap().set_snaplen(s->p, opts.snaplen);
+    detail::pcap().set_promisc(s->p, opts.promiscuous ? 1 : 0);
+    detail::pcap().set_immediate_mode(s->p, opts.immediate ? 1 : 0);
+    detail::pcap().set_timeout(s->p, 100);
+    if (opts.buffer_size > 0) detail::pcap().set_buffer_size(s->p, opts.buffer_size);
+    detail::pcap().set_tstamp_precision(s->p, PCAP_TSTAMP_PRECISION_NANO);
+    const int rc = detail::pcap().activate(s->p);
     if (rc < 0) {
-        std::string detail = pcap_geterr(s->p);
-        if (detail.empty()) detail = pcap_statustostr(rc);
+        std::string detail = detail::pcap().geterr(s->p);
+        if (detail.empty()) detail = detail::pcap().statustostr(rc);
         if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED)
             throw error(errc::permission_denied, std::move(detail));
         if (rc == PCAP_ERROR_NO_SUCH_DEVICE) throw error(errc::unknown_interface, std::move(detail));
         throw error(errc::protocol_error, std::move(detail));
     }
-    s->link = pcap_datalink(s->p);
+    s->link = detail::pcap().datalink(s->p);
     if (!opts.filter.empty()) {
         bpf_program prog{};
-        if (pcap_compile(s->p, &prog, opts.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
-            throw error(errc::bad_argument, fmt::format("filter \"{}\": {}", opts.filter, pcap_geterr(s->p)));
-        const int set = pcap_setfilter(s->p, &prog);
-        pcap_freecode(&prog);
-        if (set != 0) throw error(errc::bad_argument, pcap_geterr(s->p));
+        if (detail::pcap().compile(s->p, &prog, opts.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+            throw error(errc::bad_argument, fmt::format("filter \"{}\": {}", opts.filter, detail::pcap().geterr(s->p)));
+        const int set = detail::pcap().setfilter(s->p, &prog);
+        detail::pcap().freecode(&prog);
+        if (set != 0) throw error(errc::bad_argument, detail::pcap().geterr(s->p));
     }
-    if (pcap_setnonblock(s->p, 1, errbuf) != 0) throw error(errc::protocol_error, errbuf);
+    if (detail::pcap().setnonblock(s->p, 1, errbuf) != 0) throw error(errc::protocol_error, errbuf);
     if (!opts.output_file.empty()) {
-        s->writer = pcap_writer::open(opts.output_file, s->link, pcap_snapshot(s->p), pcap_writer::precision::nano);
+        s->writer = pcap_writer::open(opts.output_file, s->link, detail::pcap().snapshot(s->p), pcap_writer::precision::nano);
     }
     return std::unique_ptr<capture_session>(new capture_session(std::move(s)));
 }

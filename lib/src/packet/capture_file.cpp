@@ -1,7 +1,7 @@
 #include <nettool/packet/capture_file.hpp>
 
 #include <fmt/format.h>
-#include <pcap.h>
+#include "packet/pcap_api.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -14,7 +14,7 @@ struct capture_file::impl {
     std::uint64_t size = 0;
     std::string end_note;
     ~impl() {
-        if (p != nullptr) pcap_close(p);  // closes the FILE too
+        if (p != nullptr) detail::pcap().close(p);  // closes the FILE too
     }
 };
 
@@ -37,7 +37,7 @@ capture_file capture_file::open(const std::string& path) {
         f.impl_->size = static_cast<std::uint64_t>(st.st_size);
     }
     char errbuf[PCAP_ERRBUF_SIZE] = {};
-    f.impl_->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    f.impl_->p = detail::pcap().fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (f.impl_->p == nullptr) {
         std::fclose(fp);
         throw error(errc::malformed, fmt::format("not a pcap or pcapng file libpcap can read ({})", errbuf));
@@ -50,7 +50,7 @@ capture_file capture_file::open(const std::string& path, std::error_code& ec) no
 }
 
 int capture_file::link_type() const noexcept {
-    return impl_ ? pcap_datalink(impl_->p) : 0;
+    return impl_ ? detail::pcap().datalink(impl_->p) : 0;
 }
 
 std::uint64_t capture_file::size() const noexcept {
@@ -59,7 +59,7 @@ std::uint64_t capture_file::size() const noexcept {
 
 std::uint64_t capture_file::offset() const noexcept {
     if (!impl_) return 0;
-    const long off = std::ftell(pcap_file(impl_->p));
+    const long off = std::ftell(detail::pcap().file(impl_->p));
     return off > 0 ? static_cast<std::uint64_t>(off) : 0;
 }
 
@@ -67,11 +67,11 @@ bool capture_file::next(captured_packet& out) noexcept {
     if (!impl_) return false;
     pcap_pkthdr* h = nullptr;
     const u_char* data = nullptr;
-    const int rc = pcap_next_ex(impl_->p, &h, &data);
+    const int rc = detail::pcap().next_ex(impl_->p, &h, &data);
     if (rc == PCAP_ERROR_BREAK) return false;  // end of file
     if (rc != 1) {
         try {
-            impl_->end_note = fmt::format("reading stopped early: {}", pcap_geterr(impl_->p));
+            impl_->end_note = fmt::format("reading stopped early: {}", detail::pcap().geterr(impl_->p));
         } catch (...) {
             // No memory for the note: reading still stops here.
         }

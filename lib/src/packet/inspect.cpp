@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <pcap.h>
+#include "packet/pcap_api.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -35,7 +35,7 @@ void tcp_analysis::add(const tcp_analysis& o) noexcept {
 }
 
 std::string link_type_name(int lt) {
-    const char* n = pcap_datalink_val_to_name(lt);
+    const char* n = detail::pcap().datalink_val_to_name(lt);
     return n ? std::string{n} : std::string{"unknown"};
 }
 

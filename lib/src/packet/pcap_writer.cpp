@@ -1,7 +1,7 @@
 #include <nettool/packet/pcap_writer.hpp>
 
 #include <fmt/format.h>
-#include <pcap.h>
+#include "packet/pcap_api.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -25,21 +25,21 @@ constexpr std::size_t flush_at = 64 * 1024;     // buffered bytes that trigger a
 // precision (magic, version, the DLT_ to LINKTYPE_ mapping), rendered into memory.
 std::vector<std::byte> file_header(int dlt, int snaplen, pcap_writer::precision p) {
     std::unique_ptr<pcap_t, void (*)(pcap_t*)> dead{
-        pcap_open_dead_with_tstamp_precision(
+        detail::pcap().open_dead_with_tstamp_precision(
             dlt, snaplen, p == pcap_writer::precision::nano ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO),
-        &pcap_close};
+        detail::pcap().close};
     if (!dead) throw nettool::error(errc::bad_argument, fmt::format("link type {}: libpcap cannot write it", dlt));
     char* mem = nullptr;
     std::size_t size = 0;
     std::FILE* f = ::open_memstream(&mem, &size);
     if (f == nullptr) throw nettool::error(std::error_code{errno, std::system_category()}, "rendering a pcap file header");
-    pcap_dumper_t* d = pcap_dump_fopen(dead.get(), f);
+    pcap_dumper_t* d = detail::pcap().dump_fopen(dead.get(), f);
     if (d == nullptr) {
         std::fclose(f);
         std::free(mem);
         throw nettool::error(errc::bad_argument, fmt::format("link type {}: libpcap cannot write it", dlt));
     }
-    pcap_dump_close(d);  // flushes and closes f: mem holds the header
+    detail::pcap().dump_close(d);  // flushes and closes f: mem holds the header
     std::vector<std::byte> out(size);
     if (size > 0) std::memcpy(out.data(), mem, size);
     std::free(mem);
