@@ -65,37 +65,25 @@ void setup_trace(CLI::App& app, context& ctx) {
 }
 
 int run_trace(const trace_cli_options& opt, const context& ctx) {
-    if (opt.first_hop > opt.max_hops)
-        return fail(fmt::format("--first-hop {} is beyond --max-hops {}", opt.first_hop, opt.max_hops),
-                    exit_usage);
     const trace_protocol proto = opt.proto == "icmp"  ? trace_protocol::icmp
                                  : opt.proto == "tcp" ? trace_protocol::tcp
                                                       : trace_protocol::udp;
-    if (opt.pmtu && proto == trace_protocol::tcp)
-        return fail("--pmtu needs --proto udp or icmp: a TCP SYN carries no payload to size", exit_usage);
-    const unsigned queries = opt.queries != 0 ? opt.queries : (opt.count > 1 ? 1U : 3U);
-    const std::uint64_t probes =
-        std::uint64_t{opt.count} * queries * opt.paths * (opt.max_hops - opt.first_hop + 1);
-    if (probes > max_trace_probes)
-        return fail(
-            fmt::format(
-                "--count {} x --queries {} x --paths {} x {} hops is {} probes; at most {} in one run",
-                opt.count, queries, opt.paths, opt.max_hops - opt.first_hop + 1, probes, max_trace_probes),
-            exit_usage);
-    const auto target = resolve_target(opt.host, 0);
-    const bool progress = want_progress(ctx) && opt.count > 1 && opt.format == "text";
     trace_options o{.protocol = proto,
                     .port = opt.port,
                     .first_hop = opt.first_hop,
                     .max_hops = opt.max_hops,
-                    .queries = queries,
+                    .queries = opt.queries != 0 ? opt.queries : (opt.count > 1 ? 1U : 3U),
                     .rounds = opt.count,
                     .interval = seconds_to_ns(opt.interval_s),
                     .timeout = seconds_to_ns(opt.timeout_s),
                     .paths = opt.paths,
                     .pmtu = opt.pmtu,
                     .resolve = !opt.no_resolve};
-    if (progress)
+    // A command line the library refuses is refused before the host name is looked up: a usage
+    // error sends nothing.
+    check_trace_options(o);
+    const auto target = resolve_target(opt.host, 0);
+    if (want_progress(ctx) && opt.count > 1 && opt.format == "text")
         o.on_round = [](unsigned done, unsigned total) {
             write_stdout(fmt::format("round {}/{} sent\n", done, total));
         };

@@ -2,8 +2,6 @@
 // Opening a shared library when it is first needed (dlopen), for dependencies that only some
 // commands use: loading them at start would cost every run their relocations.
 
-#include <string_view>
-
 namespace nettool::detail {
 
 /// The handle of `soname` (kept for the life of the process). Throws nettool::error naming the

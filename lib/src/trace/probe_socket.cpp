@@ -242,15 +242,8 @@ std::error_code probe_socket::send(const probe_tag& tag_in, std::uint32_t size) 
 }
 
 read_outcome probe_socket::read(reply& out) noexcept {
-    if (!error_queue_empty_) {
-        const auto r = read_error(out);
-        if (r != read_outcome::none) return r;
-        error_queue_empty_ = true;
-    }
-    const auto r = read_data(out);
-    // An error may have arrived meanwhile; the next read looks again.
-    error_queue_empty_ = false;
-    return r;
+    const auto r = read_error(out);
+    return r != read_outcome::none ? r : read_data(out);
 }
 
 read_outcome probe_socket::match_quote(std::span<const std::byte> quoted, reply& out) const noexcept {

@@ -92,7 +92,6 @@ private:
     std::uint16_t dport_ = 0;
     std::uint32_t src_v4_ = 0;  ///< TCP over IPv4: the source address for the checksum
     std::uint16_t checksum_target_ = 0;
-    bool error_queue_empty_ = false;
 };
 
 }  // namespace nettool::detail

@@ -224,11 +224,8 @@ void tracer::on_reply(const reply& r) {
         return;
     }
     auto& rec = records_[r.seq];
-    if (!r.header_only && (rec.ttl != r.ttl || rec.flow != r.flow)) {
-        ++ignored_.unknown_probe;
-        return;
-    }
-    if (rec.flow != r.flow) {
+    // A header-only match (no tag) knows its flow from the socket but not its TTL.
+    if (rec.flow != r.flow || (!r.header_only && rec.ttl != r.ttl)) {
         ++ignored_.unknown_probe;
         return;
     }
@@ -312,8 +309,8 @@ void tracer::advance_windows() {
 
 bool tracer::waiting() const noexcept {
     const unsigned top = std::min(limit(), 255U);
-    for (const unsigned next : next_ttl_)
-        if (next <= top) return true;  // a round still has TTLs to send
+    for (std::size_t r = open_round_; r < next_ttl_.size(); ++r)
+        if (next_ttl_[r] <= top) return true;  // a round still has TTLs to send
     for (unsigned t = opt_.first_hop; t <= top; ++t)
         if (in_flight_[t] != 0) return true;
     return false;
@@ -398,14 +395,13 @@ trace_result tracer::build(std::string_view text) const {
     for (const auto& rec : records_) {
         if (rec.state == probe_state::failed || rec.ttl < opt_.first_hop || rec.ttl > last) continue;
         auto& h = r.hops[rec.ttl - opt_.first_hop];
-        ++r.probes_sent;
         if (rec.state == probe_state::superseded) {
             // --pmtu: this hop could not forward the size; the probe went again, smaller.
-            --r.probes_sent;
             if (!r.path_mtu || rec.mtu < *r.path_mtu) r.path_mtu = rec.mtu;
             continue;
         }
         ++h.sent;
+        ++r.probes_sent;
         if (rec.state != probe_state::answered) continue;
         ++h.received;
         const std::chrono::nanoseconds rtt{rec.rtt_ns};
@@ -542,11 +538,12 @@ void resolve_names(trace_result& r) {
 
 }  // namespace
 
-trace_result run_trace(const socket_address& target, std::string_view target_text, const trace_options& opt) {
+void check_trace_options(const trace_options& opt) {
     if (opt.first_hop < 1 || opt.max_hops > 255 || opt.first_hop > opt.max_hops)
-        throw error(errc::bad_argument,
-                    fmt::format("trace: first hop {} and max hops {}: give 1 <= first hop <= max hops <= 255",
-                                opt.first_hop, opt.max_hops));
+        throw error(
+            errc::bad_argument,
+            fmt::format("trace: --first-hop {} and --max-hops {}: give 1 <= --first-hop <= --max-hops <= 255",
+                        opt.first_hop, opt.max_hops));
     if (opt.paths < 1 || opt.paths > max_trace_paths || opt.queries < 1 || opt.rounds < 1)
         throw error(
             errc::bad_argument,
@@ -560,15 +557,21 @@ trace_result run_trace(const socket_address& target, std::string_view target_tex
                 "trace: {} rounds x {} queries x {} paths x {} hops is {} probes; at most {} in one run",
                 opt.rounds, opt.queries, opt.paths, opt.max_hops - opt.first_hop + 1, probes,
                 max_trace_probes));
-    if (opt.protocol == trace_protocol::udp && std::uint32_t{opt.port == 0 ? 33434U : opt.port} + opt.paths - 1 > 65535)
-        throw error(errc::bad_argument, fmt::format("trace: --port {} with --paths {}: flow i uses port + i, which "
-                                                    "must stay at most 65535",
-                                                    opt.port, opt.paths));
+    if (opt.protocol == trace_protocol::udp &&
+        std::uint32_t{opt.port == 0 ? 33434U : opt.port} + opt.paths - 1 > 65535)
+        throw error(errc::bad_argument,
+                    fmt::format("trace: --port {} with --paths {}: flow i uses port + i, which "
+                                "must stay at most 65535",
+                                opt.port, opt.paths));
     if (opt.pmtu && opt.protocol == trace_protocol::tcp)
         throw error(errc::bad_argument,
                     "trace: --pmtu needs --proto udp or icmp (a SYN carries no payload to size)");
     if (opt.timeout <= std::chrono::nanoseconds{0} || opt.interval <= std::chrono::nanoseconds{0})
         throw error(errc::bad_argument, "trace: timeout and interval must be positive");
+}
+
+trace_result run_trace(const socket_address& target, std::string_view target_text, const trace_options& opt) {
+    check_trace_options(opt);
     tracer t{target, opt};
     auto r = t.run(target_text);
     if (opt.resolve) resolve_names(r);

@@ -160,6 +160,11 @@ struct trace_result {
     bool operator==(const trace_result&) const = default;
 };
 
+/// Throws nettool::error (errc::bad_argument, a usage error) when opt is out of range: first_hop
+/// > max_hops, too many probes, UDP ports past 65535, --pmtu with TCP. run_trace checks it too;
+/// a caller checks first to refuse a command line before resolving a name.
+void check_trace_options(const trace_options& opt);
+
 /// Traces the path to target (its first address). Throws nettool::error: errc::bad_argument for
 /// options out of range (first_hop > max_hops, too many probes), errc::permission_denied when
 /// the protocol needs a raw socket and this process may not open one, and the system's error
