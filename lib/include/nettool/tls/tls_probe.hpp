@@ -31,12 +31,12 @@ enum class tls_version : std::uint8_t { any, tls1_2, tls1_3 };
 struct tls_options {
     /// Server name sent in the ClientHello and checked against the certificate. Empty: the host
     /// as given when it is a name; none for an address literal (RFC 6066), whose IP SAN is checked.
-    std::string sni;
-    std::string ca_file;    ///< trust these CAs (PEM) instead of the system's store
+    std::string sni{};
+    std::string ca_file{};  ///< trust these CAs (PEM) instead of the system's store
     bool insecure = false;  ///< a certificate that does not verify is reported, not a failure
     tls_version version = tls_version::any;
-    std::vector<std::string> alpn;  ///< protocols to offer, in order ("h2", "http/1.1")
-    std::string http_path;          ///< non-empty: GET it after the handshake, time first byte and total
+    std::vector<std::string> alpn{};  ///< protocols to offer, in order ("h2", "http/1.1")
+    std::string http_path{};        ///< non-empty: GET it after the handshake, time first byte and total
     std::uint64_t count = 1;        ///< timed handshakes (1 to 100000)
     bool resume = false;            ///< handshakes after the first resume the previous session
     std::chrono::nanoseconds timeout{std::chrono::seconds{5}};  ///< per connection, for each phase
