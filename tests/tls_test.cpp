@@ -8,10 +8,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <span>
 #include <string>
@@ -200,26 +196,9 @@ TEST(TlsProbe, OptionsOutOfRangeAndABadCaFileAreUsageErrors) {
     }
 }
 
-// A port on loopback that refuses: bound, never listening.
-struct closed_port {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    std::uint16_t port = 0;
-    closed_port() {
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-            port = ntohs(a.sin_port);
-    }
-    ~closed_port() { ::close(fd); }
-};
-
 TEST(TlsProbe, ARefusedConnectionIsAMeasuredOutcome) {
-    closed_port p;
-    ASSERT_NE(p.port, 0);
-    const auto r = tls_probe({"127.0.0.1", p.port}, tls_options{.count = 3});
+    const auto port = test::free_port();  // nothing listens there: refused
+    const auto r = tls_probe({"127.0.0.1", port}, tls_options{.count = 3});
     EXPECT_EQ(r.outcome, tls_outcome::connect_failed);
     EXPECT_NE(r.error.find("refused"), std::string::npos) << r.error;
     EXPECT_EQ(r.completed, 0u);
@@ -247,9 +226,7 @@ TEST(TlsCli, HelpAndBadInput) {
 }
 
 TEST(TlsCli, RefusedIsExitOneWithTheReportFirst) {
-    closed_port p;
-    ASSERT_NE(p.port, 0);
-    const auto r = run_nettool({"--json", "tls", "127.0.0.1:" + std::to_string(p.port)});
+    const auto r = run_nettool({"--json", "tls", "127.0.0.1:" + std::to_string(test::free_port())});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["outcome"], "connect_failed");
