@@ -16,6 +16,7 @@ endif()
 
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
 pkg_check_modules(LDNS REQUIRED IMPORTED_TARGET ldns)
+pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET libssl)
 
 # Libraries libnettool opens only when a command needs them (dlopen, lib/src/core/shared_object):
 # their sonames, read from the files pkg-config names, so the build and the loader agree.
@@ -31,3 +32,5 @@ list(GET LDNS_LINK_LIBRARIES 0 NETTOOL_LDNS_LIBRARY)
 nettool_soname(NETTOOL_LDNS_SONAME ${NETTOOL_LDNS_LIBRARY})
 list(GET PCAP_LINK_LIBRARIES 0 NETTOOL_PCAP_LIBRARY)
 nettool_soname(NETTOOL_PCAP_SONAME ${NETTOOL_PCAP_LIBRARY})
+list(GET OPENSSL_LINK_LIBRARIES 0 NETTOOL_SSL_LIBRARY)
+nettool_soname(NETTOOL_SSL_SONAME ${NETTOOL_SSL_LIBRARY})

@@ -18,7 +18,7 @@ set(NETTOOL_LAYER_DEPS_dns core net packet)
 set(NETTOOL_LAYER_DEPS_probe core net packet)
 set(NETTOOL_LAYER_DEPS_link core net packet probe)
 set(NETTOOL_LAYER_DEPS_trace core net packet netclass)
-set(NETTOOL_LAYER_DEPS_tls core net probe)
+set(NETTOOL_LAYER_DEPS_tls core net packet probe)
 set(NETTOOL_LAYER_DEPS_iperf3 core net probe)
 set(NETTOOL_LAYER_DEPS_exporter core net packet dns probe tls trace)
 

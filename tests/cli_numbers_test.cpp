@@ -71,6 +71,7 @@ std::vector<numeric_option> numeric_options() {
     const std::vector<std::string> link{"link", "--delay=bogus"};
     const std::vector<std::string> trace{"trace", "127.0.0.1", "-n", "--max-hops=2",
                                          "--timeout=0.2"};  // fails at the delay once --seed is taken
+    const std::vector<std::string> tls{"tls", "127.0.0.1:1", "--timeout=0.2"};
     return {
         {tcp, "count", {}},
         {tcp, "duration", {}},
@@ -124,6 +125,8 @@ std::vector<numeric_option> numeric_options() {
         {trace, "interval", {}},
         {trace, "timeout", {}},
         {trace, "paths", {}},
+        {tls, "count", {}},
+        {tls, "timeout", {}},
         {link, "seed", {"0"}},
         {link, "mtu", {}},
     };

@@ -12,6 +12,7 @@
 #include "cmd_serve.hpp"
 #include "cmd_tcp.hpp"
 #include "cmd_tcp_vs_udp.hpp"
+#include "cmd_tls.hpp"
 #include "cmd_trace.hpp"
 #include "cmd_udp.hpp"
 #include "cmd_wol.hpp"
@@ -36,6 +37,7 @@ constexpr command commands[] = {
     {"link", setup_link},
     {"dns", setup_dns},
     {"trace", setup_trace},
+    {"tls", setup_tls},
     {"capture", setup_capture},
     {"inspect", setup_inspect},
     {"classify", setup_classify},
