@@ -444,6 +444,75 @@ TEST_F(TlsLive, BadOptionsAreUsageErrorsAndSendNothing) {
     EXPECT_EQ(listener.connections(), 0u) << "a usage error connected";
 }
 
+// ---- On the wire (root): nettool's --capture beside tshark reading the same file.
+
+// Runs of TLS handshake and change_cipher_spec records from one side, in order: the flights as
+// tshark dissects them. TLS 1.2 only: TLS 1.3 hides its handshake in application_data records.
+TEST_F(TlsLive, CaptureFindsTheFlightsTsharkSees) {
+    if (!nettool::test::is_root()) GTEST_SKIP() << "needs root (a capture on loopback)";
+    if (run_process({"/bin/sh", "-c", "command -v tshark"}).exit_code != 0) GTEST_SKIP() << "tshark is not installed";
+    nettool::test::tls_server s(*certs_, cert_kind::good, {"-tls1_2"});
+    ASSERT_TRUE(s.ok()) << s.error();
+    char dir[] = "/tmp/nettool-tls-capture-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    const std::string pcap = std::string{dir} + "/tls.pcap";
+    const auto t = tls(s, {"--capture", pcap});
+    ASSERT_EQ(t.r.exit_code, 0) << t.r.err;
+    ASSERT_TRUE(t.j.is_object()) << t.r.out;
+    const auto& w = t.j["on_wire"];
+    ASSERT_TRUE(w.value("found", false)) << w.dump(2);
+    EXPECT_EQ(w["flights"], 2) << w.dump(2);
+    EXPECT_EQ(w["app_flights"], 2) << w.dump(2);
+    // The wire's TLS handshake is part of the application's (which adds building the ClientHello).
+    EXPECT_GT(w["tls_handshake_us"].get<double>(), 0.0);
+    EXPECT_LE(w["tls_handshake_us"].get<double>(), w["app_tls_handshake_us"].get<double>()) << w.dump(2);
+
+    // tshark's view of the same connection: the client's port from the report.
+    const auto local = t.j.value("local", "");
+    const auto lport = local.substr(local.rfind(':') + 1);
+    const auto ts = run_process({"tshark", "-n", "-r", pcap, "-Y", "tcp.port == " + lport, "-T", "fields", "-E",
+                                 "separator=/t", "-e", "frame.time_epoch", "-e", "tcp.srcport", "-e",
+                                 "tcp.flags.syn", "-e", "tcp.flags.ack", "-e", "tls.record.content_type"},
+                                30s);
+    ASSERT_EQ(ts.exit_code, 0) << ts.err;
+    double syn = -1, last_handshake = 0;
+    std::vector<std::pair<bool, double>> runs;  // (from the client, when the run's last record came)
+    std::istringstream in(ts.out);
+    for (std::string line; std::getline(in, line);) {
+        std::vector<std::string> f;
+        std::istringstream fields(line);
+        for (std::string x; std::getline(fields, x, '\t');) f.push_back(x);
+        if (f.size() < 4) continue;
+        const double when = std::stod(f[0]);
+        const bool client = f[1] == lport;
+        if (syn < 0 && client && f[2] == "1" && f[3] == "0") syn = when;
+        if (f.size() < 5 || syn < 0) continue;
+        // Content types of the records in this segment: 20 change_cipher_spec, 22 handshake.
+        if (f[4].find("22") == std::string::npos && f[4].find("20") == std::string::npos) continue;
+        if (runs.empty() || runs.back().first != client)
+            runs.emplace_back(client, when);
+        else
+            runs.back().second = when;
+        last_handshake = when;
+    }
+    ASSERT_GE(syn, 0) << ts.out;
+    // Client hello, server hello..done, client key exchange..finished, server finished.
+    ASSERT_EQ(runs.size(), 4u) << ts.out;
+    EXPECT_TRUE(runs[0].first && !runs[1].first && runs[2].first && !runs[3].first) << ts.out;
+    // nettool's events are the same moments in the same file: the SYN-relative time of each
+    // flight's end, to the capture's microsecond.
+    std::map<std::string, double> ev;
+    for (const auto& e : w["events"])
+        if (e["wire_us"].is_number()) ev[e["what"].get<std::string>().substr(0, 15)] = e["wire_us"].get<double>();
+    const std::vector<std::string> names{"client flight 1", "server flight 1", "client flight 2", "server flight 2"};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        ASSERT_TRUE(ev.count(names[i])) << w.dump(2);
+        EXPECT_NEAR(ev[names[i]], (runs[i].second - syn) * 1e6, 2.0) << names[i] << "\n" << ts.out;
+    }
+    EXPECT_NEAR(w["tls_handshake_us"].get<double>(), (last_handshake - runs[0].second) * 1e6, 2.0) << ts.out;
+    run_process({"rm", "-rf", dir});
+}
+
 // ---- Across the link emulator (root): the round trips the protocol needs, and curl as a peer.
 
 std::string quote(const std::string& s) {
