@@ -58,6 +58,13 @@ std::vector<std::string> split_alpn(const std::string& text) {
     return out;
 }
 
+// One line a second on a terminal during a long run, as iperf3 prints its intervals.
+void progress_line(std::uint64_t completed, std::chrono::nanoseconds elapsed) {
+    const double s = std::chrono::duration<double>(elapsed).count();
+    fmt::print("[{:6.1f} s]  {} handshakes, {:.1f} per second\n", s, completed, s > 0 ? static_cast<double>(completed) / s : 0.0);
+    flush_stdout();
+}
+
 }  // namespace
 
 int run_tls(const tls_cli_options& opt, const context& ctx) {
@@ -74,7 +81,9 @@ int run_tls(const tls_cli_options& opt, const context& ctx) {
                         .http_path = opt.http_path,
                         .count = opt.count ? opt.count : (opt.compare ? 20 : 1),
                         .resume = opt.resume,
-                        .timeout = seconds_to_ns(opt.timeout_s)};
+                        .timeout = seconds_to_ns(opt.timeout_s),
+                        .warm_up = true,
+                        .progress = want_progress(ctx) ? progress_line : nullptr};
     std::unique_ptr<probe_capture> cap;
     if (!opt.capture_file.empty()) cap = std::make_unique<probe_capture>(opt.capture_file, resolve_target(opt.target, 443));
 

@@ -102,15 +102,19 @@ tls_result tls_probe(const host_port& target, const tls_options& opt) {
         session = std::move(w.session);
         offers_sessions = offers_sessions && static_cast<bool>(session);
     }
-    mono_clock::time_point start{}, end{};
+    mono_clock::time_point start{}, end{}, next_progress{};
     for (std::uint64_t i = 0; i < opt.count; ++i) {
         const bool first = i == 0;
         auto c = client.connect(r.target, {.resume = opt.resume && session ? &session : nullptr,
                                            .want_session = offers_sessions,
                                            .want_chain = first});
-        if (first) start = c.started;
+        if (first) next_progress = (start = c.started) + std::chrono::seconds{1};
         end = c.ended;
         if (!take(c, first)) break;
+        if (opt.progress && end >= next_progress) {
+            opt.progress(r.completed, end - start);
+            next_progress += std::chrono::seconds{1};
+        }
     }
     r.elapsed = end - start;
     if (r.outcome == tls_outcome::ok && r.verification.checked && !r.verification.ok && !opt.insecure) {
@@ -143,6 +147,7 @@ tls_compare_result tls_compare(const host_port& target, const tls_options& opt) 
         o.http_path.clear();
         o.insecure = true;  // the baseline reports the certificate; the rows time the handshakes
         o.warm_up = true;   // and, resuming, fetches the first session
+        o.progress = {};    // the baseline's lines were the run's; these would be unlabelled
         const auto x = tls_probe(target, o);
         tls_compare_row row{.name = v.name, .version = v.version, .resume = v.resume};
         row.negotiated = x.first.version;

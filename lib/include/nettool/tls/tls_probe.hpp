@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct tls_options {
     /// One untimed handshake first, so the timed ones pay for the protocol and not for loading
     /// libssl, reading the CA file or the first run of this process's code.
     bool warm_up = true;
+    /// Called about once a second during a long run, between connections (never inside a timed
+    /// phase) with the handshakes completed so far and the time since the first timed connect.
+    std::function<void(std::uint64_t completed, std::chrono::nanoseconds elapsed)> progress{};
 };
 
 /// How a connection ended. Everything but ok is a measured failure (exit 1).
