@@ -326,7 +326,10 @@ tls_connection tls_client::connect(const socket_address& to, const tls_connectio
         v.name = verify_name_;
         for (const auto& [code, depth] : target.verify_errors) {
             const auto word = verify_reason(code);
-            if (std::find(v.reasons.begin(), v.reasons.end(), word) == v.reasons.end()) v.reasons.push_back(word);
+            // One sentence per word: "unable to get local issuer certificate" comes with "unable
+            // to verify the first certificate", both "unknown issuer".
+            if (std::find(v.reasons.begin(), v.reasons.end(), word) != v.reasons.end()) continue;
+            v.reasons.push_back(word);
             const auto* subject = static_cast<std::size_t>(depth) < c.chain.size() ? &c.chain[depth].subject : nullptr;
             v.details.push_back(fmt::format("{} ({}: certificate {} of the chain{}{})", word,
                                             api.X509_verify_cert_error_string(code), depth,

@@ -82,7 +82,7 @@ struct tls_verification {
     /// "expired", "not yet valid", "name mismatch", "self-signed", "unknown issuer",
     /// "chain too long", or OpenSSL's own text for anything else; each once.
     std::vector<std::string> reasons;
-    std::vector<std::string> details;  ///< one sentence per problem, naming the certificate
+    std::vector<std::string> details;  ///< one sentence per reason, naming the certificate
     std::string name;                  ///< the name (or address) the leaf was checked against
     bool operator==(const tls_verification&) const = default;
 };
