@@ -121,6 +121,14 @@ server_counts counts_from_log(const std::string& log) {
     return c;
 }
 
+// A failed run: exit 1, nothing on stdout, one line on stderr that says `words`.
+void expect_one_line_failure(const test::process_result& p, const std::string& words) {
+    EXPECT_EQ(p.exit_code, 1);
+    EXPECT_TRUE(p.out.empty()) << p.out;
+    EXPECT_EQ(std::count(p.err.begin(), p.err.end(), '\n'), 1) << p.err;
+    EXPECT_NE(p.err.find(words), std::string::npos) << p.err;
+}
+
 double rel(std::uint64_t a, std::uint64_t b) {
     return std::abs(static_cast<double>(a) - static_cast<double>(b)) /
            static_cast<double>(std::max<std::uint64_t>(b, 1));
@@ -206,10 +214,7 @@ TEST_F(Iperf3Live, BusyServerIsOneLineAndExit1) {
     const auto p =
         test::run_nettool({"tcp", srv.target(), "--iperf3", "--mode", "stream", "--duration", "1"}, 30s);
     EXPECT_LT(mono_clock::now() - t0, 5s);
-    EXPECT_EQ(p.exit_code, 1);
-    EXPECT_TRUE(p.out.empty()) << p.out;
-    EXPECT_EQ(std::count(p.err.begin(), p.err.end(), '\n'), 1) << p.err;
-    EXPECT_NE(p.err.find("is busy running a test (ACCESS_DENIED)"), std::string::npos) << p.err;
+    expect_one_line_failure(p, "is busy running a test (ACCESS_DENIED)");
     EXPECT_EQ(busy.wait_for(10s), 0);  // the real test was not disturbed
     fs::remove(log);
 }
@@ -229,9 +234,7 @@ TEST_F(Iperf3Live, AuthenticationIsOneLineAndExit1) {
     const auto p =
         test::run_nettool({"tcp", srv.target(), "--iperf3", "--mode", "stream", "--duration", "1"}, 30s);
     fs::remove_all(dir);
-    EXPECT_EQ(p.exit_code, 1);
-    EXPECT_EQ(std::count(p.err.begin(), p.err.end(), '\n'), 1) << p.err;
-    EXPECT_NE(p.err.find("requires authentication"), std::string::npos) << p.err;
+    expect_one_line_failure(p, "requires authentication");
     EXPECT_NE(p.err.find("SERVER_ERROR 142: test authorization failed"), std::string::npos) << p.err;
 }
 
@@ -249,9 +252,7 @@ TEST_F(Iperf3Live, UsageErrors) {
 TEST_F(Iperf3Live, NothingListeningIsOneLineAndExit1) {
     const auto p = test::run_nettool(
         {"tcp", "127.0.0.1:" + std::to_string(test::free_port()), "--iperf3", "-m", "stream"}, 10s);
-    EXPECT_EQ(p.exit_code, 1);
-    EXPECT_EQ(std::count(p.err.begin(), p.err.end(), '\n'), 1) << p.err;
-    EXPECT_NE(p.err.find("connecting to iperf3 server"), std::string::npos) << p.err;
+    expect_one_line_failure(p, "connecting to iperf3 server");
 }
 
 // ---- a fake server that breaks the protocol ---------------------------------------------------
@@ -358,14 +359,18 @@ iperf3_tcp_result run_against(const fake_server& f) {
     return iperf3_tcp_client(f.target(), {.duration = 200ms, .write_size = 16384, .timeout = 500ms});
 }
 
-TEST(Iperf3Fake, BadStateByteIsAVersionMismatch) {
-    fake_server f{misbehaviour::bad_state};
+// nettool tcp --iperf3 against the fake server with a 0.5 s timeout; it must end within 3 s.
+test::process_result run_cli_against(misbehaviour m) {
+    fake_server f{m};
     const auto t0 = mono_clock::now();
-    const auto p = test::run_nettool({"tcp", f.target_text(), "--iperf3", "-m", "stream", "-t", "0.5"}, 10s);
+    auto p = test::run_nettool({"tcp", f.target_text(), "--iperf3", "-m", "stream", "-t", "0.5"}, 10s);
     EXPECT_LT(mono_clock::now() - t0, 3s);
-    EXPECT_EQ(p.exit_code, 1);
-    EXPECT_EQ(std::count(p.err.begin(), p.err.end(), '\n'), 1) << p.err;
-    EXPECT_NE(p.err.find("sent state byte 99 where PARAM_EXCHANGE was expected"), std::string::npos) << p.err;
+    return p;
+}
+
+TEST(Iperf3Fake, BadStateByteIsAVersionMismatch) {
+    const auto p = run_cli_against(misbehaviour::bad_state);
+    expect_one_line_failure(p, "sent state byte 99 where PARAM_EXCHANGE was expected");
     EXPECT_NE(p.err.find("another protocol version"), std::string::npos) << p.err;
 }
 
@@ -408,13 +413,8 @@ TEST(Iperf3Fake, StallInTheMiddleOfAMessageEndsWithinTheTimeout) {
 }
 
 TEST(Iperf3Fake, StallBeforeTheFirstStateEndsWithinTheTimeout) {
-    fake_server f{misbehaviour::stall_before_state};
-    const auto t0 = mono_clock::now();
-    const auto p = test::run_nettool({"tcp", f.target_text(), "--iperf3", "-m", "stream", "-t", "0.5"}, 10s);
-    EXPECT_LT(mono_clock::now() - t0, 3s);
-    EXPECT_EQ(p.exit_code, 1);
-    EXPECT_EQ(std::count(p.err.begin(), p.err.end(), '\n'), 1) << p.err;
-    EXPECT_NE(p.err.find("waiting for PARAM_EXCHANGE"), std::string::npos) << p.err;
+    const auto p = run_cli_against(misbehaviour::stall_before_state);
+    expect_one_line_failure(p, "waiting for PARAM_EXCHANGE");
 }
 
 // ---- on the wire: the same states as iperf3's own client ----------------------------------------

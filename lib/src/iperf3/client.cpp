@@ -16,11 +16,12 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <thread>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -239,15 +240,38 @@ void receive_stream(data_stream& s, detail::stream_counter& counter, std::span<s
     if (end == detail::receive_end::failed) s.error = fmt::format("receiving: {}", std::strerror(err));
 }
 
-// Until every byte nettool sent has been acknowledged (SIOCOUTQ 0 on each sending socket), or the
-// deadline.
-void wait_acknowledged(const std::vector<data_stream>& streams, mono_clock::time_point deadline) {
+// The receive window the server advertises on fd (tcpi_snd_wnd, Linux 5.19 and later), or 0.
+std::uint32_t peer_window(int fd) {
+    ::tcp_info ti{};
+    socklen_t len = sizeof ti;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(::tcp_info, tcpi_snd_wnd) + sizeof ti.tcpi_snd_wnd)
+        return 0;
+    return ti.tcpi_snd_wnd;
+}
+
+// Until the server has read what nettool sent, or the deadline: every byte acknowledged (SIOCOUTQ
+// 0 on each sending socket), then the windows the server advertises no longer growing for 20 ms
+// (they grow back as it reads what waits in its socket buffers).
+void wait_delivered(const std::vector<data_stream>& streams, mono_clock::time_point deadline) {
     for (const auto& s : streams) {
         while (s.sends && mono_clock::now() < deadline) {
             int queued = 0;
             if (::ioctl(s.fd.get(), SIOCOUTQ, &queued) != 0 || queued == 0) break;
             std::this_thread::sleep_for(200us);
         }
+    }
+    std::vector<std::uint32_t> widest(streams.size(), 0);
+    for (auto steady_since = mono_clock::now();
+         mono_clock::now() < deadline && mono_clock::now() - steady_since < 20ms;) {
+        for (std::size_t i = 0; i < streams.size(); ++i) {
+            if (!streams[i].sends) continue;
+            if (const auto w = peer_window(streams[i].fd.get()); w > widest[i]) {
+                widest[i] = w;
+                steady_since = mono_clock::now();
+            }
+        }
+        std::this_thread::sleep_for(1ms);
     }
 }
 
@@ -278,10 +302,7 @@ iperf3_tcp_result iperf3_tcp_client(const socket_address& target, const iperf3_t
     r.target = target;
     r.direction = opt.direction;
     const auto lay = detail::layout_streams(opt.direction, opt.parallel);
-    const unsigned per_dir = lay.per_direction;
-    const bool up = lay.up;
-    const unsigned n = lay.total();
-    r.streams = n;
+    const unsigned n = r.streams = lay.total();
     const auto cookie = iperf3::make_cookie();
     control ctl{target, opt.timeout, r.states};
     std::vector<data_stream> streams(n);
@@ -296,13 +317,13 @@ iperf3_tcp_result iperf3_tcp_client(const socket_address& target, const iperf3_t
         stream_threads threads;
         ctl.connect(cookie);
         ctl.expect(iperf3::state::param_exchange);
-        ctl.send_json(params_json(opt, per_dir), "the test's parameters");
+        ctl.send_json(params_json(opt, lay.per_direction), "the test's parameters");
         ctl.expect(iperf3::state::create_streams);
         // One after the other, so the server accepts them (and numbers them) in this order;
         // --bidir: the streams nettool sends on first, as iperf3's client does.
         for (unsigned i = 0; i < n; ++i) {
             auto& s = streams[i];
-            s.sends = up && i < per_dir;
+            s.sends = lay.up && i < lay.per_direction;
             std::error_code ec;
             s.fd = detail::tcp_connect(target, mono_clock::now() + opt.timeout, ec);
             if (ec)
@@ -348,12 +369,12 @@ iperf3_tcp_result iperf3_tcp_client(const socket_address& target, const iperf3_t
             for (const auto& c : counters) sum += c.bytes.load(std::memory_order_relaxed);
             meter.close(mono_clock::now(), sum);
         }
-        // The senders stop at `end` by themselves. TEST_END waits until the server's kernel has
-        // acknowledged their last byte: the server stops counting when TEST_END arrives, and what
-        // was still on the way then would be sent and never counted. The server then closes every
-        // stream, which ends the receivers.
+        // The senders stop at `end` by themselves. TEST_END waits until the server has read what
+        // they sent: it stops counting when TEST_END arrives, and what was still on the way or in
+        // its buffers then would be sent and never counted. The server then closes every stream,
+        // which ends the receivers.
         threads.join_senders();
-        wait_acknowledged(streams, mono_clock::now() + std::min<std::chrono::nanoseconds>(opt.timeout, 1s));
+        wait_delivered(streams, mono_clock::now() + std::min<std::chrono::nanoseconds>(opt.timeout, 1s));
         ctl.send_state(iperf3::state::test_end);
         threads.join_all();
         std::uint64_t sum = 0;
@@ -366,7 +387,7 @@ iperf3_tcp_result iperf3_tcp_client(const socket_address& target, const iperf3_t
         const double wall = std::chrono::duration<double>(mono_clock::now() - wall0).count();
         r.cpu_util_total = wall > 0 ? 100.0 * (cpu_seconds() - cpu0) / wall : 0;
         mine.cpu_util_total = r.cpu_util_total;
-        mine.sender_has_retransmits = up;
+        mine.sender_has_retransmits = lay.up;
         for (unsigned i = 0; i < n; ++i) {
             auto& s = streams[i];
             iperf3_stream_figures f{.id = stream_id(i), .nettool_sends = s.sends, .bytes = s.bytes};
