@@ -3,6 +3,7 @@
 #include "probe_link.hpp"
 
 #include <nettool/core/clock.hpp>
+#include <nettool/iperf3/client.hpp>
 #include <nettool/probe/protocol.hpp>
 #include <nettool/packet/wire_view.hpp>
 #include <nettool/probe/on_wire.hpp>
@@ -15,9 +16,13 @@ namespace nettool::cli {
 void setup_tcp(CLI::App& app, context& ctx) {
     auto opt = std::make_shared<tcp_options>();
     auto* sub = app.add_subcommand(
-        "tcp", "TCP probes against a nettool responder: connect, rr (request/response), stream");
-    sub->add_option("target", opt->target,
-                    "HOST[:PORT] of a running 'nettool serve' (default port 51423); with --link, nothing or :PORT");
+        "tcp",
+        "TCP probes against a nettool responder: connect, rr (request/response), stream; with --iperf3, "
+        "a stream test against a stock iperf3 server");
+    sub->add_option(
+        "target", opt->target,
+        "HOST[:PORT] of a running 'nettool serve' (default port 51423), or of an 'iperf3 -s' with "
+        "--iperf3 (default port 5201); with --link, nothing or :PORT");
     sub->add_option("-m,--mode", opt->mode, "connect: setup cost; rr: round trips; stream: throughput")
         ->capture_default_str()
         ->check(CLI::IsMember({"connect", "rr", "stream"}));
@@ -49,10 +54,48 @@ void setup_tcp(CLI::App& app, context& ctx) {
     sub->add_option("--link", opt->link,
                     "Cross an emulated link built for the run (needs root), e.g. \"delay=20ms,loss=1%\"; "
                     "TARGET is then empty (a responder starts at this host's end) or :PORT");
+    sub->add_flag(
+        "--iperf3", opt->iperf3,
+        "The target is a stock 'iperf3 -s' (3.x): speak its control protocol and show its results beside "
+        "nettool's (--mode stream)");
     sub->callback([opt, &ctx] { ctx.exit_status = run_tcp(*opt, ctx); });
 }
 
+namespace {
+
+stream_direction direction(const tcp_options& opt) {
+    return opt.bidir ? stream_direction::bidir : (opt.reverse ? stream_direction::download : stream_direction::upload);
+}
+
+// `--iperf3 --mode stream`: nettool as an iperf3 client (docs/iperf3.md).
+int run_tcp_iperf3(const tcp_options& opt, const context& ctx) {
+    if (opt.mode != "stream")
+        return fail("--iperf3 runs iperf3's stream test: add --mode stream", exit_usage);
+    if (!opt.link.empty() || !opt.capture_file.empty() || !opt.congestion.empty())
+        return fail("--iperf3 does not combine with --link, --capture or --congestion", exit_usage);
+    if (opt.target.empty()) return fail("target is required (see --help)", exit_usage);
+    const auto target = resolve_target(opt.target, iperf3_default_port);
+    const iperf3_tcp_options o{
+        .duration = seconds_to_ns(opt.duration_s > 0 ? opt.duration_s : 3.0),
+        .write_size = opt.size ? opt.size : 128 * 1024,
+        .direction = direction(opt),
+        .parallel = opt.parallel,
+        .timeout = seconds_to_ns(opt.timeout_s)};
+    interval_callback cb;
+    if (want_progress(ctx)) cb = print_interval;
+    const auto r = iperf3_tcp_client(target, o, cb);
+    // Refused, busy, an error or an unknown protocol before any byte moved: one line, no report.
+    if (r.bytes_sent == 0 && r.bytes_received == 0 && !r.error.empty()) return fail(r.error, exit_failed);
+    emit(ctx, make_report(r));
+    if (!r.error.empty()) return fail(r.error, exit_failed);
+    if (r.bytes_sent == 0 && r.bytes_received == 0) return fail("nothing was transferred", exit_failed);
+    return exit_ok;
+}
+
+}  // namespace
+
 int run_tcp(const tcp_options& opt, const context& ctx) {
+    if (opt.iperf3) return run_tcp_iperf3(opt, ctx);
     if (!opt.link.empty() && !opt.capture_file.empty())
         return fail("--capture with --link: record the emulated path with 'nettool link --capture FILE'", exit_usage);
     if (opt.target.empty() && opt.link.empty()) return fail("target is required (see --help)", exit_usage);
@@ -103,8 +146,7 @@ int run_tcp(const tcp_options& opt, const context& ctx) {
     const tcp_stream_options o{
         .duration = seconds_to_ns(opt.duration_s > 0 ? opt.duration_s : 3.0),
         .write_size = opt.size ? opt.size : 128 * 1024,
-        .direction = opt.bidir ? stream_direction::bidir
-                               : (opt.reverse ? stream_direction::download : stream_direction::upload),
+        .direction = direction(opt),
         .parallel = opt.parallel,
         .timeout = timeout,
         .congestion_control = opt.congestion};

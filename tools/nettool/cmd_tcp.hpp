@@ -17,6 +17,7 @@ struct tcp_options {
     bool reverse = false;
     bool bidir = false;
     std::string congestion;  // --congestion NAME (stream)
+    bool iperf3 = false;     // --iperf3: the target is a stock iperf3 server
 };
 
 void setup_tcp(CLI::App& app, context& ctx);

@@ -3,6 +3,7 @@
 #include <nettool/core/error.hpp>
 #include <nettool/core/report.hpp>
 
+#include "probe/stream_loop.hpp"
 #include "probe/session.hpp"
 #include "net/socket.hpp"
 
@@ -46,16 +47,6 @@ double tcp_connect_result::connects_per_second() const noexcept {
 
 namespace {
 
-void sample(kernel_tcp_view& k, const detail::tcp_info_snapshot& t, double& rtt_sum) {
-    if (!t.valid) return;
-    ++k.connections;
-    k.retransmits += t.total_retrans;
-    rtt_sum += t.rtt_us;
-    k.rtt_us = rtt_sum / static_cast<double>(k.connections);
-    k.cwnd_segments = std::max(k.cwnd_segments, t.snd_cwnd);
-    if (k.congestion_control.empty()) k.congestion_control = t.congestion.data();
-}
-
 // What /proc/sys/net/ipv4/tcp_available_congestion_control lists, for an error message.
 std::string available_congestion_controls() {
     std::ifstream in("/proc/sys/net/ipv4/tcp_available_congestion_control");
@@ -94,7 +85,7 @@ tcp_connect_result tcp_connect_probe(const socket_address& target, const tcp_con
             r.first_local = detail::local_address(fd.get());
         }
         r.connect_time.record(handshake);
-        sample(r.kernel, detail::read_tcp_info(fd.get()), rtt_sum);
+        detail::sample(r.kernel, detail::read_tcp_info(fd.get()), rtt_sum);
     }
     r.elapsed = total.elapsed();
     return r;
@@ -163,7 +154,7 @@ tcp_rr_result tcp_rr_probe(const socket_address& target, const tcp_rr_options& o
         }
     }
     double rtt_sum = 0;
-    sample(r.kernel, detail::read_tcp_info(s.fd.get()), rtt_sum);
+    detail::sample(r.kernel, detail::read_tcp_info(s.fd.get()), rtt_sum);
     // Both sides closed before returning: a run that follows (the timed one after the warm-up)
     // does not find the responder busy tearing this one down.
     detail::close_gracefully(s.fd.get(), mono_clock::now() + std::min<std::chrono::nanoseconds>(opt.timeout, 1s));
@@ -172,10 +163,6 @@ tcp_rr_result tcp_rr_probe(const socket_address& target, const tcp_rr_options& o
 }
 
 namespace {
-
-struct alignas(64) stream_counter {
-    std::atomic<std::uint64_t> bytes{0};
-};
 
 struct stream_outcome {
     std::uint64_t sent = 0;
@@ -188,7 +175,7 @@ struct stream_outcome {
 
 // `start` is written by the probing thread once every stream has connected, before `go` opens.
 void run_upload(const socket_address& target, const tcp_stream_options& opt, std::latch& ready,
-                std::latch& go, const mono_clock::time_point& start, stream_counter& counter,
+                std::latch& go, const mono_clock::time_point& start, detail::stream_counter& counter,
                 stream_outcome& out) {
     std::error_code ec;
     auto s = detail::open_session(target, {proto::mode::sink, 0, 0}, mono_clock::now() + opt.timeout, ec,
@@ -206,24 +193,8 @@ void run_upload(const socket_address& target, const tcp_stream_options& opt, std
     std::vector<std::byte> buf(opt.write_size, std::byte{0x5a});
     const auto end = start + opt.duration;
     out.data_start = mono_clock::now();
-    for (;;) {
-        const auto now = mono_clock::now();
-        if (now >= end) break;
-        const ssize_t n = ::send(s.fd.get(), buf.data(), buf.size(), MSG_NOSIGNAL);
-        if (n > 0) {
-            out.sent += static_cast<std::uint64_t>(n);
-            counter.bytes.store(out.sent, std::memory_order_relaxed);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!detail::wait_writable(s.fd.get(), std::min(end, now + opt.timeout), ec) &&
-                ec != errc::timed_out)
-                break;
-            ec.clear();
-            continue;
-        }
-        out.error = fmt::format("sending to {}: {}", target.to_string(), std::strerror(errno));
+    if (const int err = detail::send_until(s.fd.get(), buf, end, opt.timeout, counter, out.sent)) {
+        out.error = fmt::format("sending to {}: {}", target.to_string(), std::strerror(err));
         return;
     }
     out.info = detail::read_tcp_info(s.fd.get());
@@ -246,7 +217,7 @@ void run_upload(const socket_address& target, const tcp_stream_options& opt, std
 }
 
 void run_download(const socket_address& target, const tcp_stream_options& opt, std::latch& ready,
-                  stream_counter& counter, stream_outcome& out) {
+                  detail::stream_counter& counter, stream_outcome& out) {
     std::error_code ec;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(opt.duration).count();
     const auto duration_ms =
@@ -260,26 +231,21 @@ void run_download(const socket_address& target, const tcp_stream_options& opt, s
     std::vector<std::byte> buf(opt.write_size);
     out.data_start = mono_clock::now();
     const auto hard_end = out.data_start + opt.duration + opt.timeout;
-    for (;;) {
-        const ssize_t n = ::recv(session.fd.get(), buf.data(), buf.size(), 0);
-        if (n > 0) {
-            out.received += static_cast<std::uint64_t>(n);
-            counter.bytes.store(out.received, std::memory_order_relaxed);
-            continue;
-        }
-        if (n == 0) break;  // the responder finished its duration
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (mono_clock::now() >= hard_end ||
-                !detail::wait_readable(session.fd.get(), std::min(hard_end, mono_clock::now() + opt.timeout),
-                                       ec)) {
-                out.error = fmt::format("receiving from {}: stalled", target.to_string());
-                break;
-            }
-            continue;
-        }
-        out.error = fmt::format("receiving from {}: {}", target.to_string(), std::strerror(errno));
-        break;
+    mono_clock::time_point last_byte{};
+    int err = 0;
+    // Closed: the responder finished its duration.
+    switch (detail::receive_until(session.fd.get(), buf, hard_end, opt.timeout, counter, out.received, last_byte,
+                                  err)) {
+        case detail::receive_end::closed:
+        case detail::receive_end::stopped: break;
+        case detail::receive_end::stalled:
+            out.error = fmt::format("receiving from {}: stalled", target.to_string());
+            break;
+        case detail::receive_end::reset:
+        case detail::receive_end::failed:
+            out.error = fmt::format("receiving from {}: {}", target.to_string(),
+                                    std::strerror(err ? err : ECONNRESET));
+            break;
     }
     out.data_end = mono_clock::now();
     out.info = detail::read_tcp_info(session.fd.get());
@@ -292,13 +258,13 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
     tcp_stream_result r;
     r.target = target;
     r.direction = opt.direction;
-    const unsigned per_dir = std::clamp(opt.parallel, 1u, 128u);
-    const bool up = opt.direction != stream_direction::download;
-    const bool down = opt.direction != stream_direction::upload;
-    const unsigned n = per_dir * ((up ? 1 : 0) + (down ? 1 : 0));
+    const auto lay = detail::layout_streams(opt.direction, opt.parallel);
+    const unsigned per_dir = lay.per_direction;
+    const bool up = lay.up;
+    const unsigned n = lay.total();
     r.streams = n;
 
-    std::vector<stream_counter> counters(n);
+    std::vector<detail::stream_counter> counters(n);
     std::vector<stream_outcome> outcomes(n);
     std::latch ready{static_cast<std::ptrdiff_t>(n) + 1};
     std::latch go{1};
@@ -337,7 +303,7 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
     for (const auto& o : outcomes) {
         r.bytes_sent += o.sent;
         r.bytes_received += o.received;
-        if (o.sent > 0) sample(r.kernel, o.info, rtt_sum);
+        if (o.sent > 0) detail::sample(r.kernel, o.info, rtt_sum);
         if (o.data_start != mono_clock::time_point{}) first = std::min(first, o.data_start);
         last = std::max(last, o.data_end);
         if (r.error.empty() && !o.error.empty()) r.error = o.error;

@@ -1,0 +1,53 @@
+#pragma once
+// What every TCP stream test (nettool's own, iperf3's) does on its data sockets: the layout of the
+// streams, the send and receive loops (no allocation, no formatting, one relaxed store per call),
+// and folding each sending socket's TCP_INFO into a kernel_tcp_view.
+
+#include <nettool/core/clock.hpp>
+#include <nettool/probe/stream_interval.hpp>
+#include <nettool/probe/tcp_probe.hpp>
+
+#include "net/socket.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <span>
+
+namespace nettool::detail {
+
+/// A stream's running byte count, sampled once a second by the probing thread.
+struct alignas(64) stream_counter {
+    std::atomic<std::uint64_t> bytes{0};
+};
+
+/// How many streams a test runs: `per_direction` (1..128) in each direction it uses.
+struct stream_layout {
+    unsigned per_direction = 1;
+    bool up = true;     ///< this host sends
+    bool down = false;  ///< this host receives
+    unsigned total() const noexcept { return per_direction * ((up ? 1u : 0u) + (down ? 1u : 0u)); }
+};
+stream_layout layout_streams(stream_direction d, unsigned parallel) noexcept;
+
+/// Sends buf again and again on the non-blocking fd until `end` (or *stop), counting into `sent`
+/// and `counter`. Returns 0, or the errno that ended it.
+int send_until(int fd, std::span<const std::byte> buf, mono_clock::time_point end,
+               std::chrono::nanoseconds timeout, stream_counter& counter, std::uint64_t& sent,
+               const std::atomic<bool>* stop = nullptr) noexcept;
+
+/// Why a receive loop ended.
+enum class receive_end { closed, reset, stalled, failed, stopped };
+/// Reads the non-blocking fd until the peer closes it, nothing arrives for `timeout`, `hard_end`
+/// passes, or *stop; counts into `received` and `counter`; `last_byte` is when the last byte
+/// arrived; `err` the errno when it failed.
+receive_end receive_until(int fd, std::span<std::byte> buf, mono_clock::time_point hard_end,
+                          std::chrono::nanoseconds timeout, stream_counter& counter, std::uint64_t& received,
+                          mono_clock::time_point& last_byte, int& err,
+                          const std::atomic<bool>* stop = nullptr) noexcept;
+
+/// Counts t into k: retransmits summed, RTT averaged (rtt_sum carries the running sum), the
+/// largest congestion window, the first congestion control's name. An invalid t is skipped.
+void sample(kernel_tcp_view& k, const tcp_info_snapshot& t, double& rtt_sum);
+
+}  // namespace nettool::detail
