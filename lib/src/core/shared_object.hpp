@@ -17,4 +17,17 @@ void load_symbol(F& fn, void* handle, const char* soname, const char* name) {
     fn = reinterpret_cast<F>(shared_object_symbol(handle, soname, name));
 }
 
+/// The one loader of every API struct (ldns, libpcap, OpenSSL): opens `soname` the first time
+/// and fills an Api with fill(api, handle), once per process (thread-safe: a function-local
+/// static per loader, since each passes its own fill).
+template <typename Api, typename Fill>
+const Api& loaded_api(const char* soname, Fill fill) {
+    static const Api api = [&] {
+        Api a;
+        fill(a, open_shared_object(soname));
+        return a;
+    }();
+    return api;
+}
+
 }  // namespace nettool::detail
