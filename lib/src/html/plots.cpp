@@ -116,8 +116,8 @@ void add_latency_plots(plot_section& sec, const std::string& what, const std::ve
         double prev = 0;
         for (const auto& p : pts) {
             const double x = std::max(p[0], lo);
-            int b = static_cast<int>(std::floor(std::log10(x / lo) / width));
-            b = std::clamp(b, 0, bins - 1);
+            const double at = std::clamp(std::floor(std::log10(x / lo) / width), 0.0, static_cast<double>(bins - 1));
+            const int b = static_cast<int>(at);
             mass[static_cast<std::size_t>(b)] += std::max(0.0, p[1] - prev);
             prev = p[1];
         }
@@ -513,11 +513,16 @@ void dns_load(plot_section& sec, const std::vector<labelled_run>& runs) {
     add_latency_plots(sec, "DNS lookup time under load", lat);
 }
 
-void hierarchy_rows(const json_node& n, const std::string& prefix, std::vector<std::pair<std::string, double>>& out,
-                    int depth) {
+struct hierarchy_row {
+    std::string name;  ///< the path: "frame > eth > ip > tcp"
+    double packets = 0;
+    int depth = 0;
+};
+
+void hierarchy_rows(const json_node& n, const std::string& prefix, std::vector<hierarchy_row>& out, int depth) {
     if (depth > 32) n.fail("nested deeper than 32 levels");
     const std::string name = prefix.empty() ? n.text("name") : fmt::format("{} > {}", prefix, n.text("name"));
-    out.emplace_back(name, n.number("packets"));
+    out.push_back({.name = name, .packets = n.number("packets"), .depth = depth});
     if (auto c = n.find("children"))
         for (const auto& child : c->items()) hierarchy_rows(child, name, out, depth + 1);
 }
@@ -531,32 +536,28 @@ void inspect(plot_section& sec, const std::vector<labelled_run>& runs) {
     std::vector<std::string> parts;
     std::vector<latency_input> hs, dns;
     for (const auto& r : runs) {
-        std::vector<std::pair<std::string, double>> rows;
+        std::vector<hierarchy_row> rows;
         if (auto h = r.doc.find("protocol_hierarchy")) hierarchy_rows(*h, "", rows, 0);
-        plot_series s{.label = series_label(runs, r, "packets")};
-        if (runs.size() <= 1) s.label = "packets";
-        for (const auto& [name, packets] : rows) {
-            auto it = std::find(p.categories.begin(), p.categories.end(), name);
+        plot_series s{.label = runs.size() <= 1 ? std::string{"packets"} : series_label(runs, r, "packets")};
+        for (const auto& row : rows) {
+            auto it = std::find(p.categories.begin(), p.categories.end(), row.name);
             if (it == p.categories.end()) {
-                p.categories.push_back(name);
+                p.categories.push_back(row.name);
                 for (auto& other : p.series) other.values.push_back(0);
                 it = p.categories.end() - 1;
             }
-            const auto idx = static_cast<std::size_t>(it - p.categories.begin());
             s.values.resize(p.categories.size(), 0);
-            s.values[idx] = packets;
+            s.values[static_cast<std::size_t>(it - p.categories.begin())] = row.packets;
         }
         s.values.resize(p.categories.size(), 0);
-        // The leaf with the most packets says what the capture mostly is.
+        // What the capture mostly is: the deepest layer decoded, the one with the most packets.
         if (!rows.empty()) {
-            const double total = rows.front().second;
-            auto top = std::max_element(rows.begin() + 1 == rows.end() ? rows.begin() : rows.begin() + 1, rows.end(),
-                                        [](const auto& a, const auto& b) {
-                                            return std::count(a.first.begin(), a.first.end(), '>') * 1e15 + a.second <
-                                                   std::count(b.first.begin(), b.first.end(), '>') * 1e15 + b.second;
-                                        });
+            const double total = rows.front().packets;
+            const auto top = std::max_element(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+                return std::pair{a.depth, a.packets} < std::pair{b.depth, b.packets};
+            });
             parts.push_back(fmt::format("{}{:.0f} packets, {:.0f}% of them {}", runs.size() > 1 ? r.label + ": " : "",
-                                        total, total > 0 ? top->second / total * 100 : 0.0, top->first));
+                                        total, total > 0 ? top->packets / total * 100 : 0.0, top->name));
         }
         p.series.push_back(std::move(s));
         if (auto t = path(r.doc, {"tcp", "handshake_rtt"})) hs.push_back({series_label(runs, r, "TCP handshake"), *t});
