@@ -260,6 +260,13 @@ TEST(HtmlReport, ParseRunSaysWhereTheTextStopsBeingJson) {
         EXPECT_EQ(e.code(), nettool::errc::malformed);
         EXPECT_TRUE(std::string_view{e.what()}.starts_with("not JSON (byte 34)")) << e.what();
     }
+    // A number past a double's range is not JSON nettool reads (found by html_report_fuzz).
+    try {
+        (void)nettool::html::parse_run(R"({"schema_version": 1, "command": "tcp", "x": 19999.5e8111})");
+        FAIL() << "parsed";
+    } catch (const nettool::error& e) {
+        EXPECT_EQ(std::string_view{e.what()}, "not JSON nettool reads: number overflow parsing '19999.5e8111'");
+    }
     std::string deep(100, '[');
     EXPECT_THROW((void)nettool::html::parse_run(deep + std::string(100, ']')), nettool::error);
 }

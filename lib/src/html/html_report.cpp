@@ -138,6 +138,10 @@ nlohmann::json parse_run(std::string_view text) {
     } catch (const nlohmann::json::parse_error& e) {
         throw error(errc::malformed, fmt::format("not JSON (byte {}): {}", e.byte,
                                                  std::string_view{e.what()}.substr(std::string_view{e.what()}.find(' ') + 1)));
+    } catch (const nlohmann::json::exception& e) {
+        // A number too large for a double (out_of_range 406), found by html_report_fuzz.
+        throw error(errc::malformed,
+                    fmt::format("not JSON nettool reads: {}", std::string_view{e.what()}.substr(std::string_view{e.what()}.find(' ') + 1)));
     }
     check_run(doc);
     return doc;
