@@ -8,7 +8,7 @@
 # Adding a layer (the second wave's link, trace, tls, iperf3, exporter): add it to NETTOOL_LAYERS
 # with its dependencies and third-party headers, and create lib/src/<layer>/README.md.
 
-set(NETTOOL_LAYERS core net packet netclass dns probe link trace tls iperf3 exporter)
+set(NETTOOL_LAYERS core net packet netclass dns probe link trace tls iperf3 exporter html)
 
 set(NETTOOL_LAYER_DEPS_core "")
 set(NETTOOL_LAYER_DEPS_net core)
@@ -21,6 +21,7 @@ set(NETTOOL_LAYER_DEPS_trace core net packet netclass)
 set(NETTOOL_LAYER_DEPS_tls core net packet probe)
 set(NETTOOL_LAYER_DEPS_iperf3 core net probe)
 set(NETTOOL_LAYER_DEPS_exporter core net packet dns probe tls trace)
+set(NETTOOL_LAYER_DEPS_html core)
 
 # Third-party headers (the first path component of the include) each layer's sources may use.
 # Public headers (lib/include) may use only fmt and nlohmann/json_fwd.hpp, whatever their layer.
@@ -35,6 +36,7 @@ set(NETTOOL_LAYER_THIRD_PARTY_trace fmt nlohmann asio asio.hpp)
 set(NETTOOL_LAYER_THIRD_PARTY_tls fmt nlohmann asio asio.hpp openssl)
 set(NETTOOL_LAYER_THIRD_PARTY_iperf3 fmt nlohmann asio asio.hpp)
 set(NETTOOL_LAYER_THIRD_PARTY_exporter fmt nlohmann asio asio.hpp httplib.h yaml-cpp)
+set(NETTOOL_LAYER_THIRD_PARTY_html fmt nlohmann)
 
 # Third-party include roots the check knows; anything else in <...> is the standard library or
 # the system (sys/, netinet/, linux/, ...).

@@ -32,7 +32,11 @@ void expect_latency_summary(const nlohmann::json& j) {
     for (const char* k :
          {"count", "min_us", "mean_us", "stddev_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"})
         EXPECT_TRUE(j.contains(k)) << k;
-    EXPECT_EQ(j.size(), 9u);
+    // Plus the distribution, "cdf", when there are samples (docs/JSON.md).
+    EXPECT_EQ(j.size(), j["count"].get<int>() > 0 ? 10u : 9u);
+    if (j["count"].get<int>() > 0) {
+        EXPECT_TRUE(j["cdf"].is_array());
+    }
 }
 
 TEST(ProbeCli, TcpVsUdpOnLoopbackPrintsOneJsonDocument) {

@@ -9,15 +9,21 @@ namespace {
 using nettool::histogram;
 using nettool::latency_summary;
 
-TEST(Report, LatencySummaryHasExactlyTheDocumentedKeys) {
+TEST(Report, LatencySummaryHasExactlyTheDocumentedKeysPlusItsCdf) {
     histogram h;
     for (int i = 1; i <= 1000; ++i) h.record(static_cast<std::uint64_t>(i) * 1000);  // 1..1000 us
     nlohmann::json j = latency_summary::from(h);
     std::vector<std::string> keys;
     for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
     std::sort(keys.begin(), keys.end());
-    EXPECT_EQ(keys, (std::vector<std::string>{"count", "max_us", "mean_us", "min_us", "p50_us", "p90_us",
+    EXPECT_EQ(keys, (std::vector<std::string>{"cdf", "count", "max_us", "mean_us", "min_us", "p50_us", "p90_us",
                                               "p999_us", "p99_us", "stddev_us"}));
+    // The cdf: [value_us, fraction] pairs, at most max_cdf_points, the last at the max and 1.
+    ASSERT_TRUE(j["cdf"].is_array());
+    EXPECT_LE(j["cdf"].size(), nettool::max_cdf_points);
+    EXPECT_EQ(j["cdf"].back(), nlohmann::json::array({1000.0, 1.0}));
+    // An empty summary has no cdf.
+    EXPECT_FALSE(nlohmann::json(latency_summary::from(histogram{})).contains("cdf"));
     EXPECT_EQ(j["count"], 1000);
     EXPECT_DOUBLE_EQ(j["min_us"].get<double>(), 1.0);
     EXPECT_DOUBLE_EQ(j["max_us"].get<double>(), 1000.0);
@@ -28,6 +34,7 @@ TEST(Report, LatencySummaryHasExactlyTheDocumentedKeys) {
     auto back = j.get<latency_summary>();
     EXPECT_EQ(back.count, 1000u);
     EXPECT_DOUBLE_EQ(back.max_us, 1000.0);
+    EXPECT_EQ(back.cdf.size(), j["cdf"].size());
 }
 
 TEST(Report, JsonHasSchemaVersionAndCommandFirstClass) {

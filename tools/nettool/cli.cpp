@@ -3,6 +3,7 @@
 #include "files.hpp"
 
 #include <nettool/core/clock.hpp>
+#include <nettool/html/html_report.hpp>
 #include <nettool/netclass/broadcast.hpp>
 #include <nettool/netclass/netclass.hpp>
 #include <nettool/packet/wire_view.hpp>
@@ -15,6 +16,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
+#include <fcntl.h>
+#include <span>
 #include <unistd.h>
 
 namespace nettool::cli {
@@ -106,6 +110,36 @@ void emit(const context& ctx, const report& r) {
         fmt::print("{}", r.to_text());
     }
     flush_stdout();
+    write_html(ctx, r);
+}
+
+std::error_code write_whole_file(const std::string& path, std::string_view text, std::size_t& written) noexcept {
+    written = 0;
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return {errno, std::system_category()};
+    std::error_code ec;
+    while (written < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ec = {n < 0 ? errno : EIO, std::system_category()};
+            break;
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0 && !ec) ec = {errno, std::system_category()};
+    return ec;
+}
+
+void write_html(const context& ctx, const report& r) {
+    if (ctx.html_file.empty()) return;
+    const auto doc = r.to_json();
+    const html::run_ref run{.document = &doc, .label = r.command()};
+    const std::string page = html::render(std::span{&run, 1}, {.title = fmt::format("nettool {}", r.command())});
+    std::size_t written = 0;
+    if (const auto ec = write_whole_file(ctx.html_file, page, written))
+        throw std::system_error(ec, fmt::format("--html {}: {}: {} of {} bytes written", ctx.html_file,
+                                                os_reason(ec), written, page.size()));
 }
 
 bool want_progress(const context& ctx) {

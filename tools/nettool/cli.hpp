@@ -37,6 +37,9 @@ struct global_options {
 struct context {
     global_options global;
     int exit_status = exit_ok;
+    /// --html FILE on the commands that take it (commands.cpp adds it; "" without): emit()
+    /// writes the page of the report's JSON there too.
+    std::string html_file{};
 };
 
 /// The longest error line nettool prints (after "nettool: "): a 10 kB argument quoted in a
@@ -59,8 +62,18 @@ int fail(std::string_view message, int code);
 /// anything else (an I/O error part way) is 1. Every subcommand that reads a file uses this.
 int input_file_status(const std::error_code& ec) noexcept;
 
-/// Renders a report as JSON or text on stdout, following --json.
+/// Renders a report as JSON or text on stdout, following --json; with --html FILE, also writes
+/// the page of the same JSON to FILE (write_html).
 void emit(const context& ctx, const report& r);
+
+/// With --html FILE: the page html::render draws from r.to_json(), written to FILE. A file that
+/// cannot be written whole throws std::system_error ("--html FILE: no space left on device: 812
+/// of 210934 bytes written"): exit 1. Without --html it does nothing.
+void write_html(const context& ctx, const report& r);
+
+/// Writes text to path (created or truncated, mode 0644), every write checked; returns the
+/// OS's error and how many bytes reached the file.
+std::error_code write_whole_file(const std::string& path, std::string_view text, std::size_t& written) noexcept;
 
 /// True when stdout is a terminal and --quiet/--json are off: interval lines are wanted.
 bool want_progress(const context& ctx);

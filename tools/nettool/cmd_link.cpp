@@ -221,6 +221,7 @@ int run_link(const link_options& opt, const context& ctx) {
     } else if (!ctx.global.quiet) {
         fmt::print(stderr, "{}", rep.to_text());
     }
+    write_html(ctx, rep);  // --html FILE; a failed write throws: exit 1
     // Output that did not reach its file is exit 1 whatever COMMAND's status: the run's record is
     // incomplete. (The capture file is cut back to its last whole packet, the log to its last
     // whole line.)

@@ -91,6 +91,7 @@ int run_trace(const trace_cli_options& opt, const context& ctx) {
     if (opt.format == "mtr-json") {
         write_stdout(to_mtr_json(r).dump(2) + "\n");
         flush_stdout();
+        write_html(ctx, make_report(r));  // --html draws nettool's own report, not mtr's shape
     } else {
         context c = ctx;
         if (opt.format == "json") c.global.json = true;

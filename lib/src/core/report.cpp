@@ -10,7 +10,7 @@
 
 namespace nettool {
 
-latency_summary latency_summary::from(const histogram& h) noexcept {
+latency_summary latency_summary::from(const histogram& h) {
     auto us = [](double ns) { return ns / 1000.0; };
     latency_summary s;
     s.count = h.count();
@@ -23,6 +23,26 @@ latency_summary latency_summary::from(const histogram& h) noexcept {
     s.p99_us = us(static_cast<double>(h.percentile(99)));
     s.p999_us = us(static_cast<double>(h.percentile(99.9)));
     s.max_us = us(static_cast<double>(h.max()));
+
+    // The cdf: one point per non-empty bucket, thinned so that consecutive points are at least
+    // 1/(max_cdf_points - 2) apart in fraction (the last always kept): at most max_cdf_points.
+    const double step = 1.0 / static_cast<double>(max_cdf_points - 2);
+    const double total = static_cast<double>(s.count);
+    const auto lo = static_cast<double>(h.min()), hi = static_cast<double>(h.max());
+    std::uint64_t seen = 0;
+    double last_kept = -1.0;
+    for (std::size_t i = 0; i < histogram::bucket_count && seen < s.count; ++i) {
+        const std::uint64_t n = h.bucket_count_at(i);
+        if (n == 0) continue;
+        seen += n;
+        const double fraction = seen >= s.count ? 1.0 : static_cast<double>(seen) / total;
+        if (fraction < 1.0 && last_kept >= 0 && fraction - last_kept < step) continue;
+        const double mid = (static_cast<double>(histogram::bucket_low(i)) +
+                            static_cast<double>(histogram::bucket_high(i))) / 2.0;
+        // The last point is the exact largest sample, as max_us is.
+        s.cdf.push_back({.value_us = us(fraction >= 1.0 ? hi : std::clamp(mid, lo, hi)), .fraction = fraction});
+        last_kept = fraction;
+    }
     return s;
 }
 
@@ -34,6 +54,11 @@ void to_json(nlohmann::json& j, const latency_summary& s) {
                        {"p50_us", r(s.p50_us)},   {"p90_us", r(s.p90_us)},
                        {"p99_us", r(s.p99_us)},   {"p999_us", r(s.p999_us)},
                        {"max_us", r(s.max_us)}};
+    if (!s.cdf.empty()) {
+        auto points = nlohmann::json::array();
+        for (const auto& p : s.cdf) points.push_back({r(p.value_us), std::round(p.fraction * 1e6) / 1e6});
+        j["cdf"] = std::move(points);
+    }
 }
 
 void from_json(const nlohmann::json& j, latency_summary& s) {
@@ -46,6 +71,9 @@ void from_json(const nlohmann::json& j, latency_summary& s) {
     j.at("p99_us").get_to(s.p99_us);
     j.at("p999_us").get_to(s.p999_us);
     j.at("max_us").get_to(s.max_us);
+    s.cdf.clear();
+    if (const auto it = j.find("cdf"); it != j.end())
+        for (const auto& p : *it) s.cdf.push_back({.value_us = p.at(0).get<double>(), .fraction = p.at(1).get<double>()});
 }
 
 namespace {

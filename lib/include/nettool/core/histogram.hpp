@@ -58,6 +58,9 @@ public:
     /// The value at percentile p (0..100): the smallest recorded value v such that at least
     /// p% of values are <= v, reported as its bucket's midpoint clamped to [min, max].
     std::uint64_t percentile(double p) const noexcept;
+    /// Values recorded in bucket i (0 for i past the last bucket); with bucket_low/high, the
+    /// distribution itself, for reports that draw it (latency_summary's cdf).
+    std::uint64_t bucket_count_at(std::size_t i) const noexcept { return i < bucket_count ? counts_[i] : 0; }
 
     /// Bucket index of a value; exposed for tests and benchmarks.
     static constexpr std::size_t index_of(std::uint64_t ns) noexcept {

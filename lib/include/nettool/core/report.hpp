@@ -24,13 +24,28 @@ namespace nettool {
 /// Version of the JSON document layout; bumped on any incompatible change (docs/JSON.md).
 inline constexpr int json_schema_version = 1;
 
+/// One point of a latency distribution: the fraction of samples at or below value_us.
+struct cdf_point {
+    double value_us = 0;
+    double fraction = 0;
+    bool operator==(const cdf_point&) const = default;
+};
+
+/// The most points latency_summary::cdf holds, whatever the number of samples.
+inline constexpr std::size_t max_cdf_points = 200;
+
 /// A latency summary in microseconds: the one shape every latency takes in JSON.
 struct latency_summary {
     std::uint64_t count = 0;
     double min_us = 0, mean_us = 0, stddev_us = 0;
     double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+    /// The distribution behind the percentiles, from the histogram's buckets (each value its
+    /// bucket's midpoint clamped to [min, max], as percentiles are): at most max_cdf_points
+    /// points, increasing in both members, the last [max_us, 1]. Empty when count is 0.
+    std::vector<cdf_point> cdf{};
 
-    static latency_summary from(const histogram& h) noexcept;
+    /// Allocates (the cdf): call it when the report is made, not per sample.
+    static latency_summary from(const histogram& h);
     bool operator==(const latency_summary&) const = default;
 };
 void to_json(nlohmann::json& j, const latency_summary& s);
