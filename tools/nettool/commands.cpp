@@ -5,6 +5,7 @@
 #include "cmd_capture.hpp"
 #include "cmd_classify.hpp"
 #include "cmd_dns.hpp"
+#include "cmd_exporter.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_link.hpp"
 #include "cmd_listen.hpp"
@@ -45,6 +46,7 @@ constexpr command commands[] = {
     {"broadcast", setup_broadcast},
     {"wol", setup_wol},
     {"listen", setup_listen},
+    {"exporter", setup_exporter},
 };
 
 }  // namespace
