@@ -17,6 +17,9 @@ endif()
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
 pkg_check_modules(LDNS REQUIRED IMPORTED_TARGET ldns)
 pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET libssl)
+# The exporter (issue 15): cpp-httplib for HTTP, yaml-cpp for its config.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(yaml-cpp REQUIRED)
 
 # Libraries libnettool opens only when a command needs them (dlopen, lib/src/core/shared_object):
 # their sonames, read from the files pkg-config names, so the build and the loader agree.

@@ -5,18 +5,19 @@
 set -eu
 
 # Build and library dependencies (issue 2), DNS (issue 4), capture (issue 5), TLS (issue 13),
-# Chart.js inlined into the HTML reports (issue 17).
+# Chart.js inlined into the HTML reports (issue 17), the exporter's HTTP server and config (issue 15).
 build_pkgs="build-essential cmake ninja-build pkg-config git
 libasio-dev libcli11-dev libfmt-dev libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev
-nlohmann-json3-dev libldns-dev libssl-dev libjs-chart.js"
+nlohmann-json3-dev libldns-dev libssl-dev libjs-chart.js libyaml-cpp-dev libcpp-httplib-dev"
 # Tools the tests drive as real peers and oracles (traceroute, mtr and tracepath for the
 # route lab of tests/support/route_lab.hpp), openssl (s_server, s_time) and curl as the TLS
-# peers, the sanitizer/fuzzer toolchain, and chromium to open the HTML reports headless.
+# peers, the sanitizer/fuzzer toolchain, chromium to open the HTML reports headless, and
+# Prometheus (its server and promtool) for the exporter.
 test_pkgs="clang libclang-rt-14-dev clang-format iproute2 nftables procps dnsmasq-base unbound tshark tcpdump
 python3 iputils-ping iperf3
 traceroute mtr-tiny iputils-tracepath
 openssl curl
-chromium"
+chromium prometheus"
 
 want="$build_pkgs"
 case "${1:-}" in

@@ -5,6 +5,7 @@
 #include "cmd_capture.hpp"
 #include "cmd_classify.hpp"
 #include "cmd_dns.hpp"
+#include "cmd_exporter.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_link.hpp"
 #include "cmd_listen.hpp"
@@ -51,6 +52,7 @@ constexpr command commands[] = {
     {"wol", setup_wol},
     {"listen", setup_listen},
     {"report", setup_report},
+    {"exporter", setup_exporter},
 };
 
 // The commands that take --html FILE (issue 17): one option, added here so each command's own

@@ -48,6 +48,10 @@ public:
 
     std::uint64_t count() const noexcept { return count_; }
     std::uint64_t saturated() const noexcept { return saturated_; }
+    /// Exact sum of the recorded values (after clamping), ns.
+    std::uint64_t sum() const noexcept { return sum_; }
+    /// Values recorded in bucket i (0 for i out of range): to fold into coarser buckets.
+    std::uint64_t count_at(std::size_t i) const noexcept { return i < bucket_count ? counts_[i] : 0; }
     /// Exact smallest and largest recorded values (0 when empty).
     std::uint64_t min() const noexcept { return count_ ? min_ : 0; }
     std::uint64_t max() const noexcept { return max_; }

@@ -1,0 +1,148 @@
+#include <nettool/exporter/config.hpp>
+
+#include <nettool/core/error.hpp>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace {
+
+using namespace nettool;
+using namespace nettool::exporter;
+using namespace std::chrono_literals;
+
+// The refusal's sentence, or "" when the text parsed.
+std::string refusal(const std::string& yaml) {
+    try {
+        parse_config(yaml);
+        return "";
+    } catch (const error& e) {
+        return e.what();
+    }
+}
+
+TEST(ExporterConfig, EmptyTextHasTheBuiltInModulesAndNoTargets) {
+    const auto c = parse_config("");
+    EXPECT_TRUE(c.targets.empty());
+    ASSERT_EQ(c.modules.size(), 4u);
+    EXPECT_EQ(c.modules.at("udp_rr").kind, prober::udp_rr);
+    EXPECT_EQ(c.modules.at("udp_rr").count, 10u);
+    EXPECT_EQ(c.modules.at("dns").kind, prober::dns);
+}
+
+TEST(ExporterConfig, ModulesAndTargets) {
+    const auto c = parse_config(R"(
+modules:
+  fast_udp:
+    prober: udp_rr
+    count: 20
+    size: 100
+    timeout: 250ms
+  tcp_rr:          # a built-in, overridden: the prober stays
+    count: 3
+  resolver:
+    prober: dns
+    query_name: example.org
+    query_type: AAAA
+targets:
+  - target: 127.0.0.1:51423
+    module: fast_udp
+    interval: 500ms
+  - target: "[::1]:51423"
+    module: tcp_rr
+  - target: 127.0.0.53
+    module: resolver
+    interval: 2m
+)");
+    const auto& f = c.modules.at("fast_udp");
+    EXPECT_EQ(f.kind, prober::udp_rr);
+    EXPECT_EQ(f.count, 20u);
+    EXPECT_EQ(f.size, 100u);
+    EXPECT_EQ(f.timeout, 250ms);
+    EXPECT_EQ(c.modules.at("tcp_rr").kind, prober::tcp_rr);
+    EXPECT_EQ(c.modules.at("tcp_rr").count, 3u);
+    EXPECT_EQ(c.modules.at("resolver").query_type, 28u);
+    ASSERT_EQ(c.targets.size(), 3u);
+    EXPECT_EQ(c.targets[0].interval, 500ms);
+    EXPECT_EQ(c.targets[1].interval, 1s);  // the default
+    EXPECT_EQ(c.targets[1].name, "[::1]:51423");
+    EXPECT_EQ(c.targets[2].interval, 120s);
+}
+
+TEST(ExporterConfig, EveryRefusalNamesItsLine) {
+    EXPECT_EQ(refusal("targets:\n  - target: 127.0.0.1\n    module: nope\n"),
+              "line 3: module 'nope' is not defined (built in: tcp_connect, tcp_rr, udp_rr, dns)");
+    EXPECT_EQ(refusal("modules:\n  m:\n    prober: icmp\n"),
+              "line 3: prober 'icmp' is not one nettool has: tcp_connect, tcp_rr, udp_rr or dns");
+    EXPECT_EQ(refusal("modules:\n  m:\n    count: 5\n"),
+              "line 3: module 'm' needs a prober: tcp_connect, tcp_rr, udp_rr or dns");
+    EXPECT_EQ(refusal("modules:\n  m:\n    prober: udp_rr\n    count: 0\n"),
+              "line 4: 'count' is '0': give a whole number from 1 to 1000");
+    EXPECT_EQ(refusal("modules:\n  m:\n    prober: udp_rr\n    count: -3\n"),
+              "line 4: 'count' is '-3': give a whole number from 1 to 1000");
+    EXPECT_EQ(refusal("modules:\n  m:\n    prober: udp_rr\n    size: 100000\n"),
+              "line 4: 'size' is '100000': give a whole number from 32 to 65000");
+    EXPECT_EQ(refusal("targets:\n  - target: 127.0.0.1\n    module: udp_rr\n    interval: 10ms\n"),
+              "line 4: 'interval' is '10ms': give a duration from 100 ms to 3600 s, as 500ms, 1s or 2m");
+    EXPECT_EQ(refusal("targets:\n  - target: 127.0.0.1\n    module: udp_rr\n    interval: nan\n"),
+              "line 4: 'interval' is 'nan': give a duration from 100 ms to 3600 s, as 500ms, 1s or 2m");
+    EXPECT_EQ(refusal("targets:\n  - target: 127.0.0.1\n    module: udp_rr\n    interval: 1h\n"),
+              "line 4: 'interval' is '1h': give a duration from 100 ms to 3600 s, as 500ms, 1s or 2m");
+    EXPECT_EQ(refusal("targets:\n  - target: \"1.2.3.4:99999\"\n    module: udp_rr\n"),
+              "line 2: target '1.2.3.4:99999' is not HOST[:PORT]");
+    EXPECT_EQ(refusal("targets:\n  - module: udp_rr\n"), "line 2: a target needs 'target: HOST[:PORT]'");
+    EXPECT_EQ(refusal("targets:\n  - target: a\n    module: udp_rr\n    color: red\n"),
+              "line 4: unknown key 'color' in a target: the keys are target, module, interval");
+    EXPECT_EQ(refusal("targets:\n  - target: a\n    module: udp_rr\n  - target: a\n    module: udp_rr\n"),
+              "line 4: target 'a' with module 'udp_rr' is listed twice");
+    EXPECT_EQ(refusal("modules:\n  d:\n    prober: dns\n    query_type: BOGUS\n"),
+              "line 4: query_type 'BOGUS' is not a DNS type (A, AAAA, MX, TYPE65...)");
+    EXPECT_EQ(refusal("targets: 5\n"), "line 1: 'targets' must be a list");
+    EXPECT_EQ(refusal("- a\n- b\n"), "line 1: the config must be a map with 'modules' and 'targets'");
+    EXPECT_EQ(refusal("scrape: {}\n"), "line 1: unknown key 'scrape' in the config: the keys are modules, targets");
+}
+
+TEST(ExporterConfig, TextThatIsNotYamlNamesItsLine) {
+    const auto why = refusal("targets:\n  - target: 127.0.0.1\n    module: [udp_rr\n");
+    EXPECT_EQ(why.rfind("line ", 0), 0u) << why;
+    EXPECT_NE(why.find("not YAML"), std::string::npos) << why;
+}
+
+// Every cut of a valid file either parses or is refused with a sentence: never a crash, never a
+// half-read config (what parses is a prefix's own meaning, checked like any other file).
+TEST(ExporterConfig, EveryTruncationParsesOrIsRefused) {
+    const std::string full =
+        "modules:\n  m:\n    prober: udp_rr\n    count: 5\ntargets:\n  - target: 127.0.0.1:51423\n    module: m\n"
+        "    interval: 1s\n";
+    for (std::size_t n = 0; n <= full.size(); ++n) {
+        try {
+            const auto c = parse_config(full.substr(0, n));
+            for (const auto& t : c.targets) EXPECT_EQ(c.modules.count(t.module), 1u);
+        } catch (const error& e) {
+            EXPECT_FALSE(std::string{e.what()}.empty());
+        }
+    }
+    EXPECT_EQ(parse_config(full).targets.size(), 1u);
+}
+
+TEST(ExporterConfig, TooLargeIsRefusedBeforeParsing) {
+    const std::string big(config_caps::max_file_bytes + 1, '#');
+    try {
+        parse_config(big);
+        FAIL() << "a file over the cap parsed";
+    } catch (const error& e) {
+        EXPECT_EQ(e.code(), make_error_code(errc::too_large));
+    }
+}
+
+TEST(ExporterConfig, ReadConfigNamesTheFile) {
+    try {
+        read_config("/nonexistent/exporter.yml");
+        FAIL();
+    } catch (const error& e) {
+        EXPECT_NE(std::string{e.what()}.find("/nonexistent/exporter.yml: cannot open"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
