@@ -16,6 +16,7 @@
 #include <nettool/probe/protocol.hpp>
 
 #include "core/siphash.hpp"
+#include "probe/udp_sequence.hpp"
 
 #include <fmt/format.h>
 #include <asio.hpp>
@@ -28,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <unordered_map>
@@ -144,15 +146,11 @@ struct udp_session {
     std::uint64_t id = 0;  // what the cookie's MAC covers with the client's address
     std::uint64_t last_activity_ns = 0;
     std::uint64_t echoes = 0;
-    // Stream statistics (udp_sink).
-    static constexpr std::uint64_t window = 1u << 16;  // sequence numbers remembered for duplicates
-    std::vector<std::uint64_t> seen;  // window bits; sized for sink sessions only
-    proto::udp_report report;
+    // Stream statistics (udp_sink): the sequence counter exists for sink sessions only.
+    std::optional<detail::udp_sequence_counter> sequence;
+    std::uint64_t bytes = 0;
     std::uint64_t first_arrival_ns = 0;
     std::uint64_t last_arrival_ns = 0;
-    std::int64_t last_transit_ns = 0;
-    double jitter_ns = 0;
-    bool have_transit = false;
     // Receiver drops (flag_receiver_drops): the shared socket's counter when the session opened,
     // and the receive buffers the session's datagrams came in (fewer than datagrams with GRO).
     bool report_drops = false;
@@ -163,60 +161,31 @@ struct udp_session {
     // scale by this session's datagrams per buffer (1 without GRO, so exact there).
     std::uint64_t dropped_datagrams(std::uint32_t drops_now) const noexcept {
         const std::uint64_t drops = static_cast<std::uint32_t>(drops_now - drops_at_open);
-        if (buffers == 0 || buffers >= report.received) return drops;
-        return (drops * report.received + buffers / 2) / buffers;
+        const std::uint64_t received = sequence ? sequence->received() : 0;
+        if (buffers == 0 || buffers >= received) return drops;
+        return (drops * received + buffers / 2) / buffers;
     }
-
-    bool test_and_set(std::uint64_t seq) noexcept {
-        auto& word = seen[(seq % window) / 64];
-        const std::uint64_t bit = std::uint64_t{1} << (seq % 64);
-        const bool was = (word & bit) != 0;
-        word |= bit;
-        return was;
-    }
-    void clear(std::uint64_t seq) noexcept { seen[(seq % window) / 64] &= ~(std::uint64_t{1} << (seq % 64)); }
 
     void on_stream(std::uint64_t seq, std::uint64_t send_ns, std::size_t len, std::uint64_t now,
                    bool new_buffer) noexcept {
-        auto& r = report;
-        ++r.received;
+        if (!sequence) return;
         if (new_buffer) ++buffers;
-        r.bytes += len;
-        if (r.received == 1) first_arrival_ns = now;
+        bytes += len;
+        if (sequence->received() == 0) first_arrival_ns = now;
         last_arrival_ns = now;
-        // RFC 3550 section 6.4.1: J += (|D| - J) / 16 over consecutive arrivals.
-        const auto transit = static_cast<std::int64_t>(now - send_ns);
-        if (have_transit) {
-            const auto d = transit - last_transit_ns;
-            jitter_ns += (static_cast<double>(d < 0 ? -d : d) - jitter_ns) / 16.0;
-        }
-        last_transit_ns = transit;
-        have_transit = true;
-
-        if (seq >= r.highest_seq) {
-            // Slots for sequence numbers skipped over are free again.
-            if (seq - r.highest_seq >= window) {
-                std::fill(seen.begin(), seen.end(), 0);
-            } else {
-                for (std::uint64_t s = r.highest_seq; s < seq; ++s) clear(s);
-                clear(seq);
-            }
-            test_and_set(seq);
-            r.highest_seq = seq + 1;
-            return;
-        }
-        const std::uint64_t displacement = r.highest_seq - 1 - seq;
-        if (displacement < window && test_and_set(seq)) {
-            ++r.duplicates;
-            return;
-        }
-        ++r.out_of_order;
-        if (displacement > r.max_displacement) r.max_displacement = displacement;
+        sequence->on_datagram(seq, static_cast<std::int64_t>(now - send_ns));
     }
 
     proto::udp_report snapshot() const noexcept {
-        auto r = report;
-        r.jitter_ns = static_cast<std::uint64_t>(jitter_ns);
+        proto::udp_report r;
+        if (!sequence) return r;
+        r.received = sequence->received();
+        r.duplicates = sequence->duplicates();
+        r.out_of_order = sequence->out_of_order();
+        r.max_displacement = sequence->max_displacement();
+        r.highest_seq = sequence->next();
+        r.bytes = bytes;
+        r.jitter_ns = static_cast<std::uint64_t>(sequence->jitter_ns());
         r.active_ns = last_arrival_ns - first_arrival_ns;
         return r;
     }
@@ -404,7 +373,7 @@ public:
                     what = fmt::format("{} datagrams echoed", udp_ ? udp_->echoes : 0);
                     break;
                 case proto::mode::udp_sink:
-                    what = fmt::format("{} datagrams received", udp_ ? udp_->report.received : 0);
+                    what = fmt::format("{} datagrams received", udp_ && udp_->sequence ? udp_->sequence->received() : 0);
                     break;
             }
             r_.log(fmt::format("session {} {} {}: {}, {:.3f} s{}", id_, peer(), proto::to_string(hello_.m),
@@ -581,7 +550,7 @@ private:
         if (hello_.m == proto::mode::udp_echo || hello_.m == proto::mode::udp_sink) {
             udp_ = std::make_shared<udp_session>();
             udp_->mode = hello_.m;
-            if (hello_.m == proto::mode::udp_sink) udp_->seen.assign(udp_session::window / 64, 0);
+            if (hello_.m == proto::mode::udp_sink) udp_->sequence.emplace();
             udp_->last_activity_ns = mono_now_ns();
             udp_->id = id_;
             std::lock_guard lock{r_.udp_mu};
