@@ -9,10 +9,12 @@
 #include <nettool/core/error.hpp>
 #include <nettool/core/report.hpp>
 #include <nettool/iperf3/control.hpp>
+#include <nettool/iperf3/udp_datagram.hpp>
 
 #include "iperf3/server_params.hpp"
 #include "net/socket.hpp"
 #include "probe/stream_loop.hpp"
+#include "probe/udp_sequence.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -33,6 +35,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -187,9 +190,117 @@ struct server_stream {
     mono_clock::time_point data_end{};
     tcp_info_snapshot info;
     int err = 0;
+    std::uint64_t packets = 0;  // UDP: datagrams sent, or the highest sequence number received
+    std::uint64_t lost = 0;     // UDP, received: sequence numbers that never arrived
+    double jitter_s = 0;        // UDP, received: RFC 3550
 };
 
 enum class phase { params, create_streams, running, results };
+
+std::int64_t realtime_ns() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// One UDP stream's receive loop: recvmmsg in batches into `slots`, each datagram's header through
+// the cursor into the sequence counter (loss, duplicates, reordering, jitter against the sender's
+// clock). Ends when *stop is seen with nothing queued, at hard_end, or after `quiet` without a
+// datagram. Nothing allocates; one clock read per batch.
+constexpr std::size_t udp_batch = 16;
+struct udp_rx {
+    std::array<mmsghdr, udp_batch> msgs{};
+    std::array<iovec, udp_batch> iov{};
+    std::vector<std::byte> slots;
+    std::size_t slot = 0;
+    explicit udp_rx(std::size_t len) : slots(udp_batch * (len + 1)), slot(len + 1) {
+        for (std::size_t i = 0; i < udp_batch; ++i) {
+            iov[i] = {.iov_base = slots.data() + i * slot, .iov_len = slot};
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+    }
+};
+void udp_receive_until(int fd, udp_rx& rx, mono_clock::time_point hard_end, std::chrono::nanoseconds quiet,
+                       stream_counter& counter, server_stream& st, udp_sequence_counter& seq, bool c64,
+                       const std::atomic<bool>* stop) noexcept {
+    auto last = mono_clock::now();
+    for (;;) {
+        const int n = ::recvmmsg(fd, rx.msgs.data(), udp_batch, MSG_DONTWAIT, nullptr);
+        if (n > 0) {
+            const auto now_ns = realtime_ns();
+            for (int i = 0; i < n; ++i) {
+                const auto len = rx.msgs[static_cast<std::size_t>(i)].msg_len;
+                st.bytes += len;
+                const auto h = iperf3::parse_udp_header(
+                    std::span{rx.slots}.subspan(static_cast<std::size_t>(i) * rx.slot, std::min<std::size_t>(len, rx.slot)),
+                    c64);
+                if (h)
+                    seq.on_datagram(h->seq, now_ns - (static_cast<std::int64_t>(h->sec) * 1'000'000'000 +
+                                                      static_cast<std::int64_t>(h->usec) * 1'000));
+            }
+            counter.bytes.store(st.bytes, std::memory_order_relaxed);
+            last = st.data_end = mono_clock::now();
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            // A connected UDP socket reports an ICMP error from the peer once; carry on.
+            if (errno == ECONNREFUSED) continue;
+            st.err = errno;
+            return;
+        }
+        if (stop && stop->load(std::memory_order_relaxed)) return;
+        const auto now = mono_clock::now();
+        if (now >= hard_end || now - last >= quiet) return;
+        pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+        const auto wait = std::min<mono_clock::duration>({hard_end - now, last + quiet - now, 100ms});
+        ::poll(&p, 1, static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count()));
+    }
+}
+
+// One UDP stream's send loop, paced at `rate` bits/s: datagrams of buf.size() bytes with iperf3's
+// header (the sender's clock, a sequence number from 1), until `end` or *stop. Only to the
+// connected peer, the address the connect exchange came from.
+void udp_send_until(int fd, std::span<std::byte> buf, std::uint64_t rate, mono_clock::time_point end,
+                    stream_counter& counter, server_stream& st, bool c64, const std::atomic<bool>& stop) noexcept {
+    const auto gap = std::chrono::nanoseconds{
+        static_cast<std::int64_t>(static_cast<double>(buf.size()) * 8.0 * 1e9 / static_cast<double>(rate))};
+    auto next = mono_clock::now();
+    std::uint64_t seq = 1;
+    for (;;) {
+        auto now = mono_clock::now();
+        if (now >= end || stop.load(std::memory_order_relaxed)) break;
+        if (next > now + 50us) {
+            std::this_thread::sleep_for(std::min<mono_clock::duration>(next - now, end - now));
+            continue;
+        }
+        if (now - next > 1s) next = now;  // fell behind (a stall): no burst to catch up
+        const auto t = realtime_ns();
+        iperf3::write_udp_header(buf,
+                                 {.sec = static_cast<std::uint32_t>(t / 1'000'000'000),
+                                  .usec = static_cast<std::uint32_t>((t % 1'000'000'000) / 1'000),
+                                  .seq = seq},
+                                 c64);
+        const ssize_t r = ::send(fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+                pollfd p{.fd = fd, .events = POLLOUT, .revents = 0};
+                ::poll(&p, 1, 10);
+                continue;
+            }
+            if (errno == EINTR || errno == ECONNREFUSED) continue;
+            st.err = errno;
+            break;
+        }
+        st.bytes += static_cast<std::uint64_t>(r);
+        st.packets = seq;
+        ++seq;
+        next += gap;
+        counter.bytes.store(st.bytes, std::memory_order_relaxed);
+    }
+    st.data_end = mono_clock::now();
+}
 
 class test;
 
@@ -199,6 +310,9 @@ class test;
 struct iperf3_server::impl {
     iperf3_server_config cfg;
     detail::unique_fd listen_fd;
+    detail::unique_fd udp_fd;  // UDP connect datagrams arrive here (same port)
+    socket_address udp_local;
+    bool v6only = false;
     detail::unique_fd wake_fd;
     std::uint16_t bound_port = 0;
     std::atomic<bool> stopping{false};
@@ -215,6 +329,7 @@ struct iperf3_server::impl {
     std::unordered_map<std::string, detail::source_state> sources;
 
     void accept_loop();
+    void udp_connects(std::uint64_t& seq);
     void dispatch(detail::unique_fd fd, const socket_address& peer, std::uint64_t seq,
                   std::span<const std::byte, iperf3::cookie_size> cookie);
     void reap(bool all);
@@ -246,8 +361,8 @@ public:
     // A data connection with this test's cookie: taken while the test waits for its streams.
     bool offer_stream(unique_fd& fd, const socket_address& from, std::uint64_t seq, std::string& why) {
         std::lock_guard lock{mu_};
-        if (phase_ != phase::create_streams) {
-            why = "a data connection outside CREATE_STREAMS";
+        if (phase_ != phase::create_streams || udp_) {
+            why = udp_ ? "a TCP data connection for a UDP test" : "a data connection outside CREATE_STREAMS";
             return false;
         }
         if (address_key(from) != address_key(peer_)) {
@@ -263,12 +378,52 @@ public:
         return true;
     }
 
+    // A UDP connect datagram from `from` on the listener bound at `local`: taken while this UDP
+    // test waits for its streams, from its control connection's address only (so nothing is
+    // ever sent to an address that has not completed a TCP handshake with this server). Opens a
+    // socket on the same port connected to `from` and answers the connect from it.
+    bool offer_udp(const socket_address& from, const socket_address& local, bool v6only, iperf3::connect_version v,
+                   std::uint64_t seq, std::string& why) {
+        std::lock_guard lock{mu_};
+        if (phase_ != phase::create_streams || !udp_) {
+            why = "no UDP test of its address awaits streams";
+            return false;
+        }
+        if (address_key(from) != address_key(peer_)) {
+            why = "from another address than the test's control connection";
+            return false;
+        }
+        if (incoming_.size() >= expected_) {
+            why = fmt::format("beyond the {} streams the test asked for", expected_);
+            return false;
+        }
+        unique_fd fd{::socket(local.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+        if (!fd) {
+            why = std::strerror(errno);
+            return false;
+        }
+        set_int_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1);
+        if (local.is_v6()) set_int_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, v6only ? 1 : 0);
+        set_int_option(fd.get(), SOL_SOCKET, SO_RCVBUF, 4 * 1024 * 1024);
+        set_int_option(fd.get(), SOL_SOCKET, SO_SNDBUF, 4 * 1024 * 1024);
+        std::array<std::byte, iperf3::udp_connect_size> reply{};
+        iperf3::write_connect_reply(v, reply);
+        if (::bind(fd.get(), local.data(), local.size()) != 0 || ::connect(fd.get(), from.data(), from.size()) != 0 ||
+            ::send(fd.get(), reply.data(), reply.size(), MSG_DONTWAIT) != static_cast<ssize_t>(reply.size())) {
+            why = fmt::format("opening its socket: {}", std::strerror(errno));
+            return false;
+        }
+        incoming_.push_back({std::move(fd), seq});
+        wake(wake_.get());
+        return true;
+    }
+
 private:
     std::string who() const { return fmt::format("iperf3 test from {}", peer_.to_string()); }
 
     void run() noexcept;
     void converse();
-    void run_tcp_streams();
+    void run_streams();
 
     void set_phase(phase p) {
         std::lock_guard lock{mu_};
@@ -439,6 +594,7 @@ private:
     std::mutex mu_;  // guards phase_, expected_, incoming_
     phase phase_ = phase::params;
     std::size_t expected_ = 0;
+    bool udp_ = false;
     std::vector<incoming_stream> incoming_;
 
     iperf3_params params_;
@@ -511,8 +667,6 @@ void test::converse() {
     params_ = parse_iperf3_params_message(msg, perr);
     if (perr.iperf_error != 0)
         throw ended{.kind = end_kind::malformed, .why = perr.why, .iperf_error = perr.iperf_error};
-    if (params_.udp)
-        throw ended{.kind = end_kind::malformed, .why = "UDP tests are not served yet", .iperf_error = 13};
     const auto dir = params_.bidir     ? stream_direction::bidir
                      : params_.reverse ? stream_direction::download
                                        : stream_direction::upload;
@@ -522,6 +676,7 @@ void test::converse() {
     {
         std::lock_guard lock{mu_};
         expected_ = total;
+        udp_ = params_.udp;
         phase_ = phase::create_streams;
     }
     send_state(iperf3::state::create_streams);
@@ -540,11 +695,11 @@ void test::converse() {
         incoming_.clear();
     }
     for (auto& s : streams_) {
-        if (!params_.congestion.empty())
+        if (!params_.congestion.empty() && !params_.udp)
             (void)::setsockopt(s.fd.get(), IPPROTO_TCP, TCP_CONGESTION, params_.congestion.data(),
                                static_cast<socklen_t>(params_.congestion.size()));
     }
-    run_tcp_streams();
+    run_streams();
 
     // EXCHANGE_RESULTS: the client's results first, then this server's.
     send_state(iperf3::state::exchange_results);
@@ -565,18 +720,36 @@ void test::converse() {
     set_phase(phase::results);
     const auto s = read_state(mono_clock::now() + cfg_.handshake_timeout, "where IPERF_DONE was expected");
     if (s != iperf3::state::iperf_done) out_of_order(s, "where IPERF_DONE was expected");
-    client_summary_ = fmt::format("TCP {}, {} stream{}, {} received, {} sent in {:.2f} s (the client counted {})",
-                                  to_string(dir), total, total == 1 ? "" : "s", format_bytes(static_cast<double>(received_)),
+    std::uint64_t lost = 0, packets = 0;
+    for (std::size_t i = 0; i < mine_.streams.size() && i < streams_.size(); ++i) {
+        if (streams_[i].sends) continue;
+        lost += mine_.streams[i].errors;
+        packets += mine_.streams[i].packets;
+    }
+    client_summary_ = fmt::format("{} {}, {} stream{}, {} received, {} sent in {:.2f} s (the client counted {}){}",
+                                  params_.udp ? "UDP" : "TCP", to_string(dir), total, total == 1 ? "" : "s", format_bytes(static_cast<double>(received_)),
                                   format_bytes(static_cast<double>(sent_)), seconds_,
-                                  format_bytes(static_cast<double>(client_bytes)));
+                                  format_bytes(static_cast<double>(client_bytes)),
+                                  params_.udp && layout_.up ? fmt::format(", {} of {} datagrams lost", lost, packets)
+                                                            : std::string{});
 }
 
 // TEST_START, TEST_RUNNING, data until the client's TEST_END (or a limit), the streams closed.
-void test::run_tcp_streams() {
+void test::run_streams() {
     const std::size_t n = streams_.size();
     std::vector<stream_counter> counters(n);
-    std::vector<std::byte> send_buf(std::min<std::size_t>(params_.len, io_block), std::byte{0x5a});
+    const bool udp = params_.udp;
+    const bool c64 = params_.udp_counters_64bit;
+    // UDP datagrams are exactly "len" bytes; TCP writes and reads at most a block.
+    const std::size_t block = udp ? params_.len : std::min<std::size_t>(params_.len, io_block);
+    std::vector<std::byte> send_buf(block, std::byte{0x5a});
     std::vector<std::vector<std::byte>> recv_bufs(n);
+    std::vector<std::vector<std::byte>> udp_send_bufs(n);
+    std::vector<std::unique_ptr<udp_rx>> udp_rxs(n);
+    std::vector<std::unique_ptr<udp_sequence_counter>> sequences(n);
+    // -u -R: at the rate the client asked for, within the cap; "unlimited" (0) is the cap.
+    const std::uint64_t rate = params_.bandwidth == 0 ? iperf3_server_caps::max_udp_rate
+                                                      : std::min(params_.bandwidth, iperf3_server_caps::max_udp_rate);
     std::atomic<bool> stop_data{false};
     std::vector<std::thread> threads;
     struct joiner {
@@ -605,7 +778,30 @@ void test::run_tcp_streams() {
     for (std::size_t i = 0; i < n; ++i) {
         auto& s = streams_[i];
         s.data_end = start;
-        if (s.sends) {
+        if (udp && s.sends) {
+            udp_send_bufs[i].assign(block, std::byte{0x5a});
+            threads.emplace_back([&, i] {
+                auto& st = streams_[i];
+                udp_send_until(st.fd.get(), udp_send_bufs[i], rate, send_end, counters[i], st, c64, stop_data);
+            });
+        } else if (udp) {
+            udp_rxs[i] = std::make_unique<udp_rx>(block);
+            sequences[i] = std::make_unique<udp_sequence_counter>();
+            threads.emplace_back([&, i] {
+                auto& st = streams_[i];
+                udp_receive_until(st.fd.get(), *udp_rxs[i], hard_end, idle, counters[i], st, *sequences[i], c64,
+                                  &stop_data);
+                if (stop_data) {
+                    // What the client sent before its TEST_END and is still on the way.
+                    udp_receive_until(st.fd.get(), *udp_rxs[i], mono_clock::now() + 250ms, 20ms, counters[i], st,
+                                      *sequences[i], c64, nullptr);
+                }
+                const auto& q = *sequences[i];
+                st.packets = q.next() > 0 ? q.next() - 1 : 0;  // iperf3's "packets": the highest sequence number
+                st.lost = q.missing(1);
+                st.jitter_s = q.jitter_ns() / 1e9;
+            });
+        } else if (s.sends) {
             threads.emplace_back([&, i] {
                 auto& st = streams_[i];
                 st.err = detail::send_until(st.fd.get(), send_buf, send_end, idle, counters[i], st.bytes, &stop_data);
@@ -687,6 +883,11 @@ void test::run_tcp_streams() {
     }
     srv_.n.bytes_received += received_;
     srv_.n.bytes_sent += sent_;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!sequences[i]) continue;
+        srv_.n.udp_datagrams += sequences[i]->received();
+        srv_.n.udp_lost += streams_[i].lost;
+    }
     seconds_ = std::chrono::duration<double>(last - start).count();
     mine_ = {};
     if (wall > 0) {
@@ -694,7 +895,7 @@ void test::run_tcp_streams() {
         mine_.cpu_util_system = 100.0 * (cpu1.system - cpu0.system) / wall;
         mine_.cpu_util_total = mine_.cpu_util_user + mine_.cpu_util_system;
     }
-    mine_.sender_has_retransmits = layout_.down;  // the client receives: this server sent
+    mine_.sender_has_retransmits = layout_.down && !udp;  // the client receives: this server sent
     mine_.congestion_used = k.congestion_control;
     if (mine_.congestion_used.empty() && !streams_.empty()) {
         const auto info = detail::read_tcp_info(streams_.front().fd.get());
@@ -704,7 +905,12 @@ void test::run_tcp_streams() {
         iperf3::stream_report r{.id = s.id,
                                 .bytes = s.bytes,
                                 .end_time_s = std::chrono::duration<double>(s.data_end - start).count()};
-        if (s.sends && s.info.valid) r.retransmits = s.info.total_retrans;
+        if (s.sends && s.info.valid && !udp) r.retransmits = s.info.total_retrans;
+        if (udp) {
+            r.packets = s.packets;
+            r.errors = s.lost;
+            r.jitter_s = s.jitter_s;
+        }
         mine_.streams.push_back(r);
     }
     // iperf3's server closes every data stream at TEST_END.
@@ -737,6 +943,7 @@ void iperf3_server::impl::accept_loop() {
         pfds.clear();
         pfds.push_back({.fd = wake_fd.get(), .events = POLLIN, .revents = 0});
         pfds.push_back({.fd = listening ? listen_fd.get() : -1, .events = POLLIN, .revents = 0});
+        pfds.push_back({.fd = udp_fd.get(), .events = POLLIN, .revents = 0});
         auto next = now + detail::tick;
         for (const auto& p : pend) {
             pfds.push_back({.fd = p.fd.get(), .events = POLLIN, .revents = 0});
@@ -747,10 +954,11 @@ void iperf3_server::impl::accept_loop() {
         ::poll(pfds.data(), pfds.size(), static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count()));
         if (pfds[0].revents != 0) detail::drain(wake_fd.get());
         if (stopping) break;
+        if (pfds[2].revents != 0) udp_connects(seq);
 
         // Cookies arriving, in accept order.
         for (std::size_t i = 0; i < pend.size(); ++i) {
-            if (pfds[2 + i].revents == 0) continue;
+            if (pfds[3 + i].revents == 0) continue;
             auto& p = pend[i];
             const ssize_t r = ::recv(p.fd.get(), p.buf.data() + p.got, p.buf.size() - p.got, 0);
             if (r > 0) {
@@ -879,6 +1087,44 @@ void iperf3_server::impl::dispatch(detail::unique_fd fd, const socket_address& p
     t->start();
 }
 
+// UDP connect datagrams: each answered only for a UDP test in CREATE_STREAMS whose control
+// connection came from the same address; anything else is dropped unanswered.
+void iperf3_server::impl::udp_connects(std::uint64_t& seq) {
+    for (int k = 0; k < 64; ++k) {
+        std::array<std::byte, 64> b{};
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        const ssize_t r = ::recvfrom(udp_fd.get(), b.data(), b.size(), MSG_DONTWAIT | MSG_TRUNC,
+                                     reinterpret_cast<sockaddr*>(&ss), &len);
+        if (r < 0) return;
+        const auto from = socket_address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+        const auto v = r == static_cast<ssize_t>(iperf3::udp_connect_size)
+                           ? iperf3::parse_connect_message(std::span{b}.first(iperf3::udp_connect_size))
+                           : std::nullopt;
+        if (!v) {
+            ++n.udp_connects_refused;
+            log.line(fmt::format("iperf3 UDP datagram of {} bytes from {}: not a connect message; dropped", r,
+                                 from.to_string()));
+            continue;
+        }
+        bool taken = false;
+        {
+            std::lock_guard lock{mu};
+            std::string why;
+            for (auto& [cookie, t] : tests)
+                if ((taken = t->offer_udp(from, udp_local, v6only, *v, ++seq, why))) break;
+        }
+        if (taken) {
+            ++n.streams;
+        } else {
+            ++n.udp_connects_refused;
+            log.line(fmt::format("iperf3 UDP connect from {}: no UDP test of that address awaits its streams; "
+                                 "not answered",
+                                 from.to_string()));
+        }
+    }
+}
+
 // Joins the threads of tests that have ended (all: every test, after asking it to stop).
 void iperf3_server::impl::reap(bool all) {
     std::vector<std::shared_ptr<detail::test>> gone;
@@ -930,7 +1176,7 @@ responder_config within_caps(responder_config c) {
     return c;
 }
 
-detail::unique_fd listen_on(const iperf3_server_config& cfg, std::error_code& ec) {
+detail::unique_fd listen_on(const iperf3_server_config& cfg, std::error_code& ec, socket_address& bound, bool& v6only) {
     socket_address addr;
     bool dual = false;
     if (cfg.bind_address.empty()) {
@@ -958,6 +1204,9 @@ detail::unique_fd listen_on(const iperf3_server_config& cfg, std::error_code& ec
             return {};
         }
         ec.clear();
+        bound = addr;
+        bound.set_port(detail::local_address(fd.get()).port());
+        v6only = addr.is_v6() && !dual;
         return fd;
     }
     ec = {EAFNOSUPPORT, std::system_category()};
@@ -970,9 +1219,27 @@ std::unique_ptr<iperf3_server> iperf3_server::start(const iperf3_server_config& 
     auto p = std::make_unique<impl>();
     p->cfg = cfg;
     p->cfg.guards = within_caps(cfg.guards);
-    p->listen_fd = listen_on(p->cfg, ec);
-    if (ec) return nullptr;
-    p->bound_port = detail::local_address(p->listen_fd.get()).port();
+    // TCP, then UDP on the same port number (with port 0, a few tries for a number free for both).
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        p->listen_fd = listen_on(p->cfg, ec, p->udp_local, p->v6only);
+        if (ec) return nullptr;
+        p->bound_port = p->udp_local.port();
+        p->udp_fd = detail::unique_fd{::socket(p->udp_local.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+        if (!p->udp_fd) {
+            ec = {errno, std::system_category()};
+            return nullptr;
+        }
+        detail::set_int_option(p->udp_fd.get(), SOL_SOCKET, SO_REUSEADDR, 1);
+        if (p->udp_local.is_v6())
+            detail::set_int_option(p->udp_fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, p->v6only ? 1 : 0);
+        if (::bind(p->udp_fd.get(), p->udp_local.data(), p->udp_local.size()) == 0) break;
+        ec = {errno, std::system_category()};
+        p->udp_fd.reset();
+        p->listen_fd.reset();
+        if (cfg.port != 0) return nullptr;
+    }
+    if (!p->udp_fd) return nullptr;
+    ec.clear();
     p->wake_fd = detail::unique_fd{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
     if (!p->wake_fd) {
         ec = {errno, std::system_category()};
@@ -996,6 +1263,7 @@ void iperf3_server::stop() noexcept {
     if (impl_->acceptor.joinable()) impl_->acceptor.join();
     impl_->reap(true);
     impl_->listen_fd.reset();
+    impl_->udp_fd.reset();
 }
 
 iperf3_server_stats iperf3_server::stats() const noexcept {
