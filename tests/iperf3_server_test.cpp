@@ -5,10 +5,13 @@
 #include "support/iperf3_server.hpp"
 #include "support/process.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <csignal>
+#include <regex>
 #include <fstream>
 #include <future>
 #include <string>
@@ -272,6 +275,50 @@ TEST_F(Iperf3Serve, SessionLimitAnswersAccessDenied) {
     EXPECT_TRUE(log_.wait_for("refused (ACCESS_DENIED): busy"));
 }
 
+TEST_F(Iperf3Serve, UdpUploadCountsEveryDatagram) {
+    start();
+    const auto r = client({"-u", "-b", "10M"});
+    ASSERT_TRUE(r.ok()) << r.proc.out << r.proc.err;
+    const auto s = completed(1);
+    const auto& sum = r.doc.at("end").at("sum");
+    // What iperf3 prints as the receiver's count is what nettool counted.
+    EXPECT_EQ(sum.at("lost_packets").get<std::uint64_t>(), s.udp_lost);
+    EXPECT_EQ(s.udp_lost, 0u);
+    EXPECT_EQ(sum.at("packets").get<std::uint64_t>(), s.udp_datagrams);
+    EXPECT_GT(s.udp_datagrams, 0u);
+    EXPECT_LT(rel(sum.at("bytes").get<std::uint64_t>(), s.bytes_received), 0.01);
+    EXPECT_GE(sum.at("jitter_ms").get<double>(), 0.0);
+}
+
+TEST_F(Iperf3Serve, UdpReverseSendsAtTheRequestedRateOnly) {
+    start();
+    const auto r = client({"-u", "-b", "10M", "-R"});
+    ASSERT_TRUE(r.ok()) << r.proc.out << r.proc.err;
+    const auto s = completed(1);
+    const auto& sum = r.doc.at("end").at("sum");
+    EXPECT_EQ(sum.at("lost_packets").get<std::uint64_t>(), 0u);
+    EXPECT_GT(s.bytes_sent, 0u);
+    EXPECT_LT(rel(sum.at("bytes").get<std::uint64_t>(), s.bytes_sent), 0.01);
+    // No faster than asked (10 Mbit/s for 1 s, plus one datagram), never longer than the test.
+    EXPECT_LE(s.bytes_sent, 10'000'000 / 8 + 65507u);
+}
+
+TEST_F(Iperf3Serve, UdpConnectWithoutATestIsNotAnswered) {
+    start();
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(srv_->port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::send(fd, "9876", 4, 0), 4);
+    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+    EXPECT_EQ(::poll(&p, 1, 300), 0);  // nothing comes back
+    ::close(fd);
+    EXPECT_TRUE(log_.wait_for("no UDP test of that address awaits its streams; not answered")) << log_.all();
+    EXPECT_EQ(srv_->stats().udp_connects_refused, 1u);
+}
+
 // Each malformed control conversation ends its test with one log line naming the reason; the
 // server carries on and a real client after it completes.
 class Iperf3ServeMalformed : public Iperf3Serve {
@@ -373,6 +420,98 @@ TEST_F(Iperf3ServeMalformed, AStreamOutsideCreateStreamsIsClosed) {
     ASSERT_TRUE(stream.send(cookie));
     EXPECT_EQ(stream.read_to_end(), "");
     EXPECT_TRUE(log_.wait_for("a data connection outside CREATE_STREAMS; closed")) << log_.all();
+}
+
+// ---- through a lossy path: nftables drops every 50th datagram ---------------------------------
+
+// Two namespaces joined by a veth pair (203.0.113.0/24); in the server's, nftables counts the
+// iperf3 data datagrams to the port and drops every 50th of them (the 4-byte connect datagrams
+// pass). nettool serve --iperf3 runs there, a stock iperf3 -c -u in the other.
+class Iperf3ServeLossy : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!test::have_iperf3()) GTEST_SKIP() << "iperf3 is not installed";
+        if (!test::is_root()) GTEST_SKIP() << "needs root to build network namespaces";
+        if (test::sh("command -v nft >/dev/null && command -v ip >/dev/null") != 0) GTEST_SKIP() << "needs ip and nft";
+        const auto id = std::to_string(::getpid());
+        server_ = "ntis" + id;
+        client_ = "ntic" + id;
+        const auto va = "ntia" + id, vb = "ntib" + id;
+        built_ = true;  // from here on TearDown removes whatever part of the lab exists
+        const std::string cmds[] = {
+            fmt::format("ip netns add {}", server_),
+            fmt::format("ip netns add {}", client_),
+            fmt::format("ip link add {} type veth peer name {}", va, vb),
+            fmt::format("ip link set {} netns {}", va, server_),
+            fmt::format("ip link set {} netns {}", vb, client_),
+            fmt::format("ip -n {} addr add 203.0.113.1/24 dev {}", server_, va),
+            fmt::format("ip -n {} addr add 203.0.113.2/24 dev {}", client_, vb),
+            fmt::format("ip -n {} link set {} up", server_, va),
+            fmt::format("ip -n {} link set {} up", client_, vb),
+            fmt::format("ip -n {} link set lo up", server_),
+            fmt::format("ip -n {} link set lo up", client_),
+            fmt::format("ip netns exec {} nft add table inet ntip3", server_),
+            fmt::format("ip netns exec {} nft 'add chain inet ntip3 in {{ type filter hook input priority 0; }}'",
+                        server_),
+            fmt::format("ip netns exec {} nft 'add rule inet ntip3 in udp dport 5201 udp length > 64 counter'",
+                        server_),
+            fmt::format("ip netns exec {} nft 'add rule inet ntip3 in udp dport 5201 udp length > 64 "
+                        "numgen inc mod 50 == 0 counter drop'",
+                        server_),
+        };
+        for (const auto& c : cmds) ASSERT_EQ(test::sh(c + " 2>&1"), 0) << c;
+    }
+    void TearDown() override {
+        if (!built_) return;
+        // The namespaces take their nftables table and veth pair with them.
+        test::sh(fmt::format("ip netns del {} 2>/dev/null; ip netns del {} 2>/dev/null", server_, client_));
+    }
+    // The packet counts of the two rules: every data datagram, and those dropped.
+    std::pair<std::uint64_t, std::uint64_t> nft_counters() {
+        const auto r = test::run_process({"/usr/sbin/ip", "netns", "exec", server_, "nft", "-j", "list", "table",
+                                          "inet", "ntip3"});
+        std::vector<std::uint64_t> counts;
+        const auto j = nlohmann::json::parse(r.out, nullptr, false);
+        if (j.is_object())
+            for (const auto& item : j.at("nftables"))
+                if (item.contains("rule"))
+                    for (const auto& e : item.at("rule").at("expr"))
+                        if (e.contains("counter")) counts.push_back(e.at("counter").at("packets").get<std::uint64_t>());
+        if (counts.size() != 2) return {0, 0};
+        return {counts[0], counts[1]};
+    }
+    std::string server_, client_;
+    bool built_ = false;
+};
+
+TEST_F(Iperf3ServeLossy, UdpLossCountedExactly) {
+    test::background_process srv{{"/usr/sbin/ip", "netns", "exec", server_, NETTOOL_BIN, "serve", "--bind",
+                                  "203.0.113.1", "--iperf3", "5201"}};
+    bool up = false;
+    for (int i = 0; i < 100 && !up; ++i) {
+        up = test::run_process({"/usr/sbin/ip", "netns", "exec", server_, "ss", "-Hltn", "sport = :5201"}).out.find(
+                 "5201") != std::string::npos;
+        if (!up) std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_TRUE(up);
+    const auto c = test::run_process({"/usr/sbin/ip", "netns", "exec", client_, "/usr/bin/iperf3", "-c", "203.0.113.1",
+                                      "-p", "5201", "-u", "-b", "10M", "-t", "1", "-J"},
+                                     30s);
+    const auto stopped = srv.stop(SIGINT);
+    const auto doc = nlohmann::json::parse(c.out, nullptr, false);
+    ASSERT_TRUE(doc.is_object() && !doc.contains("error")) << c.out << c.err;
+    const auto [total, dropped] = nft_counters();
+    ASSERT_GT(total, 100u);
+    ASSERT_GT(dropped, 0u);
+    // nftables dropped datagrams 1, 51, 101... of the stream (numgen counts from 0). A drop of the
+    // very last datagram is invisible to any receiver: nothing after it shows the gap.
+    const std::uint64_t visible = dropped - ((total - 1) % 50 == 0 ? 1 : 0);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(stopped.err, m, std::regex{R"((\d+) UDP datagrams \((\d+) lost)"})) << stopped.err;
+    EXPECT_EQ(std::stoull(m[2]), visible) << stopped.err;
+    EXPECT_EQ(std::stoull(m[1]), total - dropped) << stopped.err;
+    // And iperf3 prints the same count, from nettool's results.
+    EXPECT_EQ(doc.at("end").at("sum").at("lost_packets").get<std::uint64_t>(), visible);
 }
 
 }  // namespace
