@@ -422,6 +422,34 @@ TEST_F(Iperf3ServeMalformed, AStreamOutsideCreateStreamsIsClosed) {
     EXPECT_TRUE(log_.wait_for("a data connection outside CREATE_STREAMS; closed")) << log_.all();
 }
 
+// ---- the command line ---------------------------------------------------------------------------
+
+TEST(Iperf3ServeCli, PortOutOfRangeIsAUsageError) {
+    const auto p = test::run_nettool({"serve", "--port", "1", "--iperf3", "70000"});
+    EXPECT_EQ(p.exit_code, 2);
+    EXPECT_NE(p.err.find("--iperf3"), std::string::npos) << p.err;
+    const auto h = test::run_nettool({"serve", "--help"});
+    EXPECT_EQ(h.exit_code, 0);
+    EXPECT_NE(h.out.find("--iperf3"), std::string::npos);
+    EXPECT_NE(h.out.find("5201 when given without one"), std::string::npos) << h.out;
+}
+
+// `nettool serve --iperf3 PORT` serves a stock client beside the responder, and prints the iperf3
+// server's counters when stopped.
+TEST(Iperf3ServeCli, ServesAClientAndPrintsItsCounters) {
+    if (!test::have_iperf3()) GTEST_SKIP() << "iperf3 is not installed";
+    const auto port = test::free_port();
+    test::background_process srv{{NETTOOL_BIN, "serve", "--bind", "127.0.0.1", "--port",
+                                  std::to_string(test::free_port()), "--iperf3", std::to_string(port)}};
+    for (int i = 0; i < 200 && !test::listening(port); ++i) std::this_thread::sleep_for(10ms);
+    const auto r = test::run_iperf3_client(port, {"-t", "1"});
+    EXPECT_TRUE(r.ok()) << r.proc.out;
+    const auto stopped = srv.stop(SIGINT);
+    EXPECT_EQ(stopped.exit_code, 0);
+    EXPECT_NE(stopped.err.find("iperf3 server on port " + std::to_string(port)), std::string::npos) << stopped.err;
+    EXPECT_NE(stopped.err.find("1 iperf3 tests (1 completed)"), std::string::npos) << stopped.err;
+}
+
 // ---- through a lossy path: nftables drops every 50th datagram ---------------------------------
 
 // Two namespaces joined by a veth pair (203.0.113.0/24); in the server's, nftables counts the
