@@ -1,5 +1,6 @@
 #include "cmd_serve.hpp"
 
+#include <nettool/iperf3/server.hpp>
 #include <nettool/probe/responder.hpp>
 
 #include <fmt/chrono.h>
@@ -30,6 +31,13 @@ void setup_serve(CLI::App& app, context& ctx) {
                     "New sessions one IPv4 address or IPv6 /64 may open per second; more are refused busy")
         ->capture_default_str()
         ->check(count_option(1, responder_caps::max_session_rate_per_source, "sessions per second"));
+    sub->add_option("--iperf3", opt->iperf3_port,
+                    "Also serve stock iperf3 clients (iperf3 -c: TCP, -R, --bidir, -P N, -J) on this TCP port, "
+                    "5201 when given without one; several tests at once, under the same limits (a test is one "
+                    "session) (docs/iperf3.md)")
+        ->expected(0, 1)
+        ->default_str("5201")
+        ->check(port_option());
     sub->callback([opt, &ctx] { ctx.exit_status = run_serve(*opt, ctx); });
 }
 
@@ -66,20 +74,31 @@ int run_serve(const serve_options& opt, const context& ctx) {
                                 opt.bind.empty() ? "every address" : opt.bind, opt.port, ec.message()),
                     exit_failed);
     }
+    std::unique_ptr<iperf3_server> ip3;
+    if (opt.iperf3_port) {
+        ip3 = iperf3_server::start({.bind_address = opt.bind, .port = *opt.iperf3_port, .guards = cfg}, ec);
+        if (!ip3)
+            return fail(fmt::format("--iperf3: cannot listen on {} port {}: {}",
+                                    opt.bind.empty() ? "every address" : opt.bind, *opt.iperf3_port, ec.message()),
+                        exit_failed);
+    }
     if (!ctx.global.quiet) {
-        fmt::print(stderr, "nettool responder listening on {} port {} (TCP and UDP); Ctrl-C to stop\n",
-                   opt.bind.empty() ? "every address" : opt.bind, r->port());
+        fmt::print(stderr, "nettool responder listening on {} port {} (TCP and UDP){}; Ctrl-C to stop\n",
+                   opt.bind.empty() ? "every address" : opt.bind, r->port(),
+                   ip3 ? fmt::format(", iperf3 server on port {}", ip3->port()) : std::string{});
     }
     int sig = 0;
     sigwait(&set, &sig);
     const auto s = r->stats();
     r->stop();
+    if (ip3) ip3->stop();
     if (!ctx.global.quiet) {
         fmt::print(stderr,
                    "stopped by {}: {} sessions, {} rejected ({} busy), {} dropped idle, {} reset as too slow, "
                    "{} paused accepts, {} UDP datagrams ({} dropped, {} from another address)\n",
                    sig == SIGINT ? "SIGINT" : "SIGTERM", s.sessions, s.rejected, s.refused_busy, s.dropped_idle,
                    s.dropped_slow, s.accept_pauses, s.udp_datagrams, s.udp_dropped, s.udp_wrong_source);
+        if (ip3) fmt::print(stderr, "{}\n", summary(ip3->stats()));
     }
     return exit_ok;
 }

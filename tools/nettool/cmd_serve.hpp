@@ -3,6 +3,8 @@
 
 #include <nettool/probe/responder.hpp>
 
+#include <optional>
+
 namespace nettool::cli {
 
 struct serve_options {
@@ -12,6 +14,8 @@ struct serve_options {
     std::size_t max_sessions = responder_config{}.max_sessions;
     std::size_t max_sessions_per_source = responder_config{}.max_sessions_per_source;
     std::size_t max_session_rate_per_source = responder_config{}.max_session_rate_per_source;
+    /// --iperf3 [PORT]: also serve stock iperf3 clients on PORT (5201 when given without one).
+    std::optional<std::uint16_t> iperf3_port;
 };
 
 void setup_serve(CLI::App& app, context& ctx);
