@@ -7,10 +7,12 @@
 #include "support/netns_lab.hpp"
 #include "support/process.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +20,9 @@
 #include <sstream>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace {
@@ -225,6 +230,79 @@ TEST_F(Iperf3UdpLive, NothingListeningIsOneLineAndExit1) {
     const auto p = test::run_nettool(
         {"udp", "127.0.0.1:" + std::to_string(test::free_port()), "--iperf3", "-m", "stream"}, 10s);
     expect_one_line_failure(p, "connecting to iperf3 server");
+}
+
+// ---- a server that never answers the UDP connect datagram ----------------------------------------
+
+// Speaks the control protocol up to CREATE_STREAMS, and has a UDP socket on the same port that
+// reads every datagram and answers none (so no ICMP error tells the client anything either).
+class silent_udp_server {
+public:
+    silent_udp_server() {
+        tcp_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        udp_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        ::listen(tcp_, 4);
+        socklen_t len = sizeof a;
+        ::getsockname(tcp_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+        ::bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        timeval tv{3, 0};
+        ::setsockopt(tcp_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~silent_udp_server() {
+        thread_.join();
+        ::close(tcp_);
+        ::close(udp_);
+    }
+    std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+    // The connect datagrams that arrived, as hex.
+    std::vector<std::string> datagrams() {
+        std::vector<std::string> v;
+        std::array<unsigned char, 64> b{};
+        for (;;) {
+            const auto n = ::recv(udp_, b.data(), b.size(), MSG_DONTWAIT);
+            if (n < 0) return v;
+            std::string hex;
+            for (ssize_t i = 0; i < n; ++i) hex += fmt::format("{:02x}", b[static_cast<std::size_t>(i)]);
+            v.push_back(hex);
+        }
+    }
+
+private:
+    void run() {
+        const int ctl = ::accept(tcp_, nullptr, nullptr);
+        if (ctl < 0) return;
+        timeval tv{3, 0};
+        ::setsockopt(ctl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        std::array<char, 4096> buf{};
+        ::recv(ctl, buf.data(), 37, MSG_WAITALL);
+        ::send(ctl, "\x09", 1, MSG_NOSIGNAL);
+        std::array<unsigned char, 4> len{};
+        ::recv(ctl, len.data(), 4, MSG_WAITALL);
+        ::recv(ctl, buf.data(), std::min<std::size_t>(buf.size(), (std::size_t{len[2]} << 8) | len[3]), MSG_WAITALL);
+        ::send(ctl, "\x0a", 1, MSG_NOSIGNAL);
+        while (::recv(ctl, buf.data(), buf.size(), 0) > 0) {
+        }
+        ::close(ctl);
+    }
+    int tcp_ = -1, udp_ = -1;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+TEST(Iperf3UdpConnectExchange, NoAnswerIsThreeTriesThenOneLine) {
+    silent_udp_server srv;
+    const auto t0 = mono_clock::now();
+    const auto p = test::run_nettool({"udp", srv.target(), "--iperf3", "-m", "stream", "-t", "0.6"}, 10s);
+    EXPECT_LT(mono_clock::now() - t0, 3s);
+    expect_one_line_failure(p, "did not answer the UDP connect datagram of stream 1 (3 tries");
+    // The current version's connect datagram, in this (little-endian) host's order, three times.
+    EXPECT_EQ(srv.datagrams(), (std::vector<std::string>{"39383736", "39383736", "39383736"}));
 }
 
 // ---- a lossy path: nftables drops every 50th data datagram --------------------------------------
