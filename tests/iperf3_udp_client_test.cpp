@@ -216,6 +216,7 @@ TEST_F(Iperf3UdpLive, UsageErrorsSendNothing) {
              {"udp", t, "--iperf3", "-m", "stream", "-b", "10X"},
              {"udp", t, "--iperf3", "-m", "stream", "--rate", "1000"},  // datagrams/s without --size
              {"udp", t, "-m", "stream", "--reverse"},
+             {"udp", t, "-m", "stream", "--size", "20"},  // nettool's own header is 32 bytes
              {"udp", t, "-m", "stream", "-b", "10M"},
          }) {
         const auto p = test::run_nettool(args, 10s);

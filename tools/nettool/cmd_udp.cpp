@@ -68,9 +68,11 @@ void setup_udp(CLI::App& app, context& ctx) {
         ->check(count_option(1, 100'000'000, "requests"));
     sub->add_option("-d,--duration", opt->duration_s, "Seconds to run (stream default 3)")
         ->check(seconds_option(min_seconds, 86400));
+    // 12 is iperf3's smallest datagram (its header); nettool's own modes need 32, checked in run_udp.
     sub->add_option("-s,--size", opt->size,
-                    "Datagram size in bytes, nettool's 32-byte header included (rr 64, stream 1400)")
-        ->check(count_option(proto::udp_header_size, proto::max_udp_datagram, "bytes"));
+                    "Datagram size in bytes, nettool's 32-byte header included (rr 64, stream 1400); with "
+                    "--iperf3 from 12, iperf3's header (16 with --udp-counters-64bit; default: as iperf3 picks it)")
+        ->check(count_option(iperf3::udp_header_size_32, proto::max_udp_datagram, "bytes"));
     sub->add_option("-r,--rate", opt->rate, "Stream datagrams per second; 0 sends as fast as possible")
         ->capture_default_str()
         ->check(rate_option(0.01, 1e8, "datagrams per second", "as fast as possible"));
@@ -160,6 +162,11 @@ int run_udp(const udp_options& opt, const context& ctx) {
     if (opt.iperf3) return run_udp_iperf3(opt, ctx);
     if (!opt.bitrate.empty() || opt.reverse || opt.bidir || opt.parallel != 1 || opt.counters_64bit)
         return fail("--bitrate, --reverse, --bidir, --parallel and --udp-counters-64bit need --iperf3", exit_usage);
+    if (opt.size != 0 && opt.size < proto::udp_header_size)
+        return fail(fmt::format("--size: '{}' is below the minimum of {} bytes (nettool's header): give {} to {} "
+                                "(see --help)",
+                                opt.size, proto::udp_header_size, proto::udp_header_size, proto::max_udp_datagram),
+                    exit_usage);
     if (!opt.link.empty() && !opt.capture_file.empty())
         return fail("--capture with --link: record the emulated path with 'nettool link --capture FILE'", exit_usage);
     if (opt.target.empty() && opt.link.empty()) return fail("target is required (see --help)", exit_usage);
