@@ -15,6 +15,14 @@ struct udp_options {
     std::string capture_file;  // --capture FILE
     double timeout_s = 0.5;
     bool no_gso = false;
+    // --iperf3 (stream against a stock iperf3 -s):
+    bool iperf3 = false;
+    std::string bitrate;  // -b/--bitrate, iperf3's notation (10M); empty: iperf3's 1 Mbit/s
+    bool reverse = false;
+    bool bidir = false;
+    unsigned parallel = 1;
+    bool counters_64bit = false;
+    bool timeout_given = false;
 };
 
 void setup_udp(CLI::App& app, context& ctx);

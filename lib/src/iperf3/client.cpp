@@ -5,6 +5,7 @@
 #include <nettool/core/cursor.hpp>
 #include <nettool/core/error.hpp>
 
+#include "iperf3/control_session.hpp"
 #include "net/socket.hpp"
 #include "probe/stream_loop.hpp"
 
@@ -33,16 +34,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::span<const std::byte> as_bytes(std::string_view s) {
-    return std::as_bytes(std::span{s.data(), s.size()});
-}
-
-// iperf3 numbers its streams in the order the server accepts them: 1, then 3, 4, 5...
-// (iperf_add_stream counts from 2 and increments before the first assignment after the head).
-std::int64_t stream_id(unsigned index) {
-    return index == 0 ? 1 : static_cast<std::int64_t>(index) + 2;
-}
-
 struct data_stream {
     detail::unique_fd fd;
     bool sends = false;
@@ -50,160 +41,6 @@ struct data_stream {
     mono_clock::time_point data_end{};
     detail::tcp_info_snapshot info;
     std::string error;
-};
-
-double cpu_seconds() {
-    rusage ru{};
-    ::getrusage(RUSAGE_SELF, &ru);
-    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-class control {
-public:
-    control(const socket_address& target, std::chrono::nanoseconds timeout, std::vector<std::int8_t>& states)
-        : target_(target), timeout_(timeout), states_(states) {}
-
-    void connect(const std::string& cookie) {
-        std::error_code ec;
-        fd_ = detail::tcp_connect(target_, mono_clock::now() + timeout_, ec);
-        if (ec) throw error(ec, fmt::format("connecting to iperf3 server {}: {}", who(), ec.message()));
-        detail::set_int_option(fd_.get(), IPPROTO_TCP, TCP_NODELAY, 1);
-        try {
-            write(as_bytes(cookie), "the cookie");
-        } catch (const error&) {
-            // A busy server sends ACCESS_DENIED and closes without reading the cookie, which can
-            // fail the write: its state byte may still be waiting to be read.
-            read_state("PARAM_EXCHANGE");
-            throw;
-        }
-    }
-    int fd() const noexcept { return fd_.get(); }
-    std::string who() const { return target_.to_string(); }
-
-    void write(std::span<const std::byte> data, std::string_view what) {
-        std::error_code ec;
-        if (!detail::write_all(fd_.get(), data, mono_clock::now() + timeout_, ec))
-            throw error(ec, fmt::format("iperf3 server {}: sending {}: {}", who(), what, words(ec)));
-    }
-    void send_state(iperf3::state s) {
-        const std::array<std::byte, 1> b{static_cast<std::byte>(static_cast<std::int8_t>(s))};
-        write(b, iperf3::state_name(static_cast<std::int8_t>(s)));
-    }
-    void send_json(const std::string& json, std::string_view what) {
-        std::array<std::byte, 4> len{};
-        byte_writer w{len};
-        w.u32(static_cast<std::uint32_t>(json.size()));
-        write(len, what);
-        write(as_bytes(json), what);
-    }
-
-    // One state byte; the two states that end a test (ACCESS_DENIED, SERVER_ERROR), a terminated
-    // server and a byte iperf3 does not define become the run's error.
-    iperf3::state read_state(std::string_view waiting_for) {
-        std::array<std::byte, 1> b{};
-        read(b, mono_clock::now() + timeout_, fmt::format("waiting for {}", waiting_for));
-        const auto raw = std::to_integer<std::uint8_t>(b[0]);
-        states_.push_back(static_cast<std::int8_t>(raw));
-        const auto s = iperf3::parse_state(raw);
-        if (!s)
-            throw error(
-                errc::version_mismatch,
-                fmt::format("iperf3 server {} sent state byte {} where {} was expected, which iperf3 3.x "
-                            "does not define: another protocol version, or not iperf3",
-                            who(), static_cast<int>(static_cast<std::int8_t>(raw)), waiting_for));
-        if (*s == iperf3::state::access_denied)
-            throw error(errc::rejected,
-                        fmt::format("iperf3 server {} is busy running a test (ACCESS_DENIED): "
-                                    "try again later",
-                                    who()));
-        if (*s == iperf3::state::server_error) server_error();
-        if (*s == iperf3::state::server_terminate)
-            throw error(errc::rejected, fmt::format("iperf3 server {} was terminated during the test "
-                                                    "(SERVER_TERMINATE)",
-                                                    who()));
-        return *s;
-    }
-    void expect(iperf3::state want) {
-        const auto name = iperf3::state_name(static_cast<std::int8_t>(want));
-        const auto got = read_state(name);
-        if (got != want)
-            throw error(errc::protocol_error,
-                        fmt::format("iperf3 server {} sent {} where {} was expected", who(),
-                                    iperf3::state_name(static_cast<std::int8_t>(got)), name));
-    }
-
-    std::vector<std::byte> read_message(std::string_view what) {
-        std::array<std::byte, 4> head{};
-        const auto deadline = mono_clock::now() + timeout_;
-        read(head, deadline, fmt::format("waiting for {}", what));
-        const auto f = iperf3::parse_frame(head, 0);  // the length alone; cap checked below
-        if (f.length == 0)
-            throw error(errc::protocol_error, fmt::format("iperf3 server {} sent an empty {}", who(), what));
-        if (f.length > iperf3::max_message)
-            throw error(errc::too_large,
-                        fmt::format("iperf3 server {} announced {} bytes of {}, over nettool's limit of {}",
-                                    who(), f.length, what, iperf3::max_message));
-        std::vector<std::byte> msg(4 + f.length);
-        std::copy(head.begin(), head.end(), msg.begin());
-        read(std::span{msg}.subspan(4), deadline,
-             fmt::format("in the middle of {} ({} bytes announced)", what, f.length));
-        const auto whole = iperf3::parse_frame(msg);
-        if (whole.status != iperf3::frame_status::ok)
-            throw error(errc::protocol_error, fmt::format("iperf3 server {} sent a broken {}", who(), what));
-        return {whole.json.begin(), whole.json.end()};
-    }
-
-private:
-    static std::string words(const std::error_code& ec) {
-        if (ec == std::errc::connection_aborted) return "the server closed the connection";
-        if (ec == std::errc::connection_reset) return "connection reset by the server";
-        return ec.message();
-    }
-    void read(std::span<std::byte> out, mono_clock::time_point deadline, const std::string& what) {
-        std::error_code ec;
-        if (detail::read_exact(fd_.get(), out, deadline, ec)) return;
-        if (ec == errc::timed_out)
-            throw error(
-                errc::timed_out,
-                fmt::format("iperf3 server {} sent nothing for {} {}", who(),
-                            format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout_)),
-                            what));
-        throw error(ec, fmt::format("iperf3 server {}: {} {}", who(), words(ec), what));
-    }
-    [[noreturn]] void server_error() {
-        std::array<std::byte, 8> codes{};
-        std::error_code ec;
-        // i_errno always; errno when the server has one to send (3.12 may close after i_errno).
-        if (!detail::read_exact(fd_.get(), std::span{codes}.first(4), mono_clock::now() + timeout_, ec))
-            throw error(
-                errc::rejected,
-                fmt::format("iperf3 server {} reported an error (SERVER_ERROR) without its code", who()));
-        std::size_t n = 4;
-        if (detail::read_exact(fd_.get(), std::span{codes}.subspan(4),
-                               mono_clock::now() + std::min<std::chrono::nanoseconds>(timeout_, 1s), ec))
-            n = 8;
-        const auto e = iperf3::parse_server_error(std::span{codes}.first(n));
-        const auto code = e ? e->iperf_error : 0;
-        if (code == iperf3::error_auth_failed)
-            throw error(
-                errc::rejected,
-                fmt::format(
-                    "iperf3 server {} requires authentication (it runs with --rsa-private-key-path "
-                    "and --authorized-users-path), which nettool does not support (SERVER_ERROR {}: {})",
-                    who(), code, iperf3::describe_iperf_error(code)));
-        std::string sys;
-        if (e && e->sys_errno && *e->sys_errno != 0)
-            sys = fmt::format(", errno {}: {}", *e->sys_errno, std::strerror(*e->sys_errno));
-        throw error(errc::rejected,
-                    fmt::format("iperf3 server {} failed: {} (SERVER_ERROR, iperf3 error {}{})", who(),
-                                iperf3::describe_iperf_error(code), code, sys));
-    }
-
-    socket_address target_;
-    std::chrono::nanoseconds timeout_;
-    std::vector<std::int8_t>& states_;
-    detail::unique_fd fd_;
 };
 
 std::string params_json(const iperf3_tcp_options& opt, unsigned per_dir) {
@@ -304,14 +141,14 @@ iperf3_tcp_result iperf3_tcp_client(const socket_address& target, const iperf3_t
     const auto lay = detail::layout_streams(opt.direction, opt.parallel);
     const unsigned n = r.streams = lay.total();
     const auto cookie = iperf3::make_cookie();
-    control ctl{target, opt.timeout, r.states};
+    detail::iperf3_control ctl{target, opt.timeout, r.states};
     std::vector<data_stream> streams(n);
     std::vector<detail::stream_counter> counters(n);
     std::vector<std::byte> send_buf(opt.write_size, std::byte{0x5a});
     std::vector<std::vector<std::byte>> recv_bufs;
     recv_bufs.reserve(n);
     const auto wall0 = mono_clock::now();
-    const double cpu0 = cpu_seconds();
+    const double cpu0 = detail::process_cpu_seconds();
     mono_clock::time_point start{};
     try {
         stream_threads threads;
@@ -328,10 +165,10 @@ iperf3_tcp_result iperf3_tcp_client(const socket_address& target, const iperf3_t
             s.fd = detail::tcp_connect(target, mono_clock::now() + opt.timeout, ec);
             if (ec)
                 throw error(ec, fmt::format("iperf3 server {}: connecting stream {}: {}", ctl.who(),
-                                            stream_id(i), ec.message()));
-            if (!detail::write_all(s.fd.get(), as_bytes(cookie), mono_clock::now() + opt.timeout, ec))
+                                            detail::iperf3_stream_id(i), ec.message()));
+            if (!detail::write_all(s.fd.get(), detail::iperf3_bytes(cookie), mono_clock::now() + opt.timeout, ec))
                 throw error(ec, fmt::format("iperf3 server {}: sending the cookie on stream {}: {}",
-                                            ctl.who(), stream_id(i), ec.message()));
+                                            ctl.who(), detail::iperf3_stream_id(i), ec.message()));
         }
         ctl.expect(iperf3::state::test_start);
         ctl.expect(iperf3::state::test_running);
@@ -385,12 +222,12 @@ iperf3_tcp_result iperf3_tcp_client(const socket_address& target, const iperf3_t
         double rtt_sum = 0;
         iperf3::peer_results mine;
         const double wall = std::chrono::duration<double>(mono_clock::now() - wall0).count();
-        r.cpu_util_total = wall > 0 ? 100.0 * (cpu_seconds() - cpu0) / wall : 0;
+        r.cpu_util_total = wall > 0 ? 100.0 * (detail::process_cpu_seconds() - cpu0) / wall : 0;
         mine.cpu_util_total = r.cpu_util_total;
         mine.sender_has_retransmits = lay.up;
         for (unsigned i = 0; i < n; ++i) {
             auto& s = streams[i];
-            iperf3_stream_figures f{.id = stream_id(i), .nettool_sends = s.sends, .bytes = s.bytes};
+            iperf3_stream_figures f{.id = detail::iperf3_stream_id(i), .nettool_sends = s.sends, .bytes = s.bytes};
             if (s.sends) {
                 r.bytes_sent += s.bytes;
                 detail::sample(r.kernel, s.info, rtt_sum);
@@ -410,12 +247,7 @@ iperf3_tcp_result iperf3_tcp_client(const socket_address& target, const iperf3_t
             mine.streams.push_back(
                 {.id = f.id, .bytes = f.bytes, .retransmits = f.retransmits, .end_time_s = r.seconds});
 
-        ctl.expect(iperf3::state::exchange_results);
-        ctl.send_json(iperf3::results_json(mine), "nettool's results");
-        const auto msg = ctl.read_message("the server's results");
-        r.server = iperf3::parse_results(msg);
-        ctl.expect(iperf3::state::display_results);
-        ctl.send_state(iperf3::state::iperf_done);
+        r.server = ctl.exchange_results(mine);
         r.server_results = true;
         for (auto& f : r.per_stream) {
             const auto it = std::find_if(r.server.streams.begin(), r.server.streams.end(),
