@@ -1169,18 +1169,6 @@ iperf3_server::~iperf3_server() {
 }
 
 namespace {
-responder_config within_caps(responder_config c) {
-    using caps = responder_caps;
-    c.max_sessions = std::clamp<std::size_t>(c.max_sessions, 1, caps::max_sessions);
-    c.max_sessions_per_source = std::clamp<std::size_t>(c.max_sessions_per_source, 1, caps::max_sessions_per_source);
-    c.max_session_rate_per_source =
-        std::clamp<std::size_t>(c.max_session_rate_per_source, 1, caps::max_session_rate_per_source);
-    c.handshake_timeout = std::clamp(c.handshake_timeout, std::chrono::milliseconds{1}, caps::max_handshake_timeout);
-    c.idle_timeout = std::clamp(c.idle_timeout, std::chrono::milliseconds{1}, caps::max_idle_timeout);
-    c.progress_window = std::clamp(c.progress_window, std::chrono::milliseconds{250}, caps::max_progress_window);
-    c.log_lines_per_second = std::min(c.log_lines_per_second, caps::max_log_lines_per_second);
-    return c;
-}
 
 detail::unique_fd listen_on(const iperf3_server_config& cfg, std::error_code& ec, socket_address& bound, bool& v6only) {
     socket_address addr;

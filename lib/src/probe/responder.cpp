@@ -1025,10 +1025,9 @@ std::error_code bind_pair(responder::impl& r, const asio::ip::address& addr, std
 }
 }  // namespace
 
-namespace {
 // The config with every limit inside its hard maximum (responder_caps): a caller can tighten the
 // guards, not switch them off.
-responder_config within_caps(responder_config c) {
+responder_config within_caps(responder_config c) noexcept {
     using caps = responder_caps;
     c.max_sessions = std::clamp<std::size_t>(c.max_sessions, 1, caps::max_sessions);
     c.max_sessions_per_source = std::clamp<std::size_t>(c.max_sessions_per_source, 1, caps::max_sessions_per_source);
@@ -1040,7 +1039,6 @@ responder_config within_caps(responder_config c) {
     c.log_lines_per_second = std::min(c.log_lines_per_second, caps::max_log_lines_per_second);
     return c;
 }
-}  // namespace
 
 responder_config own_probe_responder(std::string bind_address) {
     responder_config c;

@@ -65,6 +65,11 @@ struct responder_config {
     std::function<void(std::string_view)> log;
 };
 
+/// The config with every limit inside its hard maximum (responder_caps): a caller can tighten the
+/// guards, not switch them off. responder::start() and every other server that takes these guards
+/// (`nettool serve --iperf3`) apply it.
+responder_config within_caps(responder_config c) noexcept;
+
 /// The config of a responder that serves only the caller's own probes, at its end of an emulated
 /// link (the link lab, `tcp --link`): its one client may open as many sessions as a probe can,
 /// and the link may be slower than any progress floor, so the per-source limits are at their
