@@ -6,6 +6,7 @@
 #include <nettool/probe/udp_probe.hpp>
 
 #include "support/netns_lab.hpp"
+#include "support/responder_fixture.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
@@ -80,16 +81,12 @@ process_result promtool_check(const std::string& text, const fs::path& dir) {
     return run_process({"sh", "-c", "promtool check metrics < " + file.string()}, 30s);
 }
 
-class ExporterLive : public ::testing::Test {
+class ExporterLive : public responder_fixture {
 protected:
     void SetUp() override {
-        responder_config cfg;
-        cfg.bind_address = "127.0.0.1";
-        cfg.port = 0;
-        std::error_code ec;
-        resp_ = responder::start(cfg, ec);
-        ASSERT_TRUE(resp_) << ec.message();
-        target_ = "127.0.0.1:" + std::to_string(resp_->port());
+        responder_fixture::SetUp();
+        if (HasFatalFailure()) return;
+        target_text_ = target_.to_string();
         dir_ = fs::temp_directory_path() / ("nettool-exporter-" + std::to_string(::getpid()));
         fs::create_directories(dir_);
     }
@@ -107,8 +104,7 @@ protected:
         svc_ = exporter::start_exporter(o);
         base_ = "http://127.0.0.1:" + std::to_string(svc_->port());
     }
-    std::unique_ptr<responder> resp_;
-    std::string target_;
+    std::string target_text_;  // the responder as the exporter's config and /probe spell it
     fs::path dir_;
     std::unique_ptr<exporter::exporter_service> svc_;
     std::string base_;
@@ -117,7 +113,7 @@ protected:
 TEST_F(ExporterLive, ProbeAnswersAsBlackboxExporterDoes) {
     start();
     for (const char* module : {"tcp_connect", "tcp_rr", "udp_rr"}) {
-        const auto a = http(base_ + "/probe?target=" + target_ + "&module=" + module);
+        const auto a = http(base_ + "/probe?target=" + target_text_ + "&module=" + module);
         ASSERT_EQ(a.status, 200) << module << ": " << a.body;
         EXPECT_EQ(sample(a.body, "probe_success"), 1) << module << ":\n" << a.body;
         EXPECT_GT(sample(a.body, "probe_duration_seconds"), 0) << module;
@@ -131,7 +127,7 @@ TEST_F(ExporterLive, ProbeAnswersAsBlackboxExporterDoes) {
         EXPECT_EQ(lint.exit_code, 0) << module << ": " << lint.out << lint.err;
     }
     // tcp_rr also times its handshake.
-    EXPECT_GT(sample(http(base_ + "/probe?target=" + target_ + "&module=tcp_rr").body, "probe_tcp_connect_seconds"), 0);
+    EXPECT_GT(sample(http(base_ + "/probe?target=" + target_text_ + "&module=tcp_rr").body, "probe_tcp_connect_seconds"), 0);
 }
 
 TEST_F(ExporterLive, BadRequestsAreA400WithOneLine) {
@@ -139,19 +135,19 @@ TEST_F(ExporterLive, BadRequestsAreA400WithOneLine) {
     auto a = http(base_ + "/probe?module=udp_rr");
     EXPECT_EQ(a.status, 400);
     EXPECT_EQ(a.body, "target parameter is missing: /probe?target=HOST[:PORT]&module=NAME\n");
-    a = http(base_ + "/probe?target=" + target_ + "&module=icmp");
+    a = http(base_ + "/probe?target=" + target_text_ + "&module=icmp");
     EXPECT_EQ(a.status, 400);
     EXPECT_EQ(a.body, "unknown module 'icmp'\n");
     a = http(base_ + "/probe?target=1.2.3.4:99999&module=udp_rr");
     EXPECT_EQ(a.status, 400);
     EXPECT_EQ(a.body, "target '1.2.3.4:99999' is not HOST[:PORT]\n");
-    a = http(base_ + "/probe?target=" + target_ + "&module=udp_rr", {"X-Prometheus-Scrape-Timeout-Seconds: nan"});
+    a = http(base_ + "/probe?target=" + target_text_ + "&module=udp_rr", {"X-Prometheus-Scrape-Timeout-Seconds: nan"});
     EXPECT_EQ(a.status, 400);
     a = http(base_ + "/nothing-here");
     EXPECT_EQ(a.status, 404);
     EXPECT_EQ(http(base_ + "/-/healthy").status, 200);
     // The server is still there after each.
-    EXPECT_EQ(http(base_ + "/probe?target=" + target_ + "&module=udp_rr").status, 200);
+    EXPECT_EQ(http(base_ + "/probe?target=" + target_text_ + "&module=udp_rr").status, 200);
 }
 
 // A target that accepts connections and never answers: the round ends inside the scrape's
@@ -180,19 +176,19 @@ TEST_F(ExporterLive, TheScrapeTimeoutBoundsTheRound) {
 
 TEST_F(ExporterLive, MetricsOfEveryTargetPassPromtool) {
     start("targets:\n"
-          "  - target: " + target_ + "\n    module: udp_rr\n    interval: 100ms\n"
-          "  - target: " + target_ + "\n    module: tcp_rr\n    interval: 100ms\n"
-          "  - target: " + target_ + "\n    module: tcp_connect\n    interval: 100ms\n"
+          "  - target: " + target_text_ + "\n    module: udp_rr\n    interval: 100ms\n"
+          "  - target: " + target_text_ + "\n    module: tcp_rr\n    interval: 100ms\n"
+          "  - target: " + target_text_ + "\n    module: tcp_connect\n    interval: 100ms\n"
           "  - target: 127.0.0.1:1\n    module: tcp_connect\n    interval: 100ms\n");  // refused
     std::string text;
     for (int i = 0; i < 50; ++i) {
         std::this_thread::sleep_for(100ms);
         text = http(base_ + "/metrics").body;
-        if (sample(text, "nettool_probe_rounds_total{target=\"" + target_ + "\",module=\"udp_rr\"}") >= 3 &&
+        if (sample(text, "nettool_probe_rounds_total{target=\"" + target_text_ + "\",module=\"udp_rr\"}") >= 3 &&
             sample(text, "nettool_probe_rounds_total{target=\"127.0.0.1:1\",module=\"tcp_connect\"}") >= 1)
             break;
     }
-    const std::string udp = "{target=\"" + target_ + "\",module=\"udp_rr\"}";
+    const std::string udp = "{target=\"" + target_text_ + "\",module=\"udp_rr\"}";
     ASSERT_GE(sample(text, "nettool_probe_rounds_total" + udp), 3) << text;
     EXPECT_EQ(sample(text, "nettool_probes_sent_total" + udp), 10 * sample(text, "nettool_probe_rounds_total" + udp));
     EXPECT_EQ(sample(text, "nettool_probes_lost_total" + udp), 0);
@@ -211,9 +207,9 @@ TEST_F(ExporterLive, MetricsOfEveryTargetPassPromtool) {
 }
 
 TEST_F(ExporterLive, ReloadKeepsTheCountersOfUnchangedTargets) {
-    const std::string one = "targets:\n  - target: " + target_ + "\n    module: udp_rr\n    interval: 100ms\n";
+    const std::string one = "targets:\n  - target: " + target_text_ + "\n    module: udp_rr\n    interval: 100ms\n";
     start(one);
-    const std::string series = "nettool_probe_rounds_total{target=\"" + target_ + "\",module=\"udp_rr\"}";
+    const std::string series = "nettool_probe_rounds_total{target=\"" + target_text_ + "\",module=\"udp_rr\"}";
     double before = 0;
     for (int i = 0; i < 50 && before < 3; ++i) {
         std::this_thread::sleep_for(100ms);
@@ -226,7 +222,7 @@ TEST_F(ExporterLive, ReloadKeepsTheCountersOfUnchangedTargets) {
     EXPECT_EQ(refused.status, 500);
     EXPECT_NE(refused.body.find("line 6: module 'nope' is not defined"), std::string::npos) << refused.body;
     // A good one with one more target: the first target's counter goes on from where it was.
-    std::ofstream(dir_ / "exporter.yml") << one << "  - target: " << target_ << "\n    module: tcp_connect\n";
+    std::ofstream(dir_ / "exporter.yml") << one << "  - target: " << target_text_ << "\n    module: tcp_connect\n";
     EXPECT_EQ(svc_->reload(), "");
     const auto text = http(base_ + "/metrics").body;
     EXPECT_GE(sample(text, series), before);

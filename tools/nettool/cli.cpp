@@ -8,6 +8,7 @@
 #include <nettool/netclass/netclass.hpp>
 #include <nettool/packet/wire_view.hpp>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cerrno>
+#include <ctime>
 #include <fcntl.h>
 #include <span>
 #include <unistd.h>
@@ -78,6 +80,10 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
 
 int fail(std::string_view what, const std::error_code& ec) {
     return fail(fmt::format("{}: {}", what, ec.message()), is_usage_error(ec) ? exit_usage : exit_failed);
+}
+
+void log_line(std::string_view line) {
+    fmt::print(stderr, "{:%Y-%m-%d %H:%M:%S} {}\n", fmt::localtime(std::time(nullptr)), line);
 }
 
 int fail(std::string_view message, int code) {

@@ -55,6 +55,9 @@ std::string printable(std::string_view text, std::size_t max_bytes);
 /// Every error line of nettool goes through here, escaped and bounded by printable().
 int fail(std::string_view what, const std::error_code& ec);
 int fail(std::string_view message, int code);
+/// One line on stderr after the local time ("2026-12-02 12:00:00 line"): the log of the
+/// long-running commands (serve, exporter).
+void log_line(std::string_view line);
 
 /// The exit code for a file named on the command line that could not be used as input: missing,
 /// unreadable, a directory, or not the kind of file the option takes (binary, past a limit of

@@ -4,11 +4,9 @@
 #include <nettool/exporter/plugin.hpp>
 #include <nettool/net/endpoint.hpp>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <csignal>
-#include <ctime>
 #include <dlfcn.h>
 
 namespace nettool::cli {
@@ -70,6 +68,14 @@ int run_exporter(const exporter_cli_options& opt, const context& ctx) {
     std::string why;
     const auto* plugin = load_plugin(why);
     if (!plugin) return fail(why, exit_failed);
+    if (opt.check) {
+        try {
+            fmt::print("{}: ok: {}\n", opt.config, plugin->check_config(opt.config));
+            return exit_ok;
+        } catch (const error& e) {
+            return fail(e.what(), exit_usage);
+        }
+    }
 
     exporter::exporter_options o;
     o.host = hp.host;
@@ -77,22 +83,13 @@ int run_exporter(const exporter_cli_options& opt, const context& ctx) {
     o.config_path = opt.config;
     o.workers = opt.workers;
     if (!ctx.global.quiet) {
-        o.log = [](std::string_view line) {
-            const auto now = std::time(nullptr);
-            fmt::print(stderr, "{:%Y-%m-%d %H:%M:%S} {}\n", fmt::localtime(now), line);
-        };
+        o.log = log_line;
     }
-    if (opt.check) o.port = 0, o.host = "127.0.0.1";
     std::unique_ptr<exporter::exporter_service> svc;
     try {
         svc = plugin->start(o);
     } catch (const error& e) {
         return fail(e.what(), e.code().category() == std::system_category() ? exit_failed : exit_usage);
-    }
-    if (opt.check) {
-        svc->stop();
-        fmt::print("{}: ok\n", opt.config);
-        return exit_ok;
     }
     if (!ctx.global.quiet)
         fmt::print(stderr, "nettool exporter on http://{}:{}/metrics; SIGHUP reloads {}; Ctrl-C to stop\n",

@@ -3,11 +3,9 @@
 #include <nettool/iperf3/server.hpp>
 #include <nettool/probe/responder.hpp>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <csignal>
-#include <ctime>
 #include <thread>
 
 namespace nettool::cli {
@@ -56,10 +54,7 @@ int run_serve(const serve_options& opt, const context& ctx) {
     cfg.max_sessions_per_source = opt.max_sessions_per_source;
     cfg.max_session_rate_per_source = opt.max_session_rate_per_source;
     if (!ctx.global.quiet) {
-        cfg.log = [](std::string_view line) {
-            const auto now = std::time(nullptr);
-            fmt::print(stderr, "{:%Y-%m-%d %H:%M:%S} {}\n", fmt::localtime(now), line);
-        };
+        cfg.log = log_line;
     }
     std::error_code ec;
     if (!opt.bind.empty()) {

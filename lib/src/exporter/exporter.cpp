@@ -435,7 +435,12 @@ private:
 
 std::unique_ptr<exporter_service> start_for_plugin(const exporter_options& o) { return start_exporter(o); }
 
-constexpr plugin_api the_plugin{&start_for_plugin};
+std::string check_for_plugin(const std::string& path) {
+    const auto c = read_config(path);
+    return fmt::format("{} targets, {} modules", c.targets.size(), c.modules.size());
+}
+
+constexpr plugin_api the_plugin{&start_for_plugin, &check_for_plugin};
 
 }  // namespace
 

@@ -5,11 +5,15 @@
 #include <nettool/exporter/exporter.hpp>
 
 #include <memory>
+#include <string>
 
 namespace nettool::exporter {
 
 struct plugin_api {
     std::unique_ptr<exporter_service> (*start)(const exporter_options&);
+    /// Reads and checks a config file, starting nothing: "N targets, M modules". Throws
+    /// nettool::error as start() does for the same file.
+    std::string (*check_config)(const std::string& path);
 };
 
 /// The library's soname and the one symbol the CLI looks up in it.
