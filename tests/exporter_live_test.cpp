@@ -231,6 +231,19 @@ TEST_F(ExporterLive, ReloadKeepsTheCountersOfUnchangedTargets) {
     EXPECT_EQ(sample(text, "nettool_exporter_config_reloads_total{result=\"success\"}"), 1);
 }
 
+TEST_F(ExporterLive, CheckConfigReadsTheFileAndStartsNothing) {
+    const auto good = dir_ / "good.yml", bad = dir_ / "bad.yml";
+    std::ofstream(good) << "targets:\n  - target: " << target_text_ << "\n    module: udp_rr\n";
+    std::ofstream(bad) << "targets:\n  - target: " << target_text_ << "\n    module: nope\n";
+    auto r = run_nettool({"exporter", "--config", good.string(), "--check-config"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, good.string() + ": ok: 1 targets, 4 modules\n");
+    EXPECT_EQ(resp_->stats().sessions, 0u);  // nothing was probed
+    r = run_nettool({"exporter", "--config", bad.string(), "--check-config"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("line 3: module 'nope' is not defined"), std::string::npos) << r.err;
+}
+
 // The whole chain in a namespace of its own: two `nettool serve`s, one behind an nftables rule
 // that drops every 10th UDP datagram sent to it; `nettool exporter` probing both; a real
 // Prometheus scraping /metrics and, relabelled as for blackbox_exporter, /probe. PromQL must show
