@@ -4,6 +4,7 @@
 
 #include "support/child.hpp"
 #include "support/iperf3_server.hpp"
+#include "support/loopback_capture.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
@@ -454,29 +455,17 @@ std::vector<int> server_states(const std::string& pcap, std::uint16_t port) {
 }
 
 std::vector<int> captured_states(std::uint16_t port, const std::function<void()>& run) {
-    const auto pcap = (fs::temp_directory_path() / ("nettool-iperf3-" + std::to_string(::getpid()) + "-" +
-                                                    std::to_string(port) + ".pcap"))
-                          .string();
-    const auto log = pcap + ".log";
-    {
-        // Only what the server sends that is small: its control bytes (data segments on loopback
-        // are tens of kilobytes, and in an upload it sends only acknowledgements on them).
-        test::child dump{{"tcpdump", "-i", "lo", "-U", "--immediate-mode", "-w", pcap,
-                          "tcp src port " + std::to_string(port) + " and less 1500"},
-                         log};
-        for (int i = 0; i < 500; ++i) {
-            std::ifstream in{log};
-            const std::string text{std::istreambuf_iterator<char>{in}, {}};
-            if (text.find("listening on") != std::string::npos) break;
-            std::this_thread::sleep_for(10ms);
-        }
-        run();
-        std::this_thread::sleep_for(300ms);
-    }
-    auto states = server_states(pcap, port);
-    fs::remove(pcap);
-    fs::remove(log);
-    return states;
+    // Only the segments the server sends with a payload below 1500 bytes: its control bytes.
+    // Its bare acknowledgements are left out: an upload makes tens of thousands of them, and a
+    // loaded machine may drop some in the capture, a state byte with them.
+    test::loopback_capture cap{fs::temp_directory_path() / ("nettool-iperf3-" + std::to_string(::getpid()) + "-" +
+                                                            std::to_string(port) + ".pcap"),
+                               "tcp src port " + std::to_string(port) + " and less 1500 and " +
+                                   test::tcp_with_payload};
+    EXPECT_TRUE(cap.ready()) << cap.log();
+    run();
+    EXPECT_TRUE(cap.finish()) << "the capture lost packets: " << cap.log();
+    return server_states(cap.file().string(), port);
 }
 
 TEST_F(Iperf3Live, OnTheWireTheServerSendsTheSameStatesAsToIperf3sClient) {

@@ -303,6 +303,43 @@ TEST_F(Iperf3Serve, UdpReverseSendsAtTheRequestedRateOnly) {
     EXPECT_LE(s.bytes_sent, 10'000'000 / 8 + 65507u);
 }
 
+TEST_F(Iperf3Serve, UdpBidirCountsBothDirections) {
+    start();
+    const auto r = client({"-u", "-b", "10M", "--bidir"});
+    ASSERT_TRUE(r.ok()) << r.proc.out << r.proc.err;
+    const auto s = completed(1);
+    EXPECT_EQ(s.completed, 1u) << log_.all();
+    EXPECT_EQ(s.streams, 2u);
+    const auto& end = r.doc.at("end");
+    // The client's upload: what nettool received is what iperf3 prints as the receiver's count.
+    const auto& up = end.at("sum_received");
+    EXPECT_EQ(up.at("packets").get<std::uint64_t>(), s.udp_datagrams);
+    EXPECT_EQ(up.at("lost_packets").get<std::uint64_t>(), s.udp_lost);
+    EXPECT_EQ(s.udp_lost, 0u);
+    EXPECT_GT(s.udp_datagrams, 0u);
+    EXPECT_LT(rel(up.at("bytes").get<std::uint64_t>(), s.bytes_received), 0.01);
+    // Its download: what nettool sent, all of it read by iperf3, at the requested rate only.
+    const auto& down = end.at("sum_received_bidir_reverse");
+    EXPECT_EQ(down.at("lost_packets").get<std::uint64_t>(), 0u);
+    EXPECT_GT(s.bytes_sent, 0u);
+    EXPECT_LT(rel(down.at("bytes").get<std::uint64_t>(), s.bytes_sent), 0.01);
+    EXPECT_LE(s.bytes_sent, 10'000'000 / 8 + 65507u);
+}
+
+TEST_F(Iperf3Serve, UdpTwoParallelStreamsCountEachDatagram) {
+    start();
+    const auto r = client({"-u", "-b", "5M", "-P", "2"});
+    ASSERT_TRUE(r.ok()) << r.proc.out << r.proc.err;
+    const auto s = completed(1);
+    EXPECT_EQ(s.streams, 2u);
+    EXPECT_EQ(r.doc.at("end").at("streams").size(), 2u);
+    const auto& sum = r.doc.at("end").at("sum");
+    EXPECT_EQ(sum.at("packets").get<std::uint64_t>(), s.udp_datagrams);
+    EXPECT_EQ(sum.at("lost_packets").get<std::uint64_t>(), s.udp_lost);
+    EXPECT_EQ(s.udp_lost, 0u);
+    EXPECT_LT(rel(sum.at("bytes").get<std::uint64_t>(), s.bytes_received), 0.01);
+}
+
 TEST_F(Iperf3Serve, UdpConnectWithoutATestIsNotAnswered) {
     start();
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

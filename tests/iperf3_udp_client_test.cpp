@@ -4,6 +4,7 @@
 
 #include "support/child.hpp"
 #include "support/iperf3_server.hpp"
+#include "support/loopback_capture.hpp"
 #include "support/netns_lab.hpp"
 #include "support/process.hpp"
 
@@ -445,28 +446,16 @@ struct wire {
 };
 
 wire captured(std::uint16_t port, const std::function<void()>& run) {
-    const auto pcap = (fs::temp_directory_path() /
-                       ("nettool-iperf3-udp-" + std::to_string(::getpid()) + "-" + std::to_string(port) + ".pcap"))
-                          .string();
-    const auto log = pcap + ".log";
-    {
-        // The server's control bytes and its small UDP datagrams (the connect replies).
-        test::child dump{{"tcpdump", "-i", "lo", "-U", "--immediate-mode", "-w", pcap,
-                          "src port " + std::to_string(port) + " and less 1500"},
-                         log};
-        for (int i = 0; i < 500; ++i) {
-            std::ifstream in{log};
-            const std::string text{std::istreambuf_iterator<char>{in}, {}};
-            if (text.find("listening on") != std::string::npos) break;
-            std::this_thread::sleep_for(10ms);
-        }
-        run();
-        std::this_thread::sleep_for(300ms);
-    }
-    wire w{server_states(pcap, port), server_udp_small(pcap, port)};
-    fs::remove(pcap);
-    fs::remove(log);
-    return w;
+    // The server's control bytes (TCP segments with a payload) and its 4-byte UDP datagrams
+    // (the connect replies): a reverse test's data and the bare ACKs would only load the capture.
+    test::loopback_capture cap{fs::temp_directory_path() / ("nettool-iperf3-udp-" + std::to_string(::getpid()) + "-" +
+                                                            std::to_string(port) + ".pcap"),
+                               "src port " + std::to_string(port) + " and (" + test::tcp_with_payload +
+                                   " or (udp and udp[4:2] == 12)) and less 1500"};
+    EXPECT_TRUE(cap.ready()) << cap.log();
+    run();
+    EXPECT_TRUE(cap.finish()) << "the capture lost packets: " << cap.log();
+    return {server_states(cap.file().string(), port), server_udp_small(cap.file().string(), port)};
 }
 
 TEST_F(Iperf3UdpLive, OnTheWireTheServerSendsTheSameStatesAsToIperf3sClient) {
