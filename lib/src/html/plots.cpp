@@ -217,7 +217,7 @@ void add_throughput_plot(plot_section& sec, const std::vector<stream_input>& in)
         }
     }
     if (p.series.empty()) return;
-    if (per_interval) p.y2_title = "retransmitted segments (count per interval, triangles)";
+    if (per_interval) p.y2_title = "retransmitted segments (count per interval)";
     p.reading = fmt::format("Averages: {}. A flat line is a steady path; dips that line up with retransmissions "
                             "are TCP backing off after a loss.",
                             fmt::join(parts, "; "));
@@ -231,7 +231,7 @@ void add_udp_over_time_plot(plot_section& sec, const std::vector<labelled_run>& 
     plot p{.title = "UDP loss and reordering over time",
            .x_title = "time since the first request was sent (s; each interval at its middle)",
            .y_title = "requests (% of those sent in the interval)",
-           .y2_title = "requests sent (count per interval, triangles)"};
+           .y2_title = "requests sent (count per interval)"};
     std::vector<std::string> parts;
     for (const auto& r : runs) {
         auto res = rr(r.doc);
@@ -253,20 +253,26 @@ void add_udp_over_time_plot(plot_section& sec, const std::vector<labelled_run>& 
                 return n > 0 ? std::round(v / n * 1e6) / 1e4 : 0.0;
             };
             const double l = pct("lost");
-            lost.xy.push_back({at, l});
-            reordered.xy.push_back({at, pct("reordered")});
-            dup.xy.push_back({at, pct("duplicates")});
             sent.xy.push_back({at, n});
+            // An interval nothing was sent in has no share of anything: only its count is drawn.
+            if (n > 0) {
+                lost.xy.push_back({at, l});
+                reordered.xy.push_back({at, pct("reordered")});
+                dup.xy.push_back({at, pct("duplicates")});
+            }
             total_lost += i.number("lost");
             if (l > worst) {
                 worst = l;
                 worst_at = at;
             }
         }
-        parts.push_back(fmt::format("{}{:.0f} lost in {} intervals of {:.2g} s; the worst, {:.2f}% lost, around "
-                                    "{:.2g} s",
-                                    runs.size() > 1 ? r.label + ": " : "", total_lost, lost.xy.size(), width, worst,
-                                    worst_at));
+        const std::string who = runs.size() > 1 ? r.label + ": " : "";
+        if (total_lost > 0)
+            parts.push_back(fmt::format("{}{:.0f} lost in {} intervals of {:.2g} s; the worst, {:.2f}% lost, around "
+                                        "{:.2g} s",
+                                        who, total_lost, sent.xy.size(), width, worst, worst_at));
+        else
+            parts.push_back(fmt::format("{}none lost in {} intervals of {:.2g} s", who, sent.xy.size(), width));
         for (auto* s : {&lost, &reordered, &dup, &sent}) p.series.push_back(std::move(*s));
     }
     if (p.series.empty()) return;
