@@ -92,6 +92,7 @@ print(w, h, inked, len(colours))
 struct page_check {
     int charts = 0;
     std::vector<std::string> drawn;  ///< data-drawn of each chart element
+    std::string dom;                 ///< the DOM after the scripts ran
 };
 
 /// Opens page in headless Chromium twice (DOM, screenshot) and checks what the file comment says.
@@ -109,6 +110,7 @@ page_check check_in_browser(const std::string& chromium, const fs::path& page, c
     const auto dom = run_process(dom_args, 60s);
     EXPECT_EQ(dom.exit_code, 0) << dom.err.substr(0, 2000);
     const std::string& d = dom.out;
+    result.dom = d;
     EXPECT_NE(d.find("data-nettool=\"done\""), std::string::npos) << "page.js did not finish: " << d.substr(0, 500);
     EXPECT_NE(d.find("data-errors=\"0\""), std::string::npos)
         << "the page logged errors: " << d.substr(d.find("nettool-errors") == std::string::npos ? 0 : d.find("nettool-errors"), 800);
@@ -235,6 +237,82 @@ TEST_F(HtmlBrowser, ReportDrawsTwoRunsSideBySideAndOtherCommandsInSections) {
     // --html wrote the single-command pages; their charts are the same as in the page above.
     EXPECT_TRUE(fs::exists(dir_ / "inspect.html"));
     EXPECT_TRUE(fs::exists(dir_ / "trace.html"));
+}
+
+/// The chart of that title in the page's descriptions (null when there is none).
+nlohmann::json chart_titled(const std::string& page, const std::string& title) {
+    const auto specs = nlohmann::json::parse(charts_json(page));
+    for (const auto& c : specs)
+        if (c["title"] == title) return c;
+    return nullptr;
+}
+
+/// data-drawn of the chart element with that id, from the DOM Chromium dumped.
+std::string drawn_of(const std::string& dom, const std::string& id) {
+    const std::regex re{"class=\"chart\" id=\"" + id + "\" data-points=\"\\d+\" data-drawn=\"([^\"]*)\""};
+    std::smatch m;
+    return std::regex_search(dom, m, re) ? m[1].str() : std::string{};
+}
+
+// Issue 17's plots over time, from runs across an emulated lossy link (--link, root): TCP's
+// throughput per interval with its retransmissions per interval on a second axis, and UDP's loss
+// and reordering per interval. Each must be in the page, with marks, and draw in Chromium.
+TEST_F(HtmlBrowser, RetransmissionsAndUdpLossOverTimeDrawFromLossyRuns) {
+    if (!nettool::test::is_root()) GTEST_SKIP() << "needs root for --link (an emulated lossy link)";
+    const auto tcp = run_with_html("tcp-lossy", {"tcp", "--link", "delay=2ms,loss=2%", "--mode", "stream",
+                                                 "--duration", "3"});
+    const auto udp = run_with_html("udp-lossy", {"udp", "--link", "delay=1ms,loss=5%", "--mode", "rr", "--count",
+                                                 "300", "--timeout", "0.1"});
+    ASSERT_TRUE(tcp.contains("result") && udp.contains("result"));
+
+    const auto tcp_page = read_text(dir_ / "tcp-lossy.html");
+    const auto thr = chart_titled(tcp_page, "Throughput per interval");
+    ASSERT_TRUE(thr.is_object()) << charts_json(tcp_page);
+    EXPECT_NE(thr["y2_title"].get<std::string>().find("retransmitted segments"), std::string::npos);
+    std::size_t marks = 0;
+    double marked = 0;
+    for (const auto& s : thr["series"])
+        if (s.value("right_axis", false)) {
+            marks += s["xy"].size();
+            for (const auto& p : s["xy"]) marked += p[1].get<double>();
+        }
+    EXPECT_EQ(marks, tcp["result"]["intervals"].size()) << "one retransmission mark per interval";
+    // The marks are the intervals' counts, which sum to the run's total.
+    EXPECT_EQ(marked, tcp["result"]["kernel"]["retransmits"].get<double>());
+    EXPECT_GT(marked, 0) << "2% loss should need retransmissions: " << tcp.dump();
+
+    const auto udp_page = read_text(dir_ / "udp-lossy.html");
+    const auto over = chart_titled(udp_page, "UDP loss and reordering over time");
+    ASSERT_TRUE(over.is_object()) << charts_json(udp_page);
+    double lost_pct = 0;
+    for (const auto& s : over["series"])
+        if (s["label"] == "lost")
+            for (const auto& p : s["xy"]) lost_pct += p[1].get<double>();
+    EXPECT_GT(lost_pct, 0) << "5% loss should show in some interval";
+
+    for (const auto& [name, chart] : {std::pair{"tcp-lossy", &thr}, {"udp-lossy", &over}}) {
+        SCOPED_TRACE(name);
+        const auto checked =
+            check_in_browser(chromium_, dir_ / (std::string{name} + ".html"), dir_ / (std::string{name} + ".png"));
+        // The plot of issue 17 itself drew: its marks laid out and ink on its canvas.
+        const auto drawn = drawn_of(checked.dom, (*chart)["id"].get<std::string>());
+        std::smatch m;
+        const std::regex counts{R"((\d+) points, (\d+) px)"};
+        ASSERT_TRUE(std::regex_match(drawn, m, counts)) << "data-drawn=\"" << drawn << "\"";
+        EXPECT_GT(std::stoul(m[1].str()), 0u);
+        EXPECT_GT(std::stoul(m[2].str()), 2000u) << "the canvas is (nearly) blank";
+    }
+
+    // `nettool report` draws the same two plots from the saved JSON.
+    const auto page = dir_ / "report.html";
+    const auto r = run_nettool({"report", (dir_ / "tcp-lossy.json").string(), (dir_ / "udp-lossy.json").string(),
+                                "-o", page.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto text = read_text(page);
+    EXPECT_EQ(chart_titled(text, "Throughput per interval")["series"], thr["series"]);
+    EXPECT_EQ(chart_titled(text, "UDP loss and reordering over time")["series"], over["series"]);
+    EXPECT_LT(text.size(), nettool::html::size_budget_bytes);
+    check_in_browser(chromium_, page, dir_ / "report.png");
 }
 
 TEST_F(HtmlBrowser, DnsPageAgainstDnsmasqDraws) {

@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -77,13 +78,13 @@ struct expected_plots {
 const std::vector<expected_plots> every_sample = {
     {"tcp-vs-udp",
      {"Latency per protocol: cumulative distribution", "Latency per protocol: histogram", "Throughput per interval",
-      "UDP loss and reordering"}},
+      "UDP loss and reordering", "UDP loss and reordering over time"}},
     {"tcp-connect", {"TCP connect time: cumulative distribution", "TCP connect time: histogram"}},
     {"tcp-rr", {"TCP request/response time: cumulative distribution", "TCP request/response time: histogram"}},
     {"tcp-stream", {"Throughput per interval"}},
     {"udp-rr",
      {"UDP request/response time: cumulative distribution", "UDP request/response time: histogram",
-      "UDP loss and reordering"}},
+      "UDP loss and reordering", "UDP loss and reordering over time"}},
     {"udp-stream", {"Throughput per interval", "UDP loss and reordering"}},
     {"dns", {"DNS lookup time per server", "DNS lookup time: cumulative distribution", "DNS lookup time: histogram"}},
     {"inspect",
@@ -319,6 +320,90 @@ TEST(HtmlReport, LatencySummaryCdfIsBoundedAndEndsAtOne) {
     one.record(std::uint64_t{42000});
     ASSERT_EQ(nettool::latency_summary::from(one).cdf.size(), 1u);
     EXPECT_DOUBLE_EQ(nettool::latency_summary::from(one).cdf[0].value_us, 42.0);
+}
+
+json chart_titled(const json& charts, const std::string& title) {
+    for (const auto& c : charts)
+        if (c["title"] == title) return c;
+    return nullptr;
+}
+
+// Issue 17: the throughput plot marks each interval's retransmissions on a right axis; the marks
+// are the run's intervals and sum to its total. tcp-vs-udp-link crossed a lossy link.
+TEST(HtmlReport, ThroughputMarksRetransmissionsPerIntervalOnASecondAxis) {
+    for (const auto* name : {"tcp-stream", "tcp-vs-udp-link"}) {
+        SCOPED_TRACE(name);
+        const auto doc = sample(name);
+        const auto& stream = doc.contains("result") ? doc["result"] : doc["tcp"]["stream"];
+        const auto& ivs = stream["intervals"];
+        ASSERT_FALSE(ivs.empty());
+        ASSERT_TRUE(ivs[0].contains("retransmits")) << "remake the sample (data/runs/README.md)";
+        const auto page = page_of(doc);
+        const auto c = chart_titled(charts_of(page), "Throughput per interval");
+        ASSERT_TRUE(c.is_object());
+        EXPECT_NE(c["y2_title"].get<std::string>().find("(count per interval"), std::string::npos);
+        json marks;
+        for (const auto& s : c["series"])
+            if (s.value("right_axis", false)) marks = s;
+        ASSERT_TRUE(marks.is_object()) << c.dump();
+        ASSERT_EQ(marks["xy"].size(), ivs.size());
+        double sum = 0;
+        for (std::size_t i = 0; i < ivs.size(); ++i) {
+            EXPECT_DOUBLE_EQ(marks["xy"][i][0].get<double>(),
+                             (ivs[i]["start_s"].get<double>() + ivs[i]["end_s"].get<double>()) / 2);
+            EXPECT_EQ(marks["xy"][i][1].get<double>(), ivs[i]["retransmits"].get<double>());
+            sum += marks["xy"][i][1].get<double>();
+        }
+        EXPECT_EQ(sum, stream["kernel"]["retransmits"].get<double>());
+        // The table says which unit the right-axis series is in.
+        EXPECT_NE(page.find("series on the right axis: retransmitted segments"), std::string::npos);
+    }
+    if (const auto link = sample("tcp-vs-udp-link"); link["tcp"]["stream"]["kernel"]["retransmits"].get<int>() == 0)
+        ADD_FAILURE() << "the lossy sample has no retransmissions: remake it (data/runs/README.md)";
+    // A download carries no per-interval count (only the responder sent): no marks, no right axis.
+    auto down = sample("tcp-stream");
+    for (auto& iv : down["result"]["intervals"]) iv.erase("retransmits");
+    const auto c = chart_titled(charts_of(page_of(down)), "Throughput per interval");
+    EXPECT_EQ(c["y2_title"], "");
+    for (const auto& s : c["series"]) EXPECT_FALSE(s.value("right_axis", false));
+    // A negative count is refused, naming the field.
+    down = sample("tcp-stream");
+    down["result"]["intervals"][0]["retransmits"] = -1;
+    EXPECT_NE(check_error(down).find("result.intervals[0].retransmits: negative"), std::string::npos)
+        << check_error(down);
+}
+
+// UDP rr over time: per interval the % lost, reordered and duplicated of what was sent in it, and
+// the count sent on the right axis; the counts behind the percentages are the run's intervals.
+TEST(HtmlReport, UdpLossAndReorderingOverTimeFromTheRunsIntervals) {
+    const auto doc = sample("udp-rr");
+    const auto& ivs = doc["result"]["intervals"];
+    ASSERT_GE(ivs.size(), 2u) << "remake the sample (data/runs/README.md)";
+    const auto c = chart_titled(charts_of(page_of(doc)), "UDP loss and reordering over time");
+    ASSERT_TRUE(c.is_object());
+    std::map<std::string, json> by_label;
+    for (const auto& s : c["series"]) by_label[s["label"].get<std::string>()] = s;
+    std::size_t with_probes = 0;
+    for (const auto& iv : ivs) with_probes += iv["sent"].get<double>() > 0 ? 1 : 0;
+    // Every interval has its count sent; only those that sent something have shares.
+    for (const auto* label : {"lost", "reordered", "duplicated", "sent"}) {
+        ASSERT_TRUE(by_label.count(label)) << label;
+        EXPECT_EQ(by_label[label]["xy"].size(), std::string_view{label} == "sent" ? ivs.size() : with_probes)
+            << label;
+    }
+    EXPECT_TRUE(by_label["sent"].value("right_axis", false));
+    double sent = 0;
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < ivs.size(); ++i) {
+        const double n = ivs[i]["sent"].get<double>();
+        EXPECT_EQ(by_label["sent"]["xy"][i][1].get<double>(), n);
+        sent += n;
+        if (n <= 0) continue;
+        EXPECT_EQ(by_label["lost"]["xy"][k][0], by_label["sent"]["xy"][i][0]);
+        EXPECT_NEAR(by_label["lost"]["xy"][k][1].get<double>(), ivs[i]["lost"].get<double>() / n * 100, 1e-4);
+        ++k;
+    }
+    EXPECT_EQ(sent, doc["result"]["sent"].get<double>());
 }
 
 TEST(HtmlReport, OldRunsWithoutCdfDrawFromTheirPercentiles) {

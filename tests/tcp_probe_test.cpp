@@ -99,9 +99,17 @@ TEST_F(TcpProbe, UploadIsCountedByTheReceiver) {
     EXPECT_GT(r.bits_per_second, 0);
     EXPECT_EQ(seen, r.intervals);
     ASSERT_GE(r.intervals.size(), 2u);
-    std::uint64_t sum = 0;
-    for (const auto& iv : r.intervals) sum += iv.bytes;
+    std::uint64_t sum = 0, retransmits = 0;
+    for (const auto& iv : r.intervals) {
+        sum += iv.bytes;
+        // This host sends: every interval has its count of the socket's retransmissions.
+        ASSERT_TRUE(iv.retransmits.has_value());
+        retransmits += *iv.retransmits;
+    }
     EXPECT_LE(sum, r.bytes_sent);
+    EXPECT_EQ(retransmits, r.kernel.retransmits);
+    nlohmann::json j = r;
+    EXPECT_EQ(j["intervals"][0]["retransmits"], r.intervals[0].retransmits.value());
 }
 
 TEST_F(TcpProbe, DownloadBidirAndParallelStreams) {
@@ -112,6 +120,11 @@ TEST_F(TcpProbe, DownloadBidirAndParallelStreams) {
     EXPECT_TRUE(r.error.empty()) << r.error;
     EXPECT_EQ(r.bytes_sent, 0u);
     EXPECT_GT(r.bytes_received, 0u);
+    // Only the responder sends, and only the sender knows its retransmissions: no count.
+    for (const auto& iv : r.intervals) EXPECT_FALSE(iv.retransmits.has_value());
+    if (!r.intervals.empty()) {
+        EXPECT_FALSE(nlohmann::json(r)["intervals"][0].contains("retransmits"));
+    }
 
     o.direction = stream_direction::bidir;
     o.parallel = 2;
@@ -120,6 +133,9 @@ TEST_F(TcpProbe, DownloadBidirAndParallelStreams) {
     EXPECT_EQ(r.streams, 4u);
     EXPECT_GT(r.bytes_sent, 0u);
     EXPECT_GT(r.bytes_received, r.bytes_sent);  // upload bytes arrive, plus everything downloaded
+    std::uint64_t retransmits = 0;
+    for (const auto& iv : r.intervals) retransmits += iv.retransmits.value_or(0);
+    EXPECT_EQ(retransmits, r.kernel.retransmits);  // the two sending streams' counts
     nlohmann::json j = r;
     EXPECT_EQ(j["direction"], "bidir");
     EXPECT_TRUE(j.contains("bits_per_second"));

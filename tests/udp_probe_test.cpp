@@ -27,6 +27,26 @@ TEST_F(UdpProbe, RequestResponseAccountsForEveryProbe) {
     EXPECT_GT(r.received, 0u);
     EXPECT_GT(r.first_reply.count(), 0);
     EXPECT_EQ(resp_->stats().udp_replies, r.received + r.duplicates);
+    // Over time: a run this short is cut into 10 stretches of its sending time, back to back,
+    // and each count summed over them is the run's.
+    ASSERT_EQ(r.intervals.size(), 10u);
+    udp_rr_interval sum;
+    double end = 0;
+    for (const auto& iv : r.intervals) {
+        EXPECT_DOUBLE_EQ(iv.start_s, end);
+        EXPECT_GE(iv.end_s, iv.start_s);
+        end = iv.end_s;
+        sum.sent += iv.sent;
+        sum.lost += iv.lost;
+        sum.reordered += iv.reordered;
+        sum.duplicates += iv.duplicates;
+        sum.late += iv.late;
+    }
+    EXPECT_EQ(sum.sent, r.sent);
+    EXPECT_EQ(sum.lost, r.lost);
+    EXPECT_EQ(sum.reordered, r.reordered);
+    EXPECT_EQ(sum.duplicates, r.duplicates);
+    EXPECT_EQ(sum.late, r.late);
 }
 
 TEST_F(UdpProbe, StreamAtAFixedRateIsCountedByTheResponder) {

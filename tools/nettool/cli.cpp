@@ -159,8 +159,13 @@ socket_address resolve_target(const std::string& text, std::uint16_t default_por
 }
 
 void print_interval(const stream_interval& iv) {
-    fmt::print("[{:6.1f}-{:6.1f} s]  {:>10}  {:>14}\n", iv.start_s, iv.end_s,
-               format_bytes(static_cast<double>(iv.bytes)), format_bits_per_second(iv.bits_per_second));
+    if (iv.retransmits)
+        fmt::print("[{:6.1f}-{:6.1f} s]  {:>10}  {:>14}  {:>6} retransmits\n", iv.start_s, iv.end_s,
+                   format_bytes(static_cast<double>(iv.bytes)), format_bits_per_second(iv.bits_per_second),
+                   *iv.retransmits);
+    else
+        fmt::print("[{:6.1f}-{:6.1f} s]  {:>10}  {:>14}\n", iv.start_s, iv.end_s,
+                   format_bytes(static_cast<double>(iv.bytes)), format_bits_per_second(iv.bits_per_second));
     flush_stdout();
 }
 

@@ -76,8 +76,12 @@ void write_table(std::string& out, const plot& p) {
             out += "</tr>\n";
         }
     } else {
+        // With a right axis, the value column says which unit each series is in.
+        const std::string y_head = p.y2_title.empty()
+                                       ? p.y_title
+                                       : fmt::format("{}; series on the right axis: {}", p.y_title, p.y2_title);
         out += fmt::format("<th>series</th><th>{}</th><th>{}</th></tr>\n", html_escape(p.x_title),
-                           html_escape(p.y_title));
+                           html_escape(y_head));
         for (const auto& s : p.series)
             for (const auto& pt : s.xy)
                 out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(s.label),
@@ -90,14 +94,16 @@ nlohmann::json chart_spec(const plot& p) {
     auto series = nlohmann::json::array();
     for (const auto& s : p.series) {
         nlohmann::json j{{"label", s.label}, {"style", s.style}};
-        if (p.kind == "bar")
+        if (p.kind == "bar") {
             j["values"] = s.values;
-        else
+        } else {
             j["xy"] = s.xy;
+            if (s.right_axis && !p.y2_title.empty()) j["right_axis"] = true;
+        }
         series.push_back(std::move(j));
     }
     return {{"id", p.id},           {"title", p.title},     {"x_title", p.x_title},
-            {"y_title", p.y_title}, {"kind", p.kind},       {"x_log", p.x_log},
+            {"y_title", p.y_title}, {"y2_title", p.y2_title}, {"kind", p.kind}, {"x_log", p.x_log},
             {"y_log", p.y_log},     {"horizontal", p.horizontal}, {"categories", p.categories},
             {"series", std::move(series)}};
 }

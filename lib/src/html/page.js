@@ -45,6 +45,7 @@
         d.showLine = s.style !== "marker";
         if (s.style === "step") d.stepped = "before";
         if (s.style === "marker") { d.pointStyle = "triangle"; d.pointRadius = 6; }
+        if (s.right_axis) d.yAxisID = "y2";
       }
       return d;
     });
@@ -53,6 +54,12 @@
     var xa = axis(spec.kind, spec.x_log, spec.x_title, true, bar);
     var ya = axis(spec.kind, spec.y_log, spec.y_title, false, bar);
     if (horizontal) { scales.y = xa; scales.x = ya; } else { scales.x = xa; scales.y = ya; }
+    if (!bar && spec.y2_title) {
+      // A second quantity on the right (retransmissions beside throughput): its own scale, no grid.
+      scales.y2 = axis(spec.kind, false, spec.y2_title, false, bar);
+      scales.y2.position = "right";
+      scales.y2.grid = {drawOnChartArea: false};
+    }
     return {
       type: bar ? "bar" : "scatter",
       data: bar ? {labels: spec.categories, datasets: datasets} : {datasets: datasets},

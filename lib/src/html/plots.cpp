@@ -155,6 +155,27 @@ xy_points intervals_of(const json_node& result) {
     return out;
 }
 
+/// TCP's retransmissions in each interval, at the interval's middle; empty when the run's intervals
+/// do not carry them (a download, where only the responder sends, or a run older than the field).
+xy_points retransmits_of(const json_node& result, double& worst, double& worst_at) {
+    xy_points out;
+    auto iv = result.find("intervals");
+    if (!iv) return out;
+    for (const auto& i : iv->items()) {
+        auto rx = i.find("retransmits");
+        if (!rx) return {};
+        const double n = rx->number();
+        if (n < 0) rx->fail("negative");
+        const double at = (i.number("start_s") + i.number("end_s")) / 2;
+        if (n > worst) {
+            worst = n;
+            worst_at = at;
+        }
+        out.push_back({at, n});
+    }
+    return out;
+}
+
 struct stream_input {
     std::string label;
     json_node result;
@@ -166,15 +187,27 @@ void add_throughput_plot(plot_section& sec, const std::vector<stream_input>& in)
            .x_title = "time since the stream started (s; each interval a flat segment)",
            .y_title = "throughput (Mbit/s)"};
     std::vector<std::string> parts;
+    bool per_interval = false;
     for (const auto& i : in) {
         auto pts = intervals_of(i.result);
         const double bps = i.result.number_or("bits_per_second", 0);
         std::string part = fmt::format("{} {}", i.label, format_bits_per_second(bps));
         if (i.retransmits) part += fmt::format(" with {:.0f} retransmitted segments", *i.retransmits);
+        double worst = 0, worst_at = 0;
+        auto rx = i.retransmits ? retransmits_of(i.result, worst, worst_at) : xy_points{};
+        if (worst > 0) part += fmt::format(" (most, {:.0f}, in the interval around {:.1f} s)", worst, worst_at);
         parts.push_back(std::move(part));
         if (pts.empty()) continue;
         p.series.push_back({.label = i.label, .xy = std::move(pts)});
-        if (i.retransmits && *i.retransmits > 0) {
+        if (!rx.empty()) {
+            // The kernel's count sampled at each interval boundary: one mark per interval, on the
+            // right axis, so a dip in throughput can be read against the retransmissions under it.
+            per_interval = true;
+            p.series.push_back({.label = fmt::format("{}: retransmitted segments per interval", i.label),
+                                .xy = std::move(rx),
+                                .style = "marker",
+                                .right_axis = true});
+        } else if (i.retransmits && *i.retransmits > 0) {
             // The kernel's count is for the whole run (TCP_INFO read at the end), so it is marked
             // once, at the last interval, not spread over intervals it may not belong to.
             const auto& last = p.series.back().xy.back();
@@ -184,8 +217,67 @@ void add_throughput_plot(plot_section& sec, const std::vector<stream_input>& in)
         }
     }
     if (p.series.empty()) return;
+    if (per_interval) p.y2_title = "retransmitted segments (count per interval)";
     p.reading = fmt::format("Averages: {}. A flat line is a steady path; dips that line up with retransmissions "
                             "are TCP backing off after a loss.",
+                            fmt::join(parts, "; "));
+    sec.plots.push_back(std::move(p));
+}
+
+/// UDP request/response over time: per interval of send time, the share of probes lost, reordered
+/// and duplicated (left axis), and how many were sent (right axis).
+void add_udp_over_time_plot(plot_section& sec, const std::vector<labelled_run>& runs,
+                            const std::function<std::optional<json_node>(const json_node&)>& rr) {
+    plot p{.title = "UDP loss and reordering over time",
+           .x_title = "time since the first request was sent (s; each interval at its middle)",
+           .y_title = "requests (% of those sent in the interval)",
+           .y2_title = "requests sent (count per interval)"};
+    std::vector<std::string> parts;
+    for (const auto& r : runs) {
+        auto res = rr(r.doc);
+        if (!res) continue;
+        auto iv = res->find("intervals");
+        if (!iv || iv->items().empty()) continue;
+        plot_series lost{.label = series_label(runs, r, "lost")}, reordered{.label = series_label(runs, r, "reordered")},
+            dup{.label = series_label(runs, r, "duplicated")},
+            sent{.label = series_label(runs, r, "sent"), .style = "marker", .right_axis = true};
+        double worst = -1, worst_at = 0, width = 0, total_lost = 0;
+        for (const auto& i : iv->items()) {
+            const double a = i.number("start_s"), b = i.number("end_s"), n = i.number("sent");
+            if (b < a) i.fail("end_s before start_s");
+            const double at = (a + b) / 2;
+            width = b - a;
+            auto pct = [&](std::string_view key) {
+                const double v = i.number(key);
+                if (v < 0) i.at(key).fail("negative");
+                return n > 0 ? std::round(v / n * 1e6) / 1e4 : 0.0;
+            };
+            const double l = pct("lost");
+            sent.xy.push_back({at, n});
+            // An interval nothing was sent in has no share of anything: only its count is drawn.
+            if (n > 0) {
+                lost.xy.push_back({at, l});
+                reordered.xy.push_back({at, pct("reordered")});
+                dup.xy.push_back({at, pct("duplicates")});
+            }
+            total_lost += i.number("lost");
+            if (l > worst) {
+                worst = l;
+                worst_at = at;
+            }
+        }
+        const std::string who = runs.size() > 1 ? r.label + ": " : "";
+        if (total_lost > 0)
+            parts.push_back(fmt::format("{}{:.0f} lost in {} intervals of {:.2g} s; the worst, {:.2f}% lost, around "
+                                        "{:.2g} s",
+                                        who, total_lost, sent.xy.size(), width, worst, worst_at));
+        else
+            parts.push_back(fmt::format("{}none lost in {} intervals of {:.2g} s", who, sent.xy.size(), width));
+        for (auto* s : {&lost, &reordered, &dup, &sent}) p.series.push_back(std::move(*s));
+    }
+    if (p.series.empty()) return;
+    p.reading = fmt::format("{}. Loss spread evenly over time is a lossy path; loss bunched in a few intervals "
+                            "is a burst: a queue that overflowed or a route that changed.",
                             fmt::join(parts, "; "));
     sec.plots.push_back(std::move(p));
 }
@@ -336,14 +428,20 @@ void tcp_vs_udp(plot_section& sec, const std::vector<labelled_run>& runs) {
     add_latency_plots(sec, "Latency per protocol", lat);
     std::vector<stream_input> streams;
     for (const auto& r : runs) {
-        if (auto n = path(r.doc, {"tcp", "stream"}))
-            streams.push_back({series_label(runs, r, "TCP"), *n, r.doc.at("tcp").number_or("retransmits", 0)});
+        if (auto n = path(r.doc, {"tcp", "stream"})) {
+            // The stream's own count (what its intervals sum to); a run without it: every TCP part's.
+            auto k = n->find("kernel");
+            const double rx = k && k->has("retransmits") ? k->number("retransmits")
+                                                         : r.doc.at("tcp").number_or("retransmits", 0);
+            streams.push_back({series_label(runs, r, "TCP"), *n, rx});
+        }
         if (auto n = path(r.doc, {"udp", "stream"})) streams.push_back({series_label(runs, r, "UDP"), *n, {}});
     }
     add_throughput_plot(sec, streams);
     add_udp_loss_plot(
         sec, runs, [](const json_node& d) { return path(d, {"udp", "rr"}); },
         [](const json_node& d) { return path(d, {"udp", "stream"}); });
+    add_udp_over_time_plot(sec, runs, [](const json_node& d) { return path(d, {"udp", "rr"}); });
     add_mathis_bar(sec, runs, [](const json_node& d) -> std::optional<double> {
         if (auto s = path(d, {"tcp", "stream"})) return s->number("bits_per_second");
         return std::nullopt;
@@ -445,6 +543,7 @@ void udp_mode(plot_section& sec, const std::vector<labelled_run>& runs, const st
         add_udp_loss_plot(
             sec, runs, [](const json_node& d) { return d.find("result"); },
             [](const json_node&) { return std::optional<json_node>{}; });
+        add_udp_over_time_plot(sec, runs, [](const json_node& d) { return d.find("result"); });
     } else {
         std::vector<stream_input> streams;
         for (const auto& r : runs) streams.push_back({series_label(runs, r, "UDP"), r.doc.at("result"), {}});

@@ -17,6 +17,7 @@ struct plot_series {
     std::vector<std::array<double, 2>> xy{};  ///< xy charts
     std::vector<double> values{};             ///< bar charts: one per category
     std::string style{"line"};                ///< "line", "step" (a CDF), "marker" (points only)
+    bool right_axis = false;                  ///< xy charts: drawn against y2_title, on the right
 };
 
 struct plot {
@@ -24,6 +25,7 @@ struct plot {
     std::string title{};
     std::string x_title{};  ///< with the unit: "latency (us, log scale)"
     std::string y_title{};
+    std::string y2_title{};  ///< the right axis, for series with right_axis; empty: none
     std::string reading{};  ///< one sentence that reads the plot
     std::string kind{"xy"};  ///< "xy" or "bar"
     bool x_log = false;

@@ -112,6 +112,16 @@ report make_report(const tcp_stream_result& r) {
                std::to_string(r.kernel.retransmits), std::to_string(r.kernel.cwnd_segments),
                r.kernel.congestion_control.empty() ? "-" : r.kernel.congestion_control});
     rep.add_table(std::move(t));
+    if (!r.intervals.empty()) {
+        // Retransmissions are this host's sending sockets' (TCP_INFO at each boundary); on a
+        // download only the responder sends, and it does not report them: "-".
+        table iv{"Per interval", {"interval", "bytes", "throughput", "retransmits"}, {}};
+        for (const auto& i : r.intervals)
+            iv.add_row({fmt::format("{:.1f}-{:.1f} s", i.start_s, i.end_s),
+                        format_bytes(static_cast<double>(i.bytes)), format_bits_per_second(i.bits_per_second),
+                        i.retransmits ? std::to_string(*i.retransmits) : std::string{"-"}});
+        rep.add_table(std::move(iv));
+    }
     return rep;
 }
 
@@ -127,6 +137,20 @@ report make_report(const udp_rr_result& r, const udp_rr_options& opt) {
                format_duration_us(s.p50_us), format_duration_us(s.p90_us), format_duration_us(s.p99_us),
                format_duration_us(s.max_us)});
     rep.add_table(std::move(t));
+    if (r.intervals.size() > 1) {
+        table iv{"Over time, by when each request was sent",
+                 {"interval", "sent", "lost", "reordered", "dup", "late"},
+                 {}};
+        // A run shorter than a second has stretches of milliseconds.
+        const bool ms = r.intervals.back().end_s < 1.0;
+        for (const auto& i : r.intervals)
+            iv.add_row({ms ? fmt::format("{:.2f}-{:.2f} ms", i.start_s * 1e3, i.end_s * 1e3)
+                           : fmt::format("{:.2f}-{:.2f} s", i.start_s, i.end_s),
+                        std::to_string(i.sent),
+                        std::to_string(i.lost), std::to_string(i.reordered), std::to_string(i.duplicates),
+                        std::to_string(i.late)});
+        rep.add_table(std::move(iv));
+    }
     if (r.received > 0 && r.first_reply.count() > 0)
         rep.add_reading(fmt::format("The first datagram's answer came back {} after it was sent: one round "
                                     "trip, with no setup before it.",

@@ -16,9 +16,13 @@
 
 namespace nettool::detail {
 
-/// A stream's running byte count, sampled once a second by the probing thread.
+/// A stream's running byte count, sampled once a second by the probing thread, and the stream's
+/// socket when this host sends on it (-1 otherwise), whose TCP_INFO the probing thread reads at
+/// the same moments. The stream's thread keeps that socket open until the probing thread has
+/// taken its last sample.
 struct alignas(64) stream_counter {
     std::atomic<std::uint64_t> bytes{0};
+    std::atomic<int> sending_fd{-1};
 };
 
 /// How many streams a test runs: `per_direction` (1..128) in each direction it uses.

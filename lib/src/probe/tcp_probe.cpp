@@ -169,17 +169,28 @@ struct stream_outcome {
     std::uint64_t received = 0;  // by whoever received: the responder's count for uploads
     mono_clock::time_point data_start{};
     mono_clock::time_point data_end{};
-    detail::tcp_info_snapshot info;
+    detail::tcp_info_snapshot info;  // the sending socket's after the responder read everything
+    bool sender = false;             // this host sent on the stream: info counts its retransmissions
     std::string error;
+};
+
+// Holds a stream's socket open until the probing thread has taken its last TCP_INFO sample:
+// declared after the session, so it waits before the session's socket closes.
+struct keep_until_sampled {
+    std::latch& sampled;
+    ~keep_until_sampled() { sampled.wait(); }
 };
 
 // `start` is written by the probing thread once every stream has connected, before `go` opens.
 void run_upload(const socket_address& target, const tcp_stream_options& opt, std::latch& ready,
-                std::latch& go, const mono_clock::time_point& start, detail::stream_counter& counter,
-                stream_outcome& out) {
+                std::latch& go, std::latch& sampled, const mono_clock::time_point& start,
+                detail::stream_counter& counter, stream_outcome& out) {
     std::error_code ec;
+    out.sender = true;
     auto s = detail::open_session(target, {proto::mode::sink, 0, 0}, mono_clock::now() + opt.timeout, ec,
                                   out.error);
+    const keep_until_sampled hold{sampled};
+    if (s.fd.get() >= 0) counter.sending_fd.store(s.fd.get(), std::memory_order_relaxed);
     if (!ec && !opt.congestion_control.empty() &&
         ::setsockopt(s.fd.get(), IPPROTO_TCP, TCP_CONGESTION, opt.congestion_control.data(),
                      static_cast<socklen_t>(opt.congestion_control.size())) != 0) {
@@ -195,13 +206,16 @@ void run_upload(const socket_address& target, const tcp_stream_options& opt, std
     out.data_start = mono_clock::now();
     if (const int err = detail::send_until(s.fd.get(), buf, end, opt.timeout, counter, out.sent)) {
         out.error = fmt::format("sending to {}: {}", target.to_string(), std::strerror(err));
+        out.info = detail::read_tcp_info(s.fd.get());
         return;
     }
-    out.info = detail::read_tcp_info(s.fd.get());
     ::shutdown(s.fd.get(), SHUT_WR);
     std::array<std::byte, proto::sink_report_size> rep{};
-    // The responder reports after reading everything still in flight.
-    if (!detail::read_exact(s.fd.get(), rep, mono_clock::now() + opt.timeout + 5s, ec)) {
+    // The responder reports after reading everything still in flight; TCP_INFO is read after
+    // that, so the retransmissions of data still in flight when sending stopped are counted too.
+    const bool reported = detail::read_exact(s.fd.get(), rep, mono_clock::now() + opt.timeout + 5s, ec);
+    out.info = detail::read_tcp_info(s.fd.get());
+    if (!reported) {
         out.error = fmt::format("waiting for the responder's byte count: {}", detail::describe(ec));
         out.data_end = mono_clock::now();
         out.received = out.sent;
@@ -268,6 +282,7 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
     std::vector<stream_outcome> outcomes(n);
     std::latch ready{static_cast<std::ptrdiff_t>(n) + 1};
     std::latch go{1};
+    std::latch sampled{1};
     mono_clock::time_point start{};
     std::vector<std::thread> threads;
     threads.reserve(n);
@@ -275,7 +290,7 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
         const bool is_up = up && i < per_dir;
         threads.emplace_back([&, i, is_up] {
             if (is_up)
-                run_upload(target, opt, ready, go, start, counters[i], outcomes[i]);
+                run_upload(target, opt, ready, go, sampled, start, counters[i], outcomes[i]);
             else
                 run_download(target, opt, ready, counters[i], outcomes[i]);
         });
@@ -287,23 +302,50 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
     start = mono_clock::now();
     go.count_down();
 
-    // Sample the counters once a second for interval lines while the streams run.
+    // Sample the counters once a second for interval lines while the streams run, and with them
+    // the sending sockets' retransmission counts: one getsockopt per socket per interval.
     interval_meter meter{start, r.intervals, on_interval};
     const auto end = start + opt.duration;
-    while (mono_clock::now() < end) {
-        std::this_thread::sleep_until(std::min(meter.interval_start() + 1s, end));
+    auto bytes_now = [&] {
         std::uint64_t sum = 0;
         for (const auto& c : counters) sum += c.bytes.load(std::memory_order_relaxed);
-        meter.close(mono_clock::now(), sum);
+        return sum;
+    };
+    auto retransmits_now = [&]() -> std::optional<std::uint64_t> {
+        if (!up) return std::nullopt;  // only the sender knows; the responder does not say
+        std::uint64_t sum = 0;
+        for (const auto& c : counters) {
+            const int fd = c.sending_fd.load(std::memory_order_relaxed);
+            if (fd < 0) continue;
+            if (const auto t = detail::read_tcp_info(fd); t.valid) sum += t.total_retrans;
+        }
+        return sum;
+    };
+    for (auto next = meter.interval_start() + 1s; next < end; next = meter.interval_start() + 1s) {
+        std::this_thread::sleep_until(next);
+        meter.close(mono_clock::now(), bytes_now(), retransmits_now());
     }
+    std::this_thread::sleep_until(end);
+    const auto ended = mono_clock::now();
+    const auto bytes_at_end = bytes_now();
+    sampled.count_down();  // the streams may close their sockets now
     for (auto& t : threads) t.join();
+    // The last interval's retransmissions come from the final TCP_INFO each stream read after the
+    // responder had everything, the same reads as the total, so the intervals sum to it.
+    std::optional<std::uint64_t> final_retransmits;
+    if (up) {
+        final_retransmits = 0;
+        for (const auto& o : outcomes)
+            if (o.sender && o.info.valid) *final_retransmits += o.info.total_retrans;
+    }
+    meter.close(ended, bytes_at_end, final_retransmits);
 
     double rtt_sum = 0;
     mono_clock::time_point first = mono_clock::time_point::max(), last{};
     for (const auto& o : outcomes) {
         r.bytes_sent += o.sent;
         r.bytes_received += o.received;
-        if (o.sent > 0) detail::sample(r.kernel, o.info, rtt_sum);
+        if (o.sender) detail::sample(r.kernel, o.info, rtt_sum);
         if (o.data_start != mono_clock::time_point{}) first = std::min(first, o.data_start);
         last = std::max(last, o.data_end);
         if (r.error.empty() && !o.error.empty()) r.error = o.error;

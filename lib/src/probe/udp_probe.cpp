@@ -33,7 +33,48 @@ std::optional<proto::udp_header> our_reply(std::span<const std::byte> dgram, std
     return h.value;
 }
 
+// A probe's fate in udp_rr_probe: flags in the low bits, the count of duplicate answers above.
+constexpr std::uint32_t fate_answered = 1, fate_reordered = 2, fate_late = 4, fate_duplicate = 8;
+
+// Buckets the probes by send time (udp_rr_interval says how).
+std::vector<udp_rr_interval> rr_intervals(const std::vector<std::uint32_t>& fate,
+                                          const std::vector<std::uint64_t>& sent_ns) {
+    std::vector<udp_rr_interval> out;
+    if (sent_ns.empty()) return out;
+    const std::uint64_t first = sent_ns.front();
+    const double span = static_cast<double>(sent_ns.back() - first) / 1e9;
+    double width = 1.0;
+    std::size_t n = static_cast<std::size_t>(span) + 1;
+    if (span < 10.0) {
+        n = std::min<std::size_t>(10, sent_ns.size());
+        width = span > 0 ? span / static_cast<double>(n) : 1.0;
+    }
+    out.resize(n);
+    for (std::size_t b = 0; b < n; ++b) {
+        out[b].start_s = static_cast<double>(b) * width;
+        out[b].end_s = b + 1 == n && span < 10.0 && span > 0 ? span : static_cast<double>(b + 1) * width;
+    }
+    for (std::size_t i = 0; i < sent_ns.size(); ++i) {
+        const double t = static_cast<double>(sent_ns[i] - first) / 1e9;
+        const auto b = std::min(n - 1, static_cast<std::size_t>(t / width));
+        auto& iv = out[b];
+        const std::uint32_t f = fate[i];
+        ++iv.sent;
+        if ((f & fate_answered) == 0) ++iv.lost;
+        if ((f & fate_reordered) != 0) ++iv.reordered;
+        if ((f & fate_late) != 0) ++iv.late;
+        iv.duplicates += f / fate_duplicate;
+    }
+    return out;
+}
+
 }  // namespace
+
+void to_json(nlohmann::json& j, const udp_rr_interval& i) {
+    j = {{"start_s", i.start_s},         {"end_s", i.end_s}, {"sent", i.sent},
+         {"lost", i.lost},               {"reordered", i.reordered},
+         {"duplicates", i.duplicates},   {"late", i.late}};
+}
 
 udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& opt) {
     udp_rr_result r;
@@ -72,24 +113,34 @@ udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& o
     detail::make_blocking(fd.get(), opt.timeout);
     std::vector<std::byte> out(opt.size, std::byte{0}), in(proto::max_udp_datagram);
     const std::uint64_t limit = opt.count > 0 ? opt.count : UINT64_MAX;
-    std::vector<std::uint8_t> answered;
+    // Per probe: its fate (answered, reordered, late; duplicates above) and when it was sent, for
+    // the intervals; both reserved up front, one push_back each per probe.
+    std::vector<std::uint32_t> answered;
+    std::vector<std::uint64_t> sent_ns;
     answered.reserve(opt.count > 0 ? opt.count : 1u << 20);
+    sent_ns.reserve(answered.capacity());
     std::uint64_t highest_answered = 0;  // plus one
     const auto stop_at =
         opt.duration > 0ns ? mono_clock::now() + opt.duration : mono_clock::time_point::max();
 
     auto take = [&](const proto::udp_header& h, std::uint64_t now_ns, std::uint64_t current) -> bool {
         if (h.seq >= answered.size()) return false;  // never sent: not ours after all
-        if (answered[h.seq] != 0) {
+        auto& fate = answered[h.seq];
+        if ((fate & fate_answered) != 0) {
             ++r.duplicates;
+            if (fate < UINT32_MAX - fate_duplicate) fate += fate_duplicate;
             return false;
         }
-        answered[h.seq] = 1;
+        fate |= fate_answered;
         ++r.received;
-        if (h.seq + 1 < highest_answered) ++r.reordered;
+        if (h.seq + 1 < highest_answered) {
+            ++r.reordered;
+            fate |= fate_reordered;
+        }
         highest_answered = std::max(highest_answered, h.seq + 1);
         if (h.seq != current) {
             ++r.late;
+            fate |= fate_late;
             return false;
         }
         r.rtt.record(now_ns - h.send_ns);
@@ -124,6 +175,7 @@ udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& o
         const auto now = mono_now_ns();
         proto::encode(proto::udp_header{proto::udp_kind::echo_request, control.cookie, i, now}, out);
         answered.push_back(0);
+        sent_ns.push_back(now);
         ++r.sent;
         if (::send(fd.get(), out.data(), out.size(), 0) < 0) continue;  // counted lost
         receive_until(mono_clock::now() + opt.timeout, i);
@@ -133,6 +185,7 @@ udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& o
     detail::make_blocking(fd.get(), drain);
     receive_until(mono_clock::now() + drain, UINT64_MAX);
     r.lost = r.sent - r.received;
+    r.intervals = rr_intervals(answered, sent_ns);
     // The responder retires the session before a following run starts (see tcp_rr_probe).
     detail::close_gracefully(control.fd.get(), mono_clock::now() + std::min<std::chrono::nanoseconds>(opt.timeout, 1s));
     r.elapsed = total.elapsed();
@@ -310,6 +363,7 @@ void to_json(nlohmann::json& j, const udp_rr_result& r) {
          {"loss_fraction", r.loss_fraction()},
          {"first_reply_us", std::chrono::duration<double, std::micro>(r.first_reply).count()},
          {"rtt", latency_summary::from(r.rtt)},
+         {"intervals", r.intervals},
          {"elapsed_s", std::chrono::duration<double>(r.elapsed).count()}};
     if (!r.error.empty()) j["error"] = r.error;
 }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 NETTOOL_API_BEGIN
@@ -21,6 +22,10 @@ struct stream_interval {
     double end_s = 0;
     std::uint64_t bytes = 0;
     double bits_per_second = 0;
+    /// TCP: segments this host's sending sockets retransmitted in the interval (tcpi_total_retrans
+    /// sampled at each boundary); empty when this host sent nothing (a download: only the sender
+    /// knows) and for UDP.
+    std::optional<std::uint64_t> retransmits{};
     bool operator==(const stream_interval&) const = default;
 };
 void to_json(nlohmann::json& j, const stream_interval& i);
@@ -35,19 +40,24 @@ const char* to_string(stream_direction d) noexcept;
 /// Cuts a running byte total into intervals: close(now, total) ends the interval that began at
 /// the previous close (or at start), appends it to `out` and calls `on_interval`. An interval
 /// shorter than 50 ms (the sliver left when a test ends just after a boundary) is dropped.
+/// `total_retransmits`, when given, is a running count cut the same way, except that a dropped
+/// sliver's retransmissions are added to the interval before it (or carried to the next when
+/// there is none), so that the intervals' retransmissions always sum to the last count given.
 class interval_meter {
 public:
     interval_meter(mono_clock::time_point start, std::vector<stream_interval>& out,
                    const interval_callback& on_interval) noexcept
         : start_(start), from_(start), out_(out), on_interval_(on_interval) {}
 
-    void close(mono_clock::time_point now, std::uint64_t total_bytes);
+    void close(mono_clock::time_point now, std::uint64_t total_bytes,
+               std::optional<std::uint64_t> total_retransmits = std::nullopt);
     mono_clock::time_point interval_start() const noexcept { return from_; }
 
 private:
     mono_clock::time_point start_;
     mono_clock::time_point from_;
     std::uint64_t base_ = 0;
+    std::uint64_t retransmits_base_ = 0;
     std::vector<stream_interval>& out_;
     const interval_callback& on_interval_;
 };

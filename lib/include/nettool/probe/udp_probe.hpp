@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 NETTOOL_API_BEGIN
 namespace nettool {
@@ -31,6 +32,23 @@ struct udp_rr_options {
     bool warm_up = true;
 };
 
+/// One stretch of a UDP request/response run: what became of the probes sent in it. The client
+/// knows each probe's fate, so a probe is counted in the interval it was sent in, whenever its
+/// answer came. Intervals are 1 s of sending time; a run that sent for less than 10 s is cut into
+/// 10 equal stretches instead (fewer when it sent fewer than 10 probes), so a short run still
+/// shows a shape. Summed over the intervals, each count is the run's total.
+struct udp_rr_interval {
+    double start_s = 0;  ///< seconds since the first probe was sent
+    double end_s = 0;
+    std::uint64_t sent = 0;
+    std::uint64_t lost = 0;        ///< never answered
+    std::uint64_t reordered = 0;   ///< answered after a later probe's answer
+    std::uint64_t duplicates = 0;  ///< extra copies of the answers
+    std::uint64_t late = 0;        ///< answered after the probe's timeout
+    bool operator==(const udp_rr_interval&) const = default;
+};
+void to_json(nlohmann::json& j, const udp_rr_interval& i);
+
 struct udp_rr_result {
     socket_address target;
     socket_address local;          ///< the client's UDP socket, to find it in a capture
@@ -45,6 +63,7 @@ struct udp_rr_result {
     std::uint64_t late = 0;                   ///< answers that came after their probe's timeout
     std::chrono::nanoseconds first_reply{0};  ///< first datagram out to its answer back
     histogram rtt;
+    std::vector<udp_rr_interval> intervals;  ///< the counts above over time, by send time
     std::string error;
     std::chrono::nanoseconds elapsed{0};
     double loss_fraction() const noexcept {
