@@ -25,10 +25,26 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
 namespace nettool::exporter {
 namespace {
 
 using namespace std::chrono_literals;
+
+// A udp_rr target keeps two descriptors open (its session), so a thousand targets need more than
+// the usual soft limit of 1,024: take the hard limit, as Go's runtime does for Prometheus's
+// exporters. Returns the limit now in force.
+rlim_t raise_open_files() noexcept {
+    rlimit l{};
+    if (::getrlimit(RLIMIT_NOFILE, &l) != 0) return 0;
+    if (l.rlim_cur < l.rlim_max) {
+        rlimit want = l;
+        want.rlim_cur = l.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &want) == 0) return want.rlim_cur;
+    }
+    return l.rlim_cur;
+}
 
 double unix_now_s() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -118,6 +134,11 @@ public:
         config c;
         c.modules = builtin_modules();
         if (!opt_.config_path.empty()) c = read_config(opt_.config_path);
+        const auto open_files = raise_open_files();
+        if (opt_.log && open_files != RLIM_INFINITY && 2 * c.targets.size() + 64 > open_files)
+            opt_.log(fmt::format("{} targets may need {} open files, and this process may open {}: udp_rr rounds "
+                                 "past that fail (raise the hard limit: ulimit -Hn, LimitNOFILE=)",
+                                 c.targets.size(), 2 * c.targets.size() + 64, open_files));
         install(c);
         if (opt_.log)
             opt_.log(fmt::format("config {}: {} targets, {} modules",
