@@ -51,7 +51,9 @@ void exchange(int fd, std::uint64_t cookie, std::uint64_t first_seq, const udp_r
               rr_buffers& b) {
     detail::make_blocking(fd, opt.timeout);
     b.out.assign(opt.size, std::byte{0});
-    b.in.resize(proto::max_udp_datagram);
+    // Answers are the requests with their kind changed, never longer; anything longer is not ours
+    // and is cut (its header is all we read). A client kept per target keeps no 64 KiB buffer.
+    b.in.resize(opt.size);
     const std::uint64_t limit = opt.count > 0 ? opt.count : UINT64_MAX;
     auto& answered = b.answered;
     answered.clear();
