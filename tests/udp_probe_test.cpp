@@ -46,14 +46,14 @@ TEST_F(UdpProbe, ClientKeepsItsSessionBetweenRuns) {
         EXPECT_EQ(r.received + r.lost, r.sent);
         EXPECT_EQ(r.rtt.count() + r.late, r.received);
         EXPECT_EQ(r.duplicates, 0u);
-        EXPECT_EQ(r.control_local, first.control_local) << "the same control connection";
-        EXPECT_EQ(r.local, first.local) << "the same UDP socket";
+        EXPECT_EQ(r.control_local.to_string(), first.control_local.to_string()) << "the same control connection";
+        EXPECT_EQ(r.local.to_string(), first.local.to_string()) << "the same UDP socket";
     }
     EXPECT_EQ(resp_->stats().sessions, 1u);
     o.size = 100;
     const auto bigger = c.run(target_, o);
     ASSERT_TRUE(bigger.error.empty()) << bigger.error;
-    EXPECT_NE(bigger.control_local, first.control_local) << "another size, another session";
+    EXPECT_NE(bigger.control_local.to_string(), first.control_local.to_string()) << "another size, another session";
     EXPECT_EQ(resp_->stats().sessions, 2u);
     c.close();
     const auto again = c.run(target_, o);
