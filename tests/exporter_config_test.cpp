@@ -185,9 +185,11 @@ TEST(ExporterConfig, TlsAndTraceRefusalsNameTheirLine) {
               "line 4: 'size' applies to tcp_rr and udp_rr modules; module 't' is tls");
     EXPECT_EQ(refusal("modules:\n  u:\n    prober: udp_rr\n    max_hops: 3\n"),
               "line 4: 'max_hops' applies to trace modules; module 'u' is udp_rr");
-    // A built-in turned into another prober keeps a count that prober cannot take.
-    EXPECT_EQ(refusal("modules:\n  udp_rr:\n    prober: trace\n"),
-              "line 2: module 'udp_rr': a trace module's count is at most 10; set 'count'");
+    // A built-in turned into another prober keeps its count, which must suit the new prober
+    // (udp_rr's 10 is a trace's most).
+    const auto c = parse_config("modules:\n  udp_rr:\n    prober: trace\n");
+    EXPECT_EQ(c.modules.at("udp_rr").kind, prober::trace);
+    EXPECT_EQ(c.modules.at("udp_rr").count, 10u);
 }
 
 TEST(ExporterConfig, TextThatIsNotYamlNamesItsLine) {
