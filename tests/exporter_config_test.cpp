@@ -1,10 +1,15 @@
 #include <nettool/exporter/config.hpp>
 
 #include <nettool/core/error.hpp>
+#include <nettool/exporter/probe_round.hpp>
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+
+#include <unistd.h>
 
 namespace {
 
@@ -25,10 +30,13 @@ std::string refusal(const std::string& yaml) {
 TEST(ExporterConfig, EmptyTextHasTheBuiltInModulesAndNoTargets) {
     const auto c = parse_config("");
     EXPECT_TRUE(c.targets.empty());
-    ASSERT_EQ(c.modules.size(), 4u);
+    ASSERT_EQ(c.modules.size(), 6u);
     EXPECT_EQ(c.modules.at("udp_rr").kind, prober::udp_rr);
     EXPECT_EQ(c.modules.at("udp_rr").count, 10u);
     EXPECT_EQ(c.modules.at("dns").kind, prober::dns);
+    EXPECT_EQ(c.modules.at("tls").kind, prober::tls);
+    EXPECT_EQ(c.modules.at("trace").kind, prober::trace);
+    EXPECT_EQ(c.modules.at("trace").trace_protocol, trace_protocols::udp);
 }
 
 TEST(ExporterConfig, ModulesAndTargets) {
@@ -72,11 +80,11 @@ targets:
 
 TEST(ExporterConfig, EveryRefusalNamesItsLine) {
     EXPECT_EQ(refusal("targets:\n  - target: 127.0.0.1\n    module: nope\n"),
-              "line 3: module 'nope' is not defined (built in: tcp_connect, tcp_rr, udp_rr, dns)");
+              "line 3: module 'nope' is not defined (built in: tcp_connect, tcp_rr, udp_rr, dns, tls, trace)");
     EXPECT_EQ(refusal("modules:\n  m:\n    prober: icmp\n"),
-              "line 3: prober 'icmp' is not one nettool has: tcp_connect, tcp_rr, udp_rr or dns");
+              "line 3: prober 'icmp' is not one nettool has: tcp_connect, tcp_rr, udp_rr, dns, tls or trace");
     EXPECT_EQ(refusal("modules:\n  m:\n    count: 5\n"),
-              "line 3: module 'm' needs a prober: tcp_connect, tcp_rr, udp_rr or dns");
+              "line 3: module 'm' needs a prober: tcp_connect, tcp_rr, udp_rr, dns, tls or trace");
     EXPECT_EQ(refusal("modules:\n  m:\n    prober: udp_rr\n    count: 0\n"),
               "line 4: 'count' is '0': give a whole number from 1 to 1000");
     EXPECT_EQ(refusal("modules:\n  m:\n    prober: udp_rr\n    count: -3\n"),
@@ -101,6 +109,87 @@ TEST(ExporterConfig, EveryRefusalNamesItsLine) {
     EXPECT_EQ(refusal("targets: 5\n"), "line 1: 'targets' must be a list");
     EXPECT_EQ(refusal("- a\n- b\n"), "line 1: the config must be a map with 'modules' and 'targets'");
     EXPECT_EQ(refusal("scrape: {}\n"), "line 1: unknown key 'scrape' in the config: the keys are modules, targets");
+}
+
+TEST(ExporterConfig, TlsAndTraceModules) {
+    const auto ca = std::filesystem::temp_directory_path() / ("nettool-config-ca-" + std::to_string(::getpid()) + ".pem");
+    std::ofstream(ca) << "not checked here: tls_probe reads it\n";
+    const auto c = parse_config(std::string{R"(
+modules:
+  web:
+    prober: tls
+    server_name: www.example.org
+    ca_file: )"} + ca.string() + R"(
+    insecure_skip_verify: true
+    tls_version: "1.3"
+    count: 2
+    timeout: 2s
+  path:
+    prober: trace
+    protocol: icmp
+    max_hops: 12
+    count: 3
+  tcp_path:
+    prober: trace
+    protocol: tcp
+targets:
+  - target: 192.0.2.10
+    module: web
+  - target: 192.0.2.10
+    module: path
+    interval: 1m
+)");
+    std::filesystem::remove(ca);
+    const auto& w = c.modules.at("web");
+    EXPECT_EQ(w.ca_file, ca.string());
+    EXPECT_EQ(w.kind, prober::tls);
+    EXPECT_EQ(w.server_name, "www.example.org");
+    EXPECT_TRUE(w.insecure_skip_verify);
+    EXPECT_EQ(w.tls_version, tls_versions::tls1_3);
+    EXPECT_EQ(w.count, 2u);
+    EXPECT_EQ(w.timeout, 2s);
+    const auto& p = c.modules.at("path");
+    EXPECT_EQ(p.kind, prober::trace);
+    EXPECT_EQ(p.trace_protocol, trace_protocols::icmp);
+    EXPECT_EQ(p.max_hops, 12u);
+    EXPECT_EQ(p.count, 3u);
+    EXPECT_EQ(c.modules.at("tcp_path").trace_protocol, trace_protocols::tcp);
+    // Ports a target without one is probed on.
+    EXPECT_EQ(default_port(w), 443);
+    EXPECT_EQ(default_port(p), 33434);
+    EXPECT_EQ(default_port(c.modules.at("tcp_path")), 80);
+    ASSERT_EQ(c.targets.size(), 2u);
+}
+
+TEST(ExporterConfig, TlsAndTraceRefusalsNameTheirLine) {
+    EXPECT_EQ(refusal("modules:\n  t:\n    prober: tls\n    tls_version: \"1.1\"\n"),
+              "line 4: tls_version '1.1' is not one of any, 1.2 or 1.3");
+    EXPECT_EQ(refusal("modules:\n  t:\n    prober: tls\n    insecure_skip_verify: maybe\n"),
+              "line 4: 'insecure_skip_verify' is 'maybe': give true or false");
+    EXPECT_EQ(refusal("modules:\n  t:\n    prober: tls\n    ca_file: /nonexistent/ca.pem\n"),
+              "line 4: ca_file '/nonexistent/ca.pem' is not a file: give a PEM file of CA certificates");
+    EXPECT_EQ(refusal("modules:\n  t:\n    prober: tls\n    server_name: \"bad name!\"\n"),
+              "line 4: server_name 'bad name!' is not a host name");
+    EXPECT_EQ(refusal("modules:\n  t:\n    prober: tls\n    count: 101\n"),
+              "line 4: 'count' is '101': give a whole number from 1 to 100");
+    EXPECT_EQ(refusal("modules:\n  t:\n    prober: trace\n    protocol: sctp\n"),
+              "line 4: protocol 'sctp' is not one of udp, icmp or tcp");
+    EXPECT_EQ(refusal("modules:\n  t:\n    prober: trace\n    max_hops: 65\n"),
+              "line 4: 'max_hops' is '65': give a whole number from 1 to 64");
+    EXPECT_EQ(refusal("modules:\n  t:\n    prober: trace\n    count: 11\n"),
+              "line 4: 'count' is '11': give a whole number from 1 to 10");
+    // A key of another prober names both.
+    EXPECT_EQ(refusal("modules:\n  t:\n    prober: trace\n    server_name: example.org\n"),
+              "line 4: 'server_name' applies to tls modules; module 't' is trace");
+    EXPECT_EQ(refusal("modules:\n  t:\n    prober: tls\n    size: 100\n"),
+              "line 4: 'size' applies to tcp_rr and udp_rr modules; module 't' is tls");
+    EXPECT_EQ(refusal("modules:\n  u:\n    prober: udp_rr\n    max_hops: 3\n"),
+              "line 4: 'max_hops' applies to trace modules; module 'u' is udp_rr");
+    // A built-in turned into another prober keeps its count, which must suit the new prober
+    // (udp_rr's 10 is a trace's most).
+    const auto c = parse_config("modules:\n  udp_rr:\n    prober: trace\n");
+    EXPECT_EQ(c.modules.at("udp_rr").kind, prober::trace);
+    EXPECT_EQ(c.modules.at("udp_rr").count, 10u);
 }
 
 TEST(ExporterConfig, TextThatIsNotYamlNamesItsLine) {

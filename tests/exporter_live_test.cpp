@@ -237,7 +237,7 @@ TEST_F(ExporterLive, CheckConfigReadsTheFileAndStartsNothing) {
     std::ofstream(bad) << "targets:\n  - target: " << target_text_ << "\n    module: nope\n";
     auto r = run_nettool({"exporter", "--config", good.string(), "--check-config"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.out, good.string() + ": ok: 1 targets, 4 modules\n");
+    EXPECT_EQ(r.out, good.string() + ": ok: 1 targets, 6 modules\n");
     EXPECT_EQ(resp_->stats().sessions, 0u);  // nothing was probed
     r = run_nettool({"exporter", "--config", bad.string(), "--check-config"});
     EXPECT_EQ(r.exit_code, 2);

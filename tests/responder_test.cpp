@@ -1,6 +1,7 @@
 #include <nettool/probe/responder.hpp>
 
 #include <nettool/probe/protocol.hpp>
+#include <nettool/probe/udp_probe.hpp>
 
 #include "probe/session.hpp"
 #include "net/socket.hpp"
@@ -58,6 +59,33 @@ TEST(Responder, BindsOnePortForTcpAndUdp) {
     ASSERT_TRUE(r);
     EXPECT_NE(r->port(), 0);
     EXPECT_EQ(r->local_endpoint().to_string(), "127.0.0.1:" + std::to_string(r->port()));
+}
+
+// Bound to every address, the responder answers each datagram from the address it came to: a
+// client's connected socket takes nothing else. Loopback's 127.0.0.0/8 makes the case without a
+// namespace: a request to 127.0.0.2 comes from 127.0.0.1, and the route back to 127.0.0.1 would
+// pick 127.0.0.1 as the source.
+TEST(Responder, AnswersUdpFromTheAddressTheRequestCameTo) {
+    for (const char* bind : {"", "0.0.0.0"}) {
+        responder_config cfg;
+        cfg.bind_address = bind;
+        cfg.port = 0;
+        std::error_code ec;
+        auto r = responder::start(cfg, ec);
+        ASSERT_TRUE(r) << ec.message();
+        const auto port = r->local_endpoint().port();
+        for (const char* host : {"127.0.0.1", "127.0.0.2", "127.3.4.5"}) {
+            udp_rr_options o;
+            o.count = 5;
+            o.warm_up = false;
+            o.drain = 0ns;
+            const auto to = socket_address::from_numeric(host, port, ec);
+            ASSERT_FALSE(ec);
+            const auto u = udp_rr_probe(to, o);
+            EXPECT_TRUE(u.error.empty()) << bind << " " << host << ": " << u.error;
+            EXPECT_EQ(u.received, 5u) << "bound to '" << bind << "', asked at " << host;
+        }
+    }
 }
 
 TEST(Responder, RefusesOtherVersionsBadModesAndBadSizes) {

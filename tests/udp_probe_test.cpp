@@ -49,6 +49,39 @@ TEST_F(UdpProbe, RequestResponseAccountsForEveryProbe) {
     EXPECT_EQ(sum.late, r.late);
 }
 
+// A client keeps its session between runs: one control connection (the responder counts one
+// session), the same sockets, numbers that run on; a new size needs a new session.
+TEST_F(UdpProbe, ClientKeepsItsSessionBetweenRuns) {
+    udp_rr_options o;
+    o.count = 20;
+    o.size = 64;
+    o.drain = 0ns;
+    udp_rr_client c;
+    const auto first = c.run(target_, o);
+    ASSERT_TRUE(first.error.empty()) << first.error;
+    for (int i = 0; i < 3; ++i) {
+        const auto r = c.run(target_, o);
+        ASSERT_TRUE(r.error.empty()) << r.error;
+        EXPECT_EQ(r.sent, 20u);
+        EXPECT_EQ(r.received + r.lost, r.sent);
+        EXPECT_EQ(r.rtt.count() + r.late, r.received);
+        EXPECT_EQ(r.duplicates, 0u);
+        EXPECT_EQ(r.control_local.to_string(), first.control_local.to_string()) << "the same control connection";
+        EXPECT_EQ(r.local.to_string(), first.local.to_string()) << "the same UDP socket";
+    }
+    EXPECT_EQ(resp_->stats().sessions, 1u);
+    o.size = 100;
+    const auto bigger = c.run(target_, o);
+    ASSERT_TRUE(bigger.error.empty()) << bigger.error;
+    EXPECT_NE(bigger.control_local.to_string(), first.control_local.to_string()) << "another size, another session";
+    EXPECT_EQ(resp_->stats().sessions, 2u);
+    c.close();
+    const auto again = c.run(target_, o);
+    ASSERT_TRUE(again.error.empty()) << again.error;
+    EXPECT_EQ(resp_->stats().sessions, 3u);
+    EXPECT_EQ(resp_->stats().udp_replies, 4 * 20u + 2 * 20u);
+}
+
 TEST_F(UdpProbe, StreamAtAFixedRateIsCountedByTheResponder) {
     udp_stream_options o;
     o.size = 500;

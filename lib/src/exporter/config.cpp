@@ -7,9 +7,13 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -69,9 +73,39 @@ void only_keys(const YAML::Node& map, std::initializer_list<std::string_view> kn
     }
 }
 
+constexpr std::string_view prober_list = "tcp_connect, tcp_rr, udp_rr, dns, tls or trace";
+
+// The keys that belong to some probers only, and those probers.
+struct owned_key {
+    std::string_view key;
+    std::array<prober, 2> owners;
+    std::size_t n = 1;
+};
+constexpr owned_key owned_keys[] = {
+    {"size", {prober::tcp_rr, prober::udp_rr}, 2},
+    {"query_name", {prober::dns}},
+    {"query_type", {prober::dns}},
+    {"server_name", {prober::tls}},
+    {"ca_file", {prober::tls}},
+    {"insecure_skip_verify", {prober::tls}},
+    {"tls_version", {prober::tls}},
+    {"protocol", {prober::trace}},
+    {"max_hops", {prober::trace}},
+};
+
+bool boolean(const YAML::Node& n, const std::string& key) {
+    const auto text = scalar(n, key);
+    if (text == "true") return true;
+    if (text == "false") return false;
+    refuse(n.Mark(), fmt::format("'{}' is '{}': give true or false", key, text));
+}
+
 module_config parse_module(const std::string& name, const YAML::Node& n, const module_config* base) {
     if (!n.IsMap()) refuse(n.Mark(), fmt::format("module '{}' must be a map of settings", name));
-    only_keys(n, {"prober", "count", "size", "timeout", "query_name", "query_type"}, fmt::format("module '{}'", name));
+    only_keys(n,
+              {"prober", "count", "size", "timeout", "query_name", "query_type", "server_name", "ca_file",
+               "insecure_skip_verify", "tls_version", "protocol", "max_hops"},
+              fmt::format("module '{}'", name));
     module_config m;
     if (base) m = *base;
     m.name = name;
@@ -81,11 +115,33 @@ module_config parse_module(const std::string& name, const YAML::Node& n, const m
         else if (text == "tcp_rr") m.kind = prober::tcp_rr;
         else if (text == "udp_rr") m.kind = prober::udp_rr;
         else if (text == "dns") m.kind = prober::dns;
-        else refuse(p.Mark(), fmt::format("prober '{}' is not one nettool has: tcp_connect, tcp_rr, udp_rr or dns", text));
+        else if (text == "tls") m.kind = prober::tls;
+        else if (text == "trace") m.kind = prober::trace;
+        else refuse(p.Mark(), fmt::format("prober '{}' is not one nettool has: {}", text, prober_list));
     } else if (!base) {
-        refuse(n.Mark(), fmt::format("module '{}' needs a prober: tcp_connect, tcp_rr, udp_rr or dns", name));
+        refuse(n.Mark(), fmt::format("module '{}' needs a prober: {}", name, prober_list));
     }
-    if (const auto v = n["count"]) m.count = whole(v, "count", 1, config_caps::max_count);
+    for (const auto& k : owned_keys) {
+        const auto v = n[std::string{k.key}];
+        if (!v) continue;
+        bool ok = false;
+        std::string list;
+        for (std::size_t i = 0; i < k.n; ++i) {
+            const auto o = k.owners[i];
+            ok = ok || o == m.kind;
+            list += fmt::format("{}{}", list.empty() ? "" : " and ", prober_name(o));
+        }
+        if (!ok)
+            refuse(v.Mark(), fmt::format("'{}' applies to {} modules; module '{}' is {}", k.key, list, name,
+                                         prober_name(m.kind)));
+    }
+    const std::uint64_t max_count = m.kind == prober::tls     ? config_caps::max_tls_count
+                                    : m.kind == prober::trace ? config_caps::max_trace_count
+                                                              : config_caps::max_count;
+    if (const auto v = n["count"]) m.count = whole(v, "count", 1, max_count);
+    if (m.count > max_count)  // a built-in's count, kept when its prober changed
+        refuse(n.Mark(), fmt::format("module '{}': a {} module's count is at most {}; set 'count'", name,
+                                     prober_name(m.kind), max_count));
     if (const auto v = n["size"]) m.size = static_cast<std::uint32_t>(whole(v, "size", 32, config_caps::max_size));
     if (const auto v = n["timeout"]) m.timeout = duration(v, "timeout", std::chrono::milliseconds{1}, config_caps::max_timeout);
     if (const auto v = n["query_name"]) {
@@ -98,6 +154,37 @@ module_config parse_module(const std::string& name, const YAML::Node& n, const m
         if (!t) refuse(v.Mark(), fmt::format("query_type '{}' is not a DNS type (A, AAAA, MX, TYPE65...)", v.Scalar()));
         m.query_type = *t;
     }
+    if (const auto v = n["server_name"]) {
+        m.server_name = scalar(v, "server_name");
+        const bool letters = std::all_of(m.server_name.begin(), m.server_name.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+        });
+        if (!letters || m.server_name.size() > 253 || validate_dns_name(m.server_name))
+            refuse(v.Mark(), fmt::format("server_name '{}' is not a host name", m.server_name));
+    }
+    if (const auto v = n["ca_file"]) {
+        m.ca_file = scalar(v, "ca_file");
+        std::error_code ec;
+        if (m.ca_file.empty() || m.ca_file.size() > 4096 || !std::filesystem::is_regular_file(m.ca_file, ec))
+            refuse(v.Mark(), fmt::format("ca_file '{}' is not a file: give a PEM file of CA certificates", m.ca_file));
+    }
+    if (const auto v = n["insecure_skip_verify"]) m.insecure_skip_verify = boolean(v, "insecure_skip_verify");
+    if (const auto v = n["tls_version"]) {
+        const auto text = scalar(v, "tls_version");
+        if (text == "any") m.tls_version = tls_versions::any;
+        else if (text == "1.2" || text == "TLS1.2") m.tls_version = tls_versions::tls1_2;
+        else if (text == "1.3" || text == "TLS1.3") m.tls_version = tls_versions::tls1_3;
+        else refuse(v.Mark(), fmt::format("tls_version '{}' is not one of any, 1.2 or 1.3", text));
+    }
+    if (const auto v = n["protocol"]) {
+        const auto text = scalar(v, "protocol");
+        if (text == "udp") m.trace_protocol = trace_protocols::udp;
+        else if (text == "icmp") m.trace_protocol = trace_protocols::icmp;
+        else if (text == "tcp") m.trace_protocol = trace_protocols::tcp;
+        else refuse(v.Mark(), fmt::format("protocol '{}' is not one of udp, icmp or tcp", text));
+    }
+    if (const auto v = n["max_hops"])
+        m.max_hops = static_cast<unsigned>(whole(v, "max_hops", 1, config_caps::max_trace_hops));
     return m;
 }
 
@@ -109,6 +196,8 @@ std::string_view prober_name(prober p) noexcept {
         case prober::tcp_rr: return "tcp_rr";
         case prober::udp_rr: return "udp_rr";
         case prober::dns: return "dns";
+        case prober::tls: return "tls";
+        case prober::trace: return "trace";
     }
     return "?";
 }
@@ -119,6 +208,8 @@ std::map<std::string, module_config> builtin_modules() {
     m["tcp_rr"] = {.name = "tcp_rr", .kind = prober::tcp_rr, .count = 10};
     m["udp_rr"] = {.name = "udp_rr", .kind = prober::udp_rr, .count = 10};
     m["dns"] = {.name = "dns", .kind = prober::dns, .count = 1};
+    m["tls"] = {.name = "tls", .kind = prober::tls, .count = 1};
+    m["trace"] = {.name = "trace", .kind = prober::trace, .count = 1};
     return m;
 }
 
@@ -170,7 +261,7 @@ config parse_config(std::string_view yaml) {
                 if (!mod) refuse(t.Mark(), fmt::format("target '{}' needs a module", tc.name));
                 tc.module = scalar(mod, "module");
                 if (c.modules.count(tc.module) == 0)
-                    refuse(mod.Mark(), fmt::format("module '{}' is not defined (built in: tcp_connect, tcp_rr, udp_rr, dns)",
+                    refuse(mod.Mark(), fmt::format("module '{}' is not defined (built in: tcp_connect, tcp_rr, udp_rr, dns, tls, trace)",
                                                    tc.module));
                 if (const auto iv = t["interval"])
                     tc.interval = duration(iv, "interval", config_caps::min_interval, config_caps::max_interval);

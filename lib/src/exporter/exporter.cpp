@@ -9,6 +9,8 @@
 #include <nettool/exporter/probe_round.hpp>
 #include <nettool/net/endpoint.hpp>
 
+#include "exporter/module_metrics.hpp"
+
 #include <fmt/format.h>
 #include <httplib.h>
 
@@ -23,10 +25,26 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
 namespace nettool::exporter {
 namespace {
 
 using namespace std::chrono_literals;
+
+// A udp_rr target keeps two descriptors open (its session), so a thousand targets need more than
+// the usual soft limit of 1,024: take the hard limit, as Go's runtime does for Prometheus's
+// exporters. Returns the limit now in force.
+rlim_t raise_open_files() noexcept {
+    rlimit l{};
+    if (::getrlimit(RLIMIT_NOFILE, &l) != 0) return 0;
+    if (l.rlim_cur < l.rlim_max) {
+        rlimit want = l;
+        want.rlim_cur = l.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &want) == 0) return want.rlim_cur;
+    }
+    return l.rlim_cur;
+}
 
 double unix_now_s() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -46,6 +64,7 @@ struct target_metrics {
     double last_duration_s = 0;
     double last_round_unix_s = 0;
     std::string last_error;
+    round_extras last_extras;  // tls and trace: the last round's gauges
 };
 
 struct target_slot {
@@ -55,6 +74,7 @@ struct target_slot {
     std::atomic<bool> running{false};
     mutable std::mutex mu;  // guards metrics
     target_metrics metrics;
+    round_state state;  // the running round's only (running guards it)
 };
 
 // The accept loop hands each connection to this queue; when max_queued_connections wait, it
@@ -114,6 +134,11 @@ public:
         config c;
         c.modules = builtin_modules();
         if (!opt_.config_path.empty()) c = read_config(opt_.config_path);
+        const auto open_files = raise_open_files();
+        if (opt_.log && open_files != RLIM_INFINITY && 2 * c.targets.size() + 64 > open_files)
+            opt_.log(fmt::format("{} targets may need {} open files, and this process may open {}: udp_rr rounds "
+                                 "past that fail (raise the hard limit: ulimit -Hn, LimitNOFILE=)",
+                                 c.targets.size(), 2 * c.targets.size() + 64, open_files));
         install(c);
         if (opt_.log)
             opt_.log(fmt::format("config {}: {} targets, {} modules",
@@ -231,7 +256,7 @@ private:
             }
             // A round may take at most its interval, so it ends before the next one is due.
             const auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(s->target.interval);
-            const auto r = run_round(s->module, s->target.name, budget);
+            const auto r = run_round(s->module, s->target.name, budget, &s->state);
             {
                 std::lock_guard m{s->mu};
                 auto& t = s->metrics;
@@ -248,6 +273,7 @@ private:
                 t.last_duration_s = r.duration_s;
                 t.last_round_unix_s = unix_now_s();
                 t.last_error = r.error;
+                if (s->module.kind == prober::tls || s->module.kind == prober::trace) t.last_extras = r.extras;
             }
             s->running = false;
         }
@@ -271,7 +297,8 @@ private:
             for (std::size_t i = 0; i < slots.size(); ++i) e.sample(name, labels_of(*slots[i]), value(snap[i]));
         };
         e.family("nettool_probe_latency_seconds", "histogram",
-                 "Each probe's time: TCP connect (tcp_connect), request round trip (tcp_rr, udp_rr), query (dns).");
+                 "Each probe's time: TCP connect (tcp_connect), request round trip (tcp_rr, udp_rr), query (dns), "
+                 "TLS handshake (tls).");
         for (std::size_t i = 0; i < slots.size(); ++i)
             e.histogram_samples("nettool_probe_latency_seconds", labels_of(*slots[i]), snap[i].latency);
         const auto d = [](std::uint64_t v) { return static_cast<double>(v); };
@@ -302,6 +329,13 @@ private:
             auto l = labels_of(*slots[i]);
             l.emplace_back("error", snap[i].last_error);
             e.sample("nettool_probe_last_error_info", l, 1);
+        }
+        {
+            std::vector<detail::target_extras> extras;
+            for (std::size_t i = 0; i < slots.size(); ++i)
+                if (slots[i]->module.kind == prober::tls || slots[i]->module.kind == prober::trace)
+                    extras.push_back({slots[i]->target.name, slots[i]->module.name, &snap[i].last_extras});
+            detail::metrics_extras(e, extras);
         }
         e.family("nettool_exporter_targets", "gauge", "Targets in the config.");
         e.sample("nettool_exporter_targets", {}, d(slots.size()));
@@ -334,7 +368,7 @@ private:
             m = it->second;
         }
         std::error_code ec;
-        parse_host_port(target, default_port(m.kind), ec);
+        parse_host_port(target, default_port(m), ec);
         if (ec || target.empty() || target.size() > 255) return bad(fmt::format("target '{}' is not HOST[:PORT]", target));
         // As blackbox_exporter: the scrape's timeout less half a second of margin, at most 60 s.
         double timeout_s = 10;
@@ -357,7 +391,7 @@ private:
         e.family("probe_dns_lookup_time_seconds", "gauge", "Resolving the target's name (0 for an address).");
         e.sample("probe_dns_lookup_time_seconds", {}, r.lookup_s);
         if (r.connect_s) {
-            e.family("probe_tcp_connect_seconds", "gauge", "The TCP handshake of the session (tcp_rr).");
+            e.family("probe_tcp_connect_seconds", "gauge", "The TCP handshake of the session (tcp_rr) or of the first connection (tls).");
             e.sample("probe_tcp_connect_seconds", {}, *r.connect_s);
         }
         const auto d = [](std::uint64_t v) { return static_cast<double>(v); };
@@ -383,6 +417,7 @@ private:
                      "Standard deviation of the round's probe times: how much they vary (jitter).");
             e.sample("probe_nettool_latency_stddev_seconds", {}, r.latency.stddev() / 1e9);
         }
+        detail::probe_extras(e, r.extras);
         res.set_content(e.take(), std::string{content_type});
     }
 
@@ -413,7 +448,7 @@ private:
         http_.Get("/", [](const httplib::Request&, httplib::Response& res) {
             res.set_content(
                 "nettool exporter\n/metrics             every target's metrics\n"
-                "/probe?target=HOST[:PORT]&module=NAME   one round now (tcp_connect, tcp_rr, udp_rr, dns, or the config's)\n"
+                "/probe?target=HOST[:PORT]&module=NAME   one round now (tcp_connect, tcp_rr, udp_rr, dns, tls, trace, or the config's)\n"
                 "/-/healthy           liveness\nPOST /-/reload       read the config again\n",
                 "text/plain; charset=utf-8");
         });

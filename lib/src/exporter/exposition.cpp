@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cmath>
 
 namespace nettool::exporter {
@@ -11,6 +12,26 @@ void append_value(std::string& out, double v) {
     if (std::isnan(v)) out += "NaN";
     else if (std::isinf(v)) out += v > 0 ? "+Inf" : "-Inf";
     else fmt::format_to(std::back_inserter(out), "{}", v);  // shortest form that reads back exactly
+}
+
+// escape_label_value, appended in place: no string per label of every sample of a scrape.
+void append_escaped(std::string& out, std::string_view v) {
+    for (const char c : v) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+}
+
+// The bounds as the le label spells them, formatted once.
+const std::array<std::string, latency_buckets_s.size()>& bound_texts() {
+    static const auto texts = [] {
+        std::array<std::string, latency_buckets_s.size()> t;
+        for (std::size_t i = 0; i < t.size(); ++i) t[i] = fmt::format("{}", latency_buckets_s[i]);
+        return t;
+    }();
+    return texts;
 }
 
 template <typename Labels>
@@ -24,7 +45,7 @@ void append_sample(std::string& out, std::string_view name, const Labels& labels
             first = false;
             out += k;
             out += "=\"";
-            out += escape_label_value(v);
+            append_escaped(out, v);
             out += '"';
         }
         out += '}';
@@ -39,12 +60,7 @@ void append_sample(std::string& out, std::string_view name, const Labels& labels
 std::string escape_label_value(std::string_view v) {
     std::string out;
     out.reserve(v.size());
-    for (const char c : v) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
-    }
+    append_escaped(out, v);
     return out;
 }
 
@@ -103,20 +119,26 @@ void exposition::sample(std::string_view name, const std::vector<label>& labels,
 
 void exposition::histogram_samples(std::string_view name, const std::vector<label>& labels,
                                    const latency_buckets& b) {
-    const std::string bucket = fmt::format("{}_bucket", name);
-    std::vector<label> with_le = labels;
-    with_le.emplace_back("le", "");
+    // name_bucket, name_sum, name_count in one buffer; the suffix is cut and replaced in place.
+    suffixed_.assign(name);
+    suffixed_ += "_bucket";
+    with_le_.assign(labels.begin(), labels.end());
+    with_le_.emplace_back("le", "");
+    const auto& bounds = bound_texts();
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < latency_buckets_s.size(); ++i) {
         cumulative += b.le[i];
-        const auto bound = fmt::format("{}", latency_buckets_s[i]);
-        with_le.back().second = bound;
-        append_sample(out_, bucket, with_le, static_cast<double>(cumulative));
+        with_le_.back().second = bounds[i];
+        append_sample(out_, suffixed_, with_le_, static_cast<double>(cumulative));
     }
-    with_le.back().second = "+Inf";
-    append_sample(out_, bucket, with_le, static_cast<double>(b.count));
-    append_sample(out_, fmt::format("{}_sum", name), labels, b.sum_s);
-    append_sample(out_, fmt::format("{}_count", name), labels, static_cast<double>(b.count));
+    with_le_.back().second = "+Inf";
+    append_sample(out_, suffixed_, with_le_, static_cast<double>(b.count));
+    suffixed_.resize(name.size());
+    suffixed_ += "_sum";
+    append_sample(out_, suffixed_, labels, b.sum_s);
+    suffixed_.resize(name.size());
+    suffixed_ += "_count";
+    append_sample(out_, suffixed_, labels, static_cast<double>(b.count));
 }
 
 }  // namespace nettool::exporter

@@ -258,11 +258,18 @@ struct responder::impl {
     std::array<mmsghdr, batch> rx_msgs{};
     std::array<iovec, batch> rx_iov{};
     std::array<sockaddr_storage, batch> rx_from{};
-    // Room for the UDP_GRO segment size the kernel reports when it hands over coalesced datagrams.
-    static constexpr std::size_t control_space = CMSG_SPACE(sizeof(int));
+    // Room for the UDP_GRO segment size the kernel reports when it hands over coalesced datagrams,
+    // and for the address each datagram came to (IP_PKTINFO / IPV6_PKTINFO).
+    static constexpr std::size_t control_space = CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(in6_pktinfo));
     std::vector<char> rx_control = std::vector<char>(batch * control_space);
     std::array<mmsghdr, batch> tx_msgs{};
     std::array<iovec, batch> tx_iov{};
+    // Each reply's source: the address its request came to. A socket bound to every address
+    // would otherwise answer from the address the route back prefers (on loopback 127.0.0.1 for
+    // a request to 127.0.0.2; on a host with several addresses its primary one), which a
+    // client's connected socket drops.
+    static constexpr std::size_t tx_control_space = CMSG_SPACE(sizeof(in6_pktinfo));
+    std::vector<char> tx_control = std::vector<char>(batch * tx_control_space);
 
     // Declared last: destroyed first, so handlers (and the sessions they own) go before the
     // state above that session destructors touch.
@@ -332,6 +339,7 @@ struct responder::impl {
     void pause_accepting(const asio::error_code& ec);
     void udp_loop();
     void on_udp_batch(int n, std::size_t& replies);
+    void set_reply_source(msghdr& h, std::size_t i, const cmsghdr* to) noexcept;
     void tick();
 };
 
@@ -892,6 +900,37 @@ void responder::impl::udp_loop() {
     }
 }
 
+// The reply goes out from the address the request came to (see tx_control). A v4 datagram on a
+// dual-stack socket reports a v4-mapped IPV6_PKTINFO, which the kernel also takes back on send.
+void responder::impl::set_reply_source(msghdr& h, std::size_t i, const cmsghdr* to) noexcept {
+    if (to == nullptr) return;
+    char* buf = tx_control.data() + i * tx_control_space;
+    std::memset(buf, 0, tx_control_space);
+    h.msg_control = buf;
+    h.msg_controllen = tx_control_space;
+    cmsghdr* out = CMSG_FIRSTHDR(&h);
+    if (to->cmsg_level == IPPROTO_IP) {
+        in_pktinfo in{};
+        std::memcpy(&in, CMSG_DATA(to), sizeof in);
+        in_pktinfo pi{};
+        pi.ipi_spec_dst = in.ipi_addr;  // the source; no interface: the route back chooses
+        out->cmsg_level = IPPROTO_IP;
+        out->cmsg_type = IP_PKTINFO;
+        out->cmsg_len = CMSG_LEN(sizeof pi);
+        std::memcpy(CMSG_DATA(out), &pi, sizeof pi);
+        h.msg_controllen = CMSG_SPACE(sizeof pi);
+    } else {
+        in6_pktinfo pi{};
+        std::memcpy(&pi, CMSG_DATA(to), sizeof pi);
+        if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr)) pi.ipi6_ifindex = 0;  // link-local v6 keeps its interface
+        out->cmsg_level = IPPROTO_IPV6;
+        out->cmsg_type = IPV6_PKTINFO;
+        out->cmsg_len = CMSG_LEN(sizeof pi);
+        std::memcpy(CMSG_DATA(out), &pi, sizeof pi);
+        h.msg_controllen = CMSG_SPACE(sizeof pi);
+    }
+}
+
 void responder::impl::on_udp_batch(int n, std::size_t& replies) {
     // The last cookie and source address that checked out: a batch is mostly one session's.
     std::uint64_t last_cookie = 0;
@@ -904,12 +943,16 @@ void responder::impl::on_udp_batch(int n, std::size_t& replies) {
         // With UDP GRO one buffer holds several datagrams of gso_size bytes (the last may be
         // shorter); split them back.
         std::size_t seg = total;
+        const cmsghdr* to_cmsg = nullptr;  // the address the datagram came to
         for (cmsghdr* cm = CMSG_FIRSTHDR(&rx_msgs[idx].msg_hdr); cm != nullptr;
              cm = CMSG_NXTHDR(&rx_msgs[idx].msg_hdr, cm)) {
             if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
                 int v = 0;
                 std::memcpy(&v, CMSG_DATA(cm), sizeof v);
                 if (v > 0) seg = static_cast<std::size_t>(v);
+            } else if ((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) ||
+                       (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO)) {
+                to_cmsg = cm;
             }
         }
         if (seg == 0) seg = 1;
@@ -956,6 +999,7 @@ void responder::impl::on_udp_batch(int n, std::size_t& replies) {
                 tx_msgs[replies].msg_hdr.msg_iovlen = 1;
                 tx_msgs[replies].msg_hdr.msg_name = &rx_from[idx];
                 tx_msgs[replies].msg_hdr.msg_namelen = rx_msgs[idx].msg_hdr.msg_namelen;
+                set_reply_source(tx_msgs[replies].msg_hdr, replies, to_cmsg);
                 ++replies;
                 ++last->echoes;
             } else {
@@ -1002,6 +1046,11 @@ std::error_code bind_pair(responder::impl& r, const asio::ip::address& addr, std
         // Let the kernel hand over coalesced datagrams (UDP GRO) where it can; split on receipt.
         const int on = 1;
         (void)::setsockopt(r.udp_socket.native_handle(), SOL_UDP, UDP_GRO, &on, sizeof on);
+        // Learn the address each datagram came to, to answer from it (tx_control).
+        if (uep.protocol() == udp::v6())
+            (void)::setsockopt(r.udp_socket.native_handle(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
+        else
+            (void)::setsockopt(r.udp_socket.native_handle(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
         ec = {};
         r.udp_socket.bind(uep, ec);
     }

@@ -18,6 +18,7 @@
 
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 namespace nettool {
@@ -76,14 +77,118 @@ void to_json(nlohmann::json& j, const udp_rr_interval& i) {
          {"duplicates", i.duplicates},   {"late", i.late}};
 }
 
+namespace {
+
+// The buffers of a run, kept by a udp_rr_client between runs.
+struct rr_buffers {
+    std::vector<std::byte> out, in;
+    // Per probe: its fate (answered, reordered, late; duplicates above) and when it was sent, for
+    // the intervals; both reserved up front, one push_back each per probe.
+    std::vector<std::uint32_t> answered;
+    std::vector<std::uint64_t> sent_ns;
+};
+
+// The timed exchanges over an open session: count datagrams (or for duration), each waited for in
+// turn. Sequence numbers start at first_seq: a client that keeps its socket between runs numbers
+// on, so an answer from an earlier run is never taken for one of this run's.
+void exchange(int fd, std::uint64_t cookie, std::uint64_t first_seq, const udp_rr_options& opt, udp_rr_result& r,
+              rr_buffers& b) {
+    detail::make_blocking(fd, opt.timeout);
+    b.out.assign(opt.size, std::byte{0});
+    // Answers are the requests with their kind changed, never longer; anything longer is not ours
+    // and is cut (its header is all we read). A client kept per target keeps no 64 KiB buffer.
+    b.in.resize(opt.size);
+    const std::uint64_t limit = opt.count > 0 ? opt.count : UINT64_MAX;
+    auto& answered = b.answered;
+    answered.clear();
+    answered.reserve(opt.count > 0 ? opt.count : 1u << 20);
+    b.sent_ns.clear();
+    b.sent_ns.reserve(answered.capacity());
+    std::uint64_t highest_answered = 0;  // plus one, counted from first_seq
+    const auto stop_at =
+        opt.duration > 0ns ? mono_clock::now() + opt.duration : mono_clock::time_point::max();
+
+    auto take = [&](const proto::udp_header& h, std::uint64_t now_ns, std::uint64_t current) -> bool {
+        if (h.seq < first_seq || h.seq - first_seq >= answered.size()) return false;  // not this run's
+        const std::uint64_t i = h.seq - first_seq;
+        auto& fate = answered[i];
+        if ((fate & fate_answered) != 0) {
+            ++r.duplicates;
+            if (fate < UINT32_MAX - fate_duplicate) fate += fate_duplicate;
+            return false;
+        }
+        fate |= fate_answered;
+        ++r.received;
+        if (i + 1 < highest_answered) {
+            ++r.reordered;
+            fate |= fate_reordered;
+        }
+        highest_answered = std::max(highest_answered, i + 1);
+        if (i != current) {
+            ++r.late;
+            fate |= fate_late;
+            return false;
+        }
+        r.rtt.record(now_ns - h.send_ns);
+        if (i == 0) r.first_reply = std::chrono::nanoseconds{now_ns - h.send_ns};
+        return true;
+    };
+
+    auto receive_until = [&](mono_clock::time_point deadline, std::uint64_t current) {
+        for (;;) {
+            const ssize_t n = ::recv(fd, b.in.data(), b.in.size(), 0);
+            if (n >= 0) {
+                const auto now = mono_now_ns();
+                if (auto h = our_reply({b.in.data(), static_cast<std::size_t>(n)}, cookie)) {
+                    if (take(*h, now, current)) return;
+                }
+                if (mono_clock::now() >= deadline) return;  // a stream of strays must not hold us
+                continue;
+            }
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {  // ICMP errors: the probe counts as lost
+                if (mono_clock::now() >= deadline) return;
+                continue;
+            }
+            std::error_code wec;
+            if (!detail::wait_readable(fd, deadline, wec)) return;
+        }
+    };
+
+    for (std::uint64_t i = 0; i < limit; ++i) {
+        if (mono_clock::now() >= stop_at) break;
+        if (i > 0 && opt.interval > 0ns) std::this_thread::sleep_for(opt.interval);
+        const auto now = mono_now_ns();
+        proto::encode(proto::udp_header{proto::udp_kind::echo_request, cookie, first_seq + i, now}, b.out);
+        answered.push_back(0);
+        b.sent_ns.push_back(now);
+        ++r.sent;
+        if (::send(fd, b.out.data(), b.out.size(), 0) < 0) continue;  // counted lost
+        receive_until(mono_clock::now() + opt.timeout, i);
+    }
+    // Stragglers: answers still on their way count as late, not lost.
+    const auto drain = std::min<std::chrono::nanoseconds>(opt.timeout, std::max(opt.drain, 0ns));
+    if (drain > 0ns) {
+        detail::make_blocking(fd, drain);
+        receive_until(mono_clock::now() + drain, UINT64_MAX);
+    }
+    r.lost = r.sent - r.received;
+    r.intervals = rr_intervals(answered, b.sent_ns);
+}
+
+bool size_ok(const udp_rr_options& opt, udp_rr_result& r) {
+    if (opt.size >= proto::udp_header_size && opt.size <= proto::max_udp_datagram) return true;
+    r.error = fmt::format("datagram size {} B is outside {}..{} B", opt.size, proto::udp_header_size,
+                          proto::max_udp_datagram);
+    return false;
+}
+
+}  // namespace
+
 udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& opt) {
     udp_rr_result r;
     r.target = target;
-    if (opt.size < proto::udp_header_size || opt.size > proto::max_udp_datagram) {
-        r.error = fmt::format("datagram size {} B is outside {}..{} B", opt.size, proto::udp_header_size,
-                              proto::max_udp_datagram);
-        return r;
-    }
+    if (!size_ok(opt, r)) return r;
     const stopwatch total;
     if (opt.warm_up) {
         auto w = opt;
@@ -110,84 +215,85 @@ udp_rr_result udp_rr_probe(const socket_address& target, const udp_rr_options& o
         return r;
     }
     r.local = detail::local_address(fd.get());
-    detail::make_blocking(fd.get(), opt.timeout);
-    std::vector<std::byte> out(opt.size, std::byte{0}), in(proto::max_udp_datagram);
-    const std::uint64_t limit = opt.count > 0 ? opt.count : UINT64_MAX;
-    // Per probe: its fate (answered, reordered, late; duplicates above) and when it was sent, for
-    // the intervals; both reserved up front, one push_back each per probe.
-    std::vector<std::uint32_t> answered;
-    std::vector<std::uint64_t> sent_ns;
-    answered.reserve(opt.count > 0 ? opt.count : 1u << 20);
-    sent_ns.reserve(answered.capacity());
-    std::uint64_t highest_answered = 0;  // plus one
-    const auto stop_at =
-        opt.duration > 0ns ? mono_clock::now() + opt.duration : mono_clock::time_point::max();
-
-    auto take = [&](const proto::udp_header& h, std::uint64_t now_ns, std::uint64_t current) -> bool {
-        if (h.seq >= answered.size()) return false;  // never sent: not ours after all
-        auto& fate = answered[h.seq];
-        if ((fate & fate_answered) != 0) {
-            ++r.duplicates;
-            if (fate < UINT32_MAX - fate_duplicate) fate += fate_duplicate;
-            return false;
-        }
-        fate |= fate_answered;
-        ++r.received;
-        if (h.seq + 1 < highest_answered) {
-            ++r.reordered;
-            fate |= fate_reordered;
-        }
-        highest_answered = std::max(highest_answered, h.seq + 1);
-        if (h.seq != current) {
-            ++r.late;
-            fate |= fate_late;
-            return false;
-        }
-        r.rtt.record(now_ns - h.send_ns);
-        if (h.seq == 0) r.first_reply = std::chrono::nanoseconds{now_ns - h.send_ns};
-        return true;
-    };
-
-    auto receive_until = [&](mono_clock::time_point deadline, std::uint64_t current) {
-        for (;;) {
-            const ssize_t n = ::recv(fd.get(), in.data(), in.size(), 0);
-            if (n >= 0) {
-                const auto now = mono_now_ns();
-                if (auto h = our_reply({in.data(), static_cast<std::size_t>(n)}, control.cookie)) {
-                    if (take(*h, now, current)) return;
-                }
-                if (mono_clock::now() >= deadline) return;  // a stream of strays must not hold us
-                continue;
-            }
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {  // ICMP errors: the probe counts as lost
-                if (mono_clock::now() >= deadline) return;
-                continue;
-            }
-            std::error_code wec;
-            if (!detail::wait_readable(fd.get(), deadline, wec)) return;
-        }
-    };
-
-    for (std::uint64_t i = 0; i < limit; ++i) {
-        if (mono_clock::now() >= stop_at) break;
-        if (i > 0 && opt.interval > 0ns) std::this_thread::sleep_for(opt.interval);
-        const auto now = mono_now_ns();
-        proto::encode(proto::udp_header{proto::udp_kind::echo_request, control.cookie, i, now}, out);
-        answered.push_back(0);
-        sent_ns.push_back(now);
-        ++r.sent;
-        if (::send(fd.get(), out.data(), out.size(), 0) < 0) continue;  // counted lost
-        receive_until(mono_clock::now() + opt.timeout, i);
-    }
-    // Stragglers: answers still on their way count as late, not lost.
-    const auto drain = std::min<std::chrono::nanoseconds>(opt.timeout, 200ms);
-    detail::make_blocking(fd.get(), drain);
-    receive_until(mono_clock::now() + drain, UINT64_MAX);
-    r.lost = r.sent - r.received;
-    r.intervals = rr_intervals(answered, sent_ns);
+    rr_buffers b;
+    exchange(fd.get(), control.cookie, 0, opt, r, b);
     // The responder retires the session before a following run starts (see tcp_rr_probe).
     detail::close_gracefully(control.fd.get(), mono_clock::now() + std::min<std::chrono::nanoseconds>(opt.timeout, 1s));
+    r.elapsed = total.elapsed();
+    return r;
+}
+
+struct udp_rr_client::state {
+    socket_address target;
+    std::uint32_t size = 0;
+    detail::session control;
+    detail::unique_fd udp;
+    socket_address local;
+    std::uint64_t next_seq = 0;
+    rr_buffers buffers;
+};
+
+udp_rr_client::udp_rr_client() = default;
+udp_rr_client::~udp_rr_client() { close(); }
+udp_rr_client::udp_rr_client(udp_rr_client&&) noexcept = default;
+udp_rr_client& udp_rr_client::operator=(udp_rr_client&& o) noexcept {
+    if (this != &o) {
+        close();
+        s_ = std::move(o.s_);
+    }
+    return *this;
+}
+
+void udp_rr_client::close() noexcept {
+    if (!s_ || !s_->control.fd) return;
+    // FIN now, no wait for the responder's: a reload may close a thousand of these at once.
+    detail::close_gracefully(s_->control.fd.get(), mono_clock::now());
+    s_->control = {};
+    s_->udp = {};
+}
+
+udp_rr_result udp_rr_client::run(const socket_address& target, const udp_rr_options& opt) {
+    udp_rr_result r;
+    r.target = target;
+    if (!size_ok(opt, r)) return r;
+    const stopwatch total;
+    if (!s_) s_ = std::make_unique<state>();
+    auto& s = *s_;
+    // The session still serves this target and size when nothing came on the control connection:
+    // the responder writes there only to end it (idle timeout, shutdown, restart).
+    bool reuse = s.control.fd && s.udp && s.target == target && s.size == opt.size;
+    if (reuse) {
+        pollfd p{s.control.fd.get(), POLLIN | POLLRDHUP, 0};
+        reuse = ::poll(&p, 1, 0) == 0;
+    }
+    if (!reuse) {
+        close();
+        std::error_code ec;
+        s.control = detail::open_session(target, {proto::mode::udp_echo, opt.size, 0},
+                                         mono_clock::now() + opt.timeout + 2s, ec, r.error);
+        if (ec) {
+            s.control = {};
+            r.elapsed = total.elapsed();
+            return r;
+        }
+        s.udp = detail::udp_connect(target, ec);
+        if (ec) {
+            r.error = fmt::format("UDP socket to {}: {}", target.to_string(), ec.message());
+            close();
+            r.elapsed = total.elapsed();
+            return r;
+        }
+        s.target = target;
+        s.size = opt.size;
+        s.local = detail::local_address(s.udp.get());
+        s.next_seq = 0;
+    }
+    r.control_local = s.control.local;
+    r.local = s.local;
+    exchange(s.udp.get(), s.control.cookie, s.next_seq, opt, r, s.buffers);
+    s.next_seq += r.sent;
+    // Nothing came back: the responder may have restarted and forgotten the cookie. Start over.
+    if (r.sent > 0 && r.received == 0) close();
     r.elapsed = total.elapsed();
     return r;
 }

@@ -44,6 +44,12 @@ std::string time_text(const ASN1_TIME* t) {
                        tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+std::int64_t unix_time(const ASN1_TIME* t) {
+    std::tm tm{};
+    if (t == nullptr || ossl().ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+    return static_cast<std::int64_t>(::timegm(&tm));  // the tm is UTC
+}
+
 std::vector<std::string> sans_of(X509* x) {
     const auto& api = ossl();
     std::vector<std::string> out;
@@ -83,6 +89,7 @@ tls_certificate describe(X509* x) {
     c.sans = sans_of(x);
     c.not_before = time_text(api.X509_get0_notBefore(x));
     c.not_after = time_text(api.X509_get0_notAfter(x));
+    c.not_after_unix = unix_time(api.X509_get0_notAfter(x));
     int days = 0, seconds = 0;
     if (api.ASN1_TIME_diff(&days, &seconds, nullptr, api.X509_get0_notAfter(x)) == 1) c.days_left = days;
     if (const EVP_PKEY* key = api.X509_get0_pubkey(x)) {

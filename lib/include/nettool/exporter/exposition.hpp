@@ -56,6 +56,8 @@ public:
 
 private:
     std::string out_;
+    std::string suffixed_;          // histogram_samples' name_bucket/_sum/_count, reused
+    std::vector<label> with_le_;  // histogram_samples' labels and le, reused
 };
 
 /// The Content-Type of the text format.

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ struct udp_rr_options {
     std::chrono::nanoseconds duration{0};  ///< 0: use count
     std::chrono::nanoseconds interval{0};
     std::chrono::nanoseconds timeout{std::chrono::milliseconds{500}};  ///< per probe
+    /// After the last probe, how long to wait for answers still on their way (late ones,
+    /// duplicates), at most the timeout. The exporter, which runs a short round every second,
+    /// waits none: what arrives during the round is counted all the same.
+    std::chrono::nanoseconds drain{std::chrono::milliseconds{200}};
     /// One untimed session (control connection, one datagram exchange) first, so the timed one
     /// pays for the protocol and not for the first run of either side's code.
     bool warm_up = true;
@@ -70,6 +75,28 @@ struct udp_rr_result {
         return sent ? static_cast<double>(lost) / static_cast<double>(sent) : 0;
     }
     bool operator==(const udp_rr_result&) const = default;
+};
+
+/// udp_rr runs that keep their session between runs: the control connection and the UDP socket
+/// stay open while the target and size stay the same, so a probe every second (the exporter's
+/// rounds) does not pay for a TCP handshake and two sockets each time. A run that got no answer
+/// at all, or a control connection the responder ended, opens a new session on the next run.
+/// The session holds one of the responder's sessions (its per-source limit counts it) until
+/// close() or destruction. One run at a time; no warm-up.
+class udp_rr_client {
+public:
+    udp_rr_client();
+    ~udp_rr_client();
+    udp_rr_client(udp_rr_client&&) noexcept;
+    udp_rr_client& operator=(udp_rr_client&&) noexcept;
+    /// One run as udp_rr_probe's timed part, over the kept session (or a new one).
+    udp_rr_result run(const socket_address& target, const udp_rr_options& opt);
+    /// Ends the session (the responder retires it). Idempotent.
+    void close() noexcept;
+
+private:
+    struct state;
+    std::unique_ptr<state> s_;
 };
 
 struct udp_stream_options {

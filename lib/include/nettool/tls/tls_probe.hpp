@@ -67,6 +67,7 @@ struct tls_certificate {
     std::vector<std::string> sans;  ///< "DNS:localhost", "IP:127.0.0.1"
     std::string not_before;         ///< ISO 8601 UTC: "2026-12-02T06:00:00Z"
     std::string not_after;
+    std::int64_t not_after_unix = 0;  ///< not_after in seconds since 1970 (UTC); 0 when unreadable
     std::int64_t days_left = 0;  ///< whole days from now to not_after; negative once expired
     std::string key_type;        ///< "EC", "RSA", "ED25519"...
     int key_bits = 0;
