@@ -217,10 +217,11 @@ TEST(ServeMetricsCli, ABadAddressIsAUsageErrorAndABusyPortAFailure) {
     for (const char* bad : {"nonsense", "localhost:9430", "127.0.0.1:99999", "127.0.0.1:x", ""}) {
         const auto r = run_nettool({"serve", "--bind", "127.0.0.1", "--port", port, "--metrics", bad}, 10s);
         EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
-        if (*bad != '\0')
+        if (*bad != '\0') {
             EXPECT_NE(r.err.find(std::string{"--metrics '"} + bad + "': not a numeric IPv4 or IPv6 address"),
                       std::string::npos)
                 << r.err;
+        }
     }
     // A port somebody holds: the responder cannot serve its metrics, so it does not start.
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

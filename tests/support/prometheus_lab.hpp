@@ -102,7 +102,7 @@ public:
         const auto config = dir / (name + ".yml");
         std::ofstream(config) << config_yaml;
         std::vector<std::string> argv = prefix_;
-        for (const auto& a : {"prometheus", "--config.file=" + config.string(),
+        for (const auto& a : {std::string{"prometheus"}, "--config.file=" + config.string(),
                               "--storage.tsdb.path=" + (dir / (name + "-data")).string(),
                               "--web.listen-address=" + listen_, std::string{"--log.level=warn"}})
             argv.push_back(a);
