@@ -20,7 +20,7 @@ set(NETTOOL_LAYER_DEPS_link core net packet probe)
 set(NETTOOL_LAYER_DEPS_trace core net packet netclass)
 set(NETTOOL_LAYER_DEPS_tls core net packet probe)
 set(NETTOOL_LAYER_DEPS_iperf3 core net probe)
-set(NETTOOL_LAYER_DEPS_exporter core net packet dns probe tls trace)
+set(NETTOOL_LAYER_DEPS_exporter core net packet dns probe tls trace iperf3)
 set(NETTOOL_LAYER_DEPS_html core)
 
 # Third-party headers (the first path component of the include) each layer's sources may use.

@@ -8,6 +8,7 @@
 #include "support/netns_lab.hpp"
 #include "support/responder_fixture.hpp"
 #include "support/process.hpp"
+#include "support/prometheus_lab.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -29,57 +30,6 @@ using namespace nettool;
 using namespace nettool::test;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-struct http_answer {
-    int status = 0;
-    std::string body;
-};
-
-// GET (or POST) with curl; `prefix` runs it elsewhere ("ip netns exec NS").
-http_answer http(const std::string& url, std::vector<std::string> headers = {}, std::vector<std::string> prefix = {},
-                 const std::string& method = "GET") {
-    std::vector<std::string> argv = prefix;
-    for (const auto& a : {"curl", "-s", "-g", "--max-time", "20", "-X"}) argv.emplace_back(a);
-    argv.push_back(method);
-    if (method != "GET") {
-        argv.emplace_back("-d");
-        argv.emplace_back("");
-    }
-    for (const auto& h : headers) {
-        argv.emplace_back("-H");
-        argv.push_back(h);
-    }
-    argv.emplace_back("-w");
-    argv.emplace_back("\n%{http_code}");
-    argv.push_back(url);
-    const auto r = run_process(argv, 30s);
-    http_answer a;
-    const auto nl = r.out.rfind('\n');
-    if (nl == std::string::npos) return a;
-    a.status = std::atoi(r.out.c_str() + nl + 1);
-    a.body = r.out.substr(0, nl);
-    return a;
-}
-
-// The value of an unlabelled (or exactly labelled) sample in an exposition; NaN when absent.
-double sample(const std::string& text, const std::string& series) {
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(series + " ", 0) == 0) return std::strtod(line.c_str() + series.size() + 1, nullptr);
-    return std::nan("");
-}
-
-std::string fmt_percent(unsigned char c) {
-    static const char* hex = "0123456789ABCDEF";
-    return std::string{'%', hex[c >> 4], hex[c & 15]};
-}
-
-// promtool check metrics on an exposition: its exit status and words.
-process_result promtool_check(const std::string& text, const fs::path& dir) {
-    const auto file = dir / "exposition.txt";
-    std::ofstream(file) << text;
-    return run_process({"sh", "-c", "promtool check metrics < " + file.string()}, 30s);
-}
 
 class ExporterLive : public responder_fixture {
 protected:
@@ -115,19 +65,19 @@ TEST_F(ExporterLive, ProbeAnswersAsBlackboxExporterDoes) {
     for (const char* module : {"tcp_connect", "tcp_rr", "udp_rr"}) {
         const auto a = http(base_ + "/probe?target=" + target_text_ + "&module=" + module);
         ASSERT_EQ(a.status, 200) << module << ": " << a.body;
-        EXPECT_EQ(sample(a.body, "probe_success"), 1) << module << ":\n" << a.body;
-        EXPECT_GT(sample(a.body, "probe_duration_seconds"), 0) << module;
-        EXPECT_EQ(sample(a.body, "probe_dns_lookup_time_seconds") >= 0, true) << module;
-        EXPECT_EQ(sample(a.body, "probe_nettool_sent"), std::string{module} == "tcp_connect" ? 1 : 10) << module;
-        EXPECT_EQ(sample(a.body, "probe_nettool_lost"), 0) << module;
-        const double p50 = sample(a.body, "probe_nettool_latency_p50_seconds");
+        EXPECT_EQ(metric_sample(a.body, "probe_success"), 1) << module << ":\n" << a.body;
+        EXPECT_GT(metric_sample(a.body, "probe_duration_seconds"), 0) << module;
+        EXPECT_EQ(metric_sample(a.body, "probe_dns_lookup_time_seconds") >= 0, true) << module;
+        EXPECT_EQ(metric_sample(a.body, "probe_nettool_sent"), std::string{module} == "tcp_connect" ? 1 : 10) << module;
+        EXPECT_EQ(metric_sample(a.body, "probe_nettool_lost"), 0) << module;
+        const double p50 = metric_sample(a.body, "probe_nettool_latency_p50_seconds");
         EXPECT_GT(p50, 0) << module;
-        EXPECT_LT(p50, sample(a.body, "probe_duration_seconds")) << module;
+        EXPECT_LT(p50, metric_sample(a.body, "probe_duration_seconds")) << module;
         const auto lint = promtool_check(a.body, dir_);
         EXPECT_EQ(lint.exit_code, 0) << module << ": " << lint.out << lint.err;
     }
     // tcp_rr also times its handshake.
-    EXPECT_GT(sample(http(base_ + "/probe?target=" + target_text_ + "&module=tcp_rr").body, "probe_tcp_connect_seconds"), 0);
+    EXPECT_GT(metric_sample(http(base_ + "/probe?target=" + target_text_ + "&module=tcp_rr").body, "probe_tcp_connect_seconds"), 0);
 }
 
 TEST_F(ExporterLive, BadRequestsAreA400WithOneLine) {
@@ -169,8 +119,8 @@ TEST_F(ExporterLive, TheScrapeTimeoutBoundsTheRound) {
     const auto took = std::chrono::steady_clock::now() - t0;
     ::close(fd);
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(sample(r.body, "probe_success"), 0) << r.body;
-    EXPECT_LT(sample(r.body, "probe_duration_seconds"), 1.5) << r.body;
+    EXPECT_EQ(metric_sample(r.body, "probe_success"), 0) << r.body;
+    EXPECT_LT(metric_sample(r.body, "probe_duration_seconds"), 1.5) << r.body;
     EXPECT_LT(took, 3s);
 }
 
@@ -184,24 +134,24 @@ TEST_F(ExporterLive, MetricsOfEveryTargetPassPromtool) {
     for (int i = 0; i < 50; ++i) {
         std::this_thread::sleep_for(100ms);
         text = http(base_ + "/metrics").body;
-        if (sample(text, "nettool_probe_rounds_total{target=\"" + target_text_ + "\",module=\"udp_rr\"}") >= 3 &&
-            sample(text, "nettool_probe_rounds_total{target=\"127.0.0.1:1\",module=\"tcp_connect\"}") >= 1)
+        if (metric_sample(text, "nettool_probe_rounds_total{target=\"" + target_text_ + "\",module=\"udp_rr\"}") >= 3 &&
+            metric_sample(text, "nettool_probe_rounds_total{target=\"127.0.0.1:1\",module=\"tcp_connect\"}") >= 1)
             break;
     }
     const std::string udp = "{target=\"" + target_text_ + "\",module=\"udp_rr\"}";
-    ASSERT_GE(sample(text, "nettool_probe_rounds_total" + udp), 3) << text;
-    EXPECT_EQ(sample(text, "nettool_probes_sent_total" + udp), 10 * sample(text, "nettool_probe_rounds_total" + udp));
-    EXPECT_EQ(sample(text, "nettool_probes_lost_total" + udp), 0);
-    EXPECT_EQ(sample(text, "nettool_probe_success" + udp), 1);
-    EXPECT_EQ(sample(text, "nettool_probe_latency_seconds_count" + udp), sample(text, "nettool_probes_sent_total" + udp));
+    ASSERT_GE(metric_sample(text, "nettool_probe_rounds_total" + udp), 3) << text;
+    EXPECT_EQ(metric_sample(text, "nettool_probes_sent_total" + udp), 10 * metric_sample(text, "nettool_probe_rounds_total" + udp));
+    EXPECT_EQ(metric_sample(text, "nettool_probes_lost_total" + udp), 0);
+    EXPECT_EQ(metric_sample(text, "nettool_probe_success" + udp), 1);
+    EXPECT_EQ(metric_sample(text, "nettool_probe_latency_seconds_count" + udp), metric_sample(text, "nettool_probes_sent_total" + udp));
     const std::string refused = "{target=\"127.0.0.1:1\",module=\"tcp_connect\"}";
-    EXPECT_EQ(sample(text, "nettool_probe_success" + refused), 0);
-    EXPECT_GE(sample(text, "nettool_probe_rounds_failed_total" + refused), 1);
+    EXPECT_EQ(metric_sample(text, "nettool_probe_success" + refused), 0);
+    EXPECT_GE(metric_sample(text, "nettool_probe_rounds_failed_total" + refused), 1);
     EXPECT_NE(text.find("nettool_probe_last_error_info{target=\"127.0.0.1:1\",module=\"tcp_connect\",error=\"1 of 1 "
                         "connects failed (1 refused"),
               std::string::npos)
         << text;
-    EXPECT_EQ(sample(text, "nettool_exporter_targets"), 4);
+    EXPECT_EQ(metric_sample(text, "nettool_exporter_targets"), 4);
     const auto lint = promtool_check(text, dir_);
     EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
 }
@@ -213,7 +163,7 @@ TEST_F(ExporterLive, ReloadKeepsTheCountersOfUnchangedTargets) {
     double before = 0;
     for (int i = 0; i < 50 && before < 3; ++i) {
         std::this_thread::sleep_for(100ms);
-        before = sample(http(base_ + "/metrics").body, series);
+        before = metric_sample(http(base_ + "/metrics").body, series);
     }
     ASSERT_GE(before, 3);
     // A broken file is refused with its line, and the old config keeps running.
@@ -225,10 +175,10 @@ TEST_F(ExporterLive, ReloadKeepsTheCountersOfUnchangedTargets) {
     std::ofstream(dir_ / "exporter.yml") << one << "  - target: " << target_text_ << "\n    module: tcp_connect\n";
     EXPECT_EQ(svc_->reload(), "");
     const auto text = http(base_ + "/metrics").body;
-    EXPECT_GE(sample(text, series), before);
-    EXPECT_EQ(sample(text, "nettool_exporter_targets"), 2);
-    EXPECT_EQ(sample(text, "nettool_exporter_config_reloads_total{result=\"failure\"}"), 1);
-    EXPECT_EQ(sample(text, "nettool_exporter_config_reloads_total{result=\"success\"}"), 1);
+    EXPECT_GE(metric_sample(text, series), before);
+    EXPECT_EQ(metric_sample(text, "nettool_exporter_targets"), 2);
+    EXPECT_EQ(metric_sample(text, "nettool_exporter_config_reloads_total{result=\"failure\"}"), 1);
+    EXPECT_EQ(metric_sample(text, "nettool_exporter_config_reloads_total{result=\"success\"}"), 1);
 }
 
 TEST_F(ExporterLive, CheckConfigReadsTheFileAndStartsNothing) {
@@ -251,7 +201,7 @@ TEST_F(ExporterLive, CheckConfigReadsTheFileAndStartsNothing) {
 // and the exporter's loss count must agree with the drop counter of the rule.
 TEST(ExporterPrometheus, PromQLSeesTheLossyPathAndTheLatencies) {
     if (!is_root()) GTEST_SKIP() << "needs root for a network namespace and nftables";
-    if (run_process({"sh", "-c", "command -v prometheus"}).exit_code != 0)
+    if (!have_prometheus())
         GTEST_SKIP() << "prometheus is not installed (scripts/install-deps.sh --test installs it)";
     netns_lab lab("pm");
     const auto ns = lab.add_namespace("a");
@@ -279,37 +229,21 @@ TEST(ExporterPrometheus, PromQLSeesTheLossyPathAndTheLatencies) {
                                            "  - target: " << lossy << "\n    module: udp_rr\n    interval: 200ms\n";
     background_process exporter(with_ns({NETTOOL_BIN, "exporter", "--listen", "127.0.0.1:9429", "--config",
                                          (dir / "exporter.yml").string()}));
-    std::ofstream(dir / "prometheus.yml")
-        << "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n"
-           "scrape_configs:\n"
-           "  - job_name: nettool\n    static_configs:\n      - targets: ['127.0.0.1:9429']\n"
-           "  - job_name: blackbox\n    metrics_path: /probe\n    params:\n      module: [udp_rr]\n"
-           "    static_configs:\n      - targets: ['" << clean << "']\n"
-           "    relabel_configs:\n"
-           "      - source_labels: [__address__]\n        target_label: __param_target\n"
-           "      - source_labels: [__param_target]\n        target_label: instance\n"
-           "      - target_label: __address__\n        replacement: 127.0.0.1:9429\n";
-    background_process prom(with_ns({"prometheus", "--config.file=" + (dir / "prometheus.yml").string(),
-                                     "--storage.tsdb.path=" + (dir / "data").string(),
-                                     "--web.listen-address=127.0.0.1:9090", "--log.level=warn"}));
-    const auto query = [&](const std::string& promql) -> double {
-        std::string enc;
-        for (const unsigned char c : promql) {
-            if (std::isalnum(c) || c == '_' || c == '.') enc += static_cast<char>(c);
-            else enc += fmt_percent(c);
-        }
-        const auto a = http("http://127.0.0.1:9090/api/v1/query?query=" + enc, {}, in_ns);
-        const auto j = nlohmann::json::parse(a.body, nullptr, false);
-        if (j.is_discarded() || j.value("status", "") != "success" || j["data"]["result"].empty()) return std::nan("");
-        return std::strtod(j["data"]["result"][0]["value"][1].get<std::string>().c_str(), nullptr);
-    };
+    prometheus_server prom(
+        dir, "prometheus",
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n"
+        "scrape_configs:\n"
+        "  - job_name: nettool\n    static_configs:\n      - targets: ['127.0.0.1:9429']\n"
+        "  - job_name: blackbox\n    metrics_path: /probe\n    params:\n      module: [udp_rr]\n"
+        "    static_configs:\n      - targets: ['" + clean + "']\n"
+        "    relabel_configs:\n"
+        "      - source_labels: [__address__]\n        target_label: __param_target\n"
+        "      - source_labels: [__param_target]\n        target_label: instance\n"
+        "      - target_label: __address__\n        replacement: 127.0.0.1:9429\n",
+        "127.0.0.1:9090", in_ns);
+    const auto query = [&](const std::string& promql) { return prom.query(promql); };
     // Wait for ten seconds of scrapes (about 50 rounds per target).
-    bool ready = false;
-    for (int i = 0; i < 100 && !ready; ++i) {
-        std::this_thread::sleep_for(200ms);
-        ready = http("http://127.0.0.1:9090/-/ready", {}, in_ns).status == 200;
-    }
-    ASSERT_TRUE(ready) << "prometheus did not become ready";
+    ASSERT_TRUE(prom.wait_ready()) << "prometheus did not become ready";
     std::this_thread::sleep_for(10s);
 
     const auto ratio = [&](const std::string& target) {
@@ -347,7 +281,7 @@ TEST(ExporterPrometheus, PromQLSeesTheLossyPathAndTheLatencies) {
         return -1.0;
     };
     const double n1 = nft_drops();
-    const double lost = sample(http("http://127.0.0.1:9429/metrics", {}, in_ns).body,
+    const double lost = metric_sample(http("http://127.0.0.1:9429/metrics", {}, in_ns).body,
                                "nettool_probes_lost_total{target=\"" + lossy + "\",module=\"udp_rr\"}");
     const double n2 = nft_drops();
     EXPECT_GT(n1, 10);

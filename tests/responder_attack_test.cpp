@@ -21,6 +21,7 @@
 #include "net/socket.hpp"
 #include "support/link_test_lock.hpp"
 #include "support/process.hpp"
+#include "support/raw_session.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -167,62 +168,15 @@ private:
 // ---------------------------------------------------------------------------------------------
 // Clients bound to a chosen loopback source address.
 
-unique_fd tcp_from(const std::string& source, const serve_process& s) {
-    unique_fd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    ::inet_pton(AF_INET, source.c_str(), &a.sin_addr);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return {};
-    a.sin_port = htons(s.port());
-    ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    const timeval tv{2, 0};
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return {};
-    const int one = 1;
-    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
+unique_fd tcp_from(const std::string& source, const serve_process& s) { return test::tcp_from(source, s.port()); }
 
-bool send_all(int fd, std::span<const std::byte> data) {
-    while (!data.empty()) {
-        const auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        data = data.subspan(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
-std::array<std::byte, proto::hello_size> hello_bytes(proto::mode m, std::uint32_t size, std::uint32_t duration_ms = 0) {
-    std::array<std::byte, proto::hello_size> out{};
-    proto::encode(proto::hello{m, size, duration_ms}, out);
-    return out;
-}
-
-/// A session opened from source: the connection and the responder's answer (nullopt when it
-/// did not answer a hello at all).
-struct opened {
-    unique_fd fd;
-    std::optional<proto::hello_reply> reply;
-    bool ok() const { return reply && reply->st == proto::status::ok; }
-    bool busy() const { return reply && reply->st == proto::status::busy; }
-};
+using test::hello_bytes;
+using test::opened;
+using test::send_all;
 
 opened open_from(const std::string& source, const serve_process& s, proto::mode m, std::uint32_t size,
                  std::uint32_t duration_ms = 0) {
-    opened o;
-    o.fd = tcp_from(source, s);
-    if (!o.fd) return o;
-    if (!send_all(o.fd.get(), hello_bytes(m, size, duration_ms))) return o;
-    std::array<std::byte, proto::hello_reply_size> in{};
-    std::size_t got = 0;
-    while (got < in.size()) {
-        const auto n = ::recv(o.fd.get(), in.data() + got, in.size() - got, 0);
-        if (n <= 0) return o;
-        got += static_cast<std::size_t>(n);
-    }
-    if (const auto d = proto::decode_hello_reply(in)) o.reply = d.value;
-    return o;
+    return test::open_from(source, s.port(), m, size, duration_ms);
 }
 
 /// True when the responder ended the connection (reset, or end of stream) within limit. Reads

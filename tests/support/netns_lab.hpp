@@ -54,6 +54,16 @@ public:
         return r.exit_code == 0 && ip(ns1, {"link", "set", if1, "up"}) && ip(ns2, {"link", "set", if2, "up"});
     }
 
+    /// A bridge inside the namespace, up (a switch for the lab's hosts; see attach()).
+    bool bridge(const std::string& ns, const std::string& name) {
+        return ip(ns, {"link", "add", "name", name, "type", "bridge"}) && ip(ns, {"link", "set", name, "up"});
+    }
+
+    /// Plugs an interface of the namespace into a bridge of the same namespace.
+    bool attach(const std::string& ns, const std::string& ifname, const std::string& bridge_name) {
+        return ip(ns, {"link", "set", ifname, "master", bridge_name});
+    }
+
     /// Sets sysctls inside the namespace ("net.ipv4.ip_forward=1", ...) with one "sysctl -qw"; true on
     /// success, failures are kept in errors(). The net.* keys are per namespace: the host's stay as they are.
     bool sysctl(const std::string& ns, const std::vector<std::string>& settings) {

@@ -1,37 +1,15 @@
 #include "cmd_exporter.hpp"
 
+#include "exporter_plugin.hpp"
+
 #include <nettool/core/error.hpp>
-#include <nettool/exporter/plugin.hpp>
 #include <nettool/net/endpoint.hpp>
 
 #include <fmt/format.h>
 
 #include <csignal>
-#include <dlfcn.h>
 
 namespace nettool::cli {
-namespace {
-
-// libnettool-exporter.so, opened now rather than linked (nettool/exporter/exporter.hpp says why).
-// The executable's run path finds it beside libnettool.so, in the build tree and once installed.
-const exporter::plugin_api* load_plugin(std::string& why) {
-    void* handle = ::dlopen(exporter::plugin_soname, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        const char* e = ::dlerror();
-        why = fmt::format("cannot open {} (it is built and installed with nettool): {}", exporter::plugin_soname,
-                          e ? e : "unknown reason");
-        return nullptr;
-    }
-    const auto entry = reinterpret_cast<exporter::plugin_entry>(::dlsym(handle, exporter::plugin_symbol));
-    if (!entry) {
-        why = fmt::format("{} has no {}: another nettool version's library?", exporter::plugin_soname,
-                          exporter::plugin_symbol);
-        return nullptr;
-    }
-    return entry();
-}
-
-}  // namespace
 
 void setup_exporter(CLI::App& app, context& ctx) {
     auto opt = std::make_shared<exporter_cli_options>();
@@ -66,7 +44,7 @@ int run_exporter(const exporter_cli_options& opt, const context& ctx) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
     std::string why;
-    const auto* plugin = load_plugin(why);
+    const auto* plugin = load_exporter_plugin(why);
     if (!plugin) return fail(why, exit_failed);
     if (opt.check) {
         try {

@@ -1,5 +1,7 @@
 #include "cmd_serve.hpp"
 
+#include "exporter_plugin.hpp"
+
 #include <nettool/iperf3/server.hpp>
 #include <nettool/probe/responder.hpp>
 
@@ -36,6 +38,9 @@ void setup_serve(CLI::App& app, context& ctx) {
         ->expected(0, 1)
         ->default_str("5201")
         ->check(port_option());
+    sub->add_option("--metrics", opt->metrics,
+                    "Serve the responder's counters to Prometheus on ADDR:PORT (HTTP GET /metrics; numeric address, "
+                    "port 9430 when omitted, 0 for a free one) (docs/exporter.md)");
     sub->callback([opt, &ctx] { ctx.exit_status = run_serve(*opt, ctx); });
 }
 
@@ -57,11 +62,30 @@ int run_serve(const serve_options& opt, const context& ctx) {
         cfg.log = log_line;
     }
     std::error_code ec;
+    host_port metrics_at;
+    if (opt.metrics) {
+        metrics_at = parse_host_port(*opt.metrics, default_metrics_port, ec);
+        std::error_code aec;
+        if (!ec) socket_address::from_numeric(metrics_at.host, metrics_at.port, aec);
+        if (ec || aec)
+            return fail(fmt::format("--metrics '{}': not a numeric IPv4 or IPv6 address with an optional port "
+                                    "(127.0.0.1:9430, [::1]:9430, 0.0.0.0:0)",
+                                    *opt.metrics),
+                        exit_usage);
+        ec.clear();
+    }
     if (!opt.bind.empty()) {
         std::error_code aec;
         socket_address::from_numeric(opt.bind, opt.port, aec);
         if (aec)
             return fail(fmt::format("--bind '{}': not a numeric IPv4 or IPv6 address", opt.bind), exit_usage);
+    }
+    // The HTTP side lives in libnettool-exporter.so (exporter_plugin.hpp): opened only when asked for.
+    const exporter::plugin_api* plugin = nullptr;
+    if (opt.metrics) {
+        std::string why;
+        plugin = load_exporter_plugin(why);
+        if (!plugin) return fail(fmt::format("--metrics: {}", why), exit_failed);
     }
     auto r = responder::start(cfg, ec);
     if (!r) {
@@ -77,13 +101,35 @@ int run_serve(const serve_options& opt, const context& ctx) {
                                     opt.bind.empty() ? "every address" : opt.bind, *opt.iperf3_port, ec.message()),
                         exit_failed);
     }
+    // Declared after the servers it reads, so it stops first.
+    std::unique_ptr<exporter::metrics_server> metrics;
+    if (plugin) {
+        exporter::metrics_server_options mo;
+        mo.host = metrics_at.host;
+        mo.port = metrics_at.port;
+        mo.render = [plugin, resp = r.get(), ip3s = ip3.get()] {
+            if (!ip3s) return plugin->responder_exposition(resp->stats(), nullptr);
+            const auto s = ip3s->stats();
+            return plugin->responder_exposition(resp->stats(), &s);
+        };
+        try {
+            metrics = plugin->serve_metrics(mo);
+        } catch (const error& e) {
+            return fail(fmt::format("--metrics: {}", e.what()), exit_failed);
+        }
+    }
     if (!ctx.global.quiet) {
-        fmt::print(stderr, "nettool responder listening on {} port {} (TCP and UDP){}; Ctrl-C to stop\n",
+        const auto& mh = metrics_at.host;
+        fmt::print(stderr, "nettool responder listening on {} port {} (TCP and UDP){}{}; Ctrl-C to stop\n",
                    opt.bind.empty() ? "every address" : opt.bind, r->port(),
-                   ip3 ? fmt::format(", iperf3 server on port {}", ip3->port()) : std::string{});
+                   ip3 ? fmt::format(", iperf3 server on port {}", ip3->port()) : std::string{},
+                   metrics ? fmt::format(", metrics on http://{}:{}/metrics",
+                                         mh.find(':') != std::string::npos ? "[" + mh + "]" : mh, metrics->port())
+                           : std::string{});
     }
     int sig = 0;
     sigwait(&set, &sig);
+    metrics.reset();
     const auto s = r->stats();
     r->stop();
     if (ip3) ip3->stop();

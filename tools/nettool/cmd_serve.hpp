@@ -7,6 +7,9 @@
 
 namespace nettool::cli {
 
+/// Where --metrics listens when it names no port.
+inline constexpr std::uint16_t default_metrics_port = 9430;
+
 struct serve_options {
     std::uint16_t port = 51423;
     std::string bind;
@@ -16,6 +19,8 @@ struct serve_options {
     std::size_t max_session_rate_per_source = responder_config{}.max_session_rate_per_source;
     /// --iperf3 [PORT]: also serve stock iperf3 clients on PORT (5201 when given without one).
     std::optional<std::uint16_t> iperf3_port;
+    /// --metrics ADDR[:PORT]: serve the responder's counters to Prometheus there (HTTP GET /metrics).
+    std::optional<std::string> metrics;
 };
 
 void setup_serve(CLI::App& app, context& ctx);

@@ -1,5 +1,7 @@
 #include <nettool/exporter/exporter.hpp>
 
+#include "exporter/http_limits.hpp"
+
 #include <nettool/core/clock.hpp>
 #include <nettool/core/error.hpp>
 #include <nettool/core/version.hpp>
@@ -77,51 +79,6 @@ struct target_slot {
     round_state state;  // the running round's only (running guards it)
 };
 
-// The accept loop hands each connection to this queue; when max_queued_connections wait, it
-// blocks, so further connections stay in the kernel's backlog instead of in memory.
-class bounded_pool final : public httplib::TaskQueue {
-public:
-    explicit bounded_pool(std::size_t threads) {
-        for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
-    }
-    void enqueue(std::function<void()> fn) override {
-        std::unique_lock lock{mu_};
-        room_.wait(lock, [this] { return jobs_.size() < http_caps::max_queued_connections || shutdown_; });
-        jobs_.push_back(std::move(fn));
-        ready_.notify_one();
-    }
-    void shutdown() override {
-        {
-            std::lock_guard lock{mu_};
-            shutdown_ = true;
-        }
-        ready_.notify_all();
-        room_.notify_all();
-        for (auto& t : threads_) t.join();
-    }
-
-private:
-    void run() {
-        for (;;) {
-            std::function<void()> job;
-            {
-                std::unique_lock lock{mu_};
-                ready_.wait(lock, [this] { return !jobs_.empty() || shutdown_; });
-                if (jobs_.empty()) return;  // shut down and drained
-                job = std::move(jobs_.front());
-                jobs_.pop_front();
-            }
-            room_.notify_one();
-            job();
-        }
-    }
-    std::mutex mu_;
-    std::condition_variable ready_, room_;
-    std::deque<std::function<void()>> jobs_;
-    std::vector<std::thread> threads_;
-    bool shutdown_ = false;
-};
-
 std::vector<label> labels_of(const target_slot& s) {
     return {{"target", s.target.name}, {"module", s.module.name}};
 }
@@ -145,12 +102,7 @@ public:
                                  opt_.config_path.empty() ? "(built-in modules only)" : opt_.config_path,
                                  c.targets.size(), c.modules.size()));
         setup_http();
-        const int bound = opt_.port == 0 ? http_.bind_to_any_port(opt_.host)
-                                         : (http_.bind_to_port(opt_.host, opt_.port) ? opt_.port : -1);
-        if (bound <= 0)
-            throw error(std::error_code{errno ? errno : EADDRINUSE, std::system_category()},
-                        fmt::format("cannot listen on {} port {}", opt_.host, opt_.port));
-        port_ = static_cast<std::uint16_t>(bound);
+        port_ = detail::bind_or_throw(http_, opt_.host, opt_.port);
         for (std::size_t i = 0; i < opt_.workers; ++i) workers_.emplace_back([this] { work(); });
         scheduler_ = std::thread([this] { schedule(); });
         http_thread_ = std::thread([this] { http_.listen_after_bind(); });
@@ -422,13 +374,7 @@ private:
     }
 
     void setup_http() {
-        const std::size_t threads = opt_.http_threads;
-        http_.new_task_queue = [threads] { return new bounded_pool(threads); };
-        http_.set_payload_max_length(http_caps::max_request_body);
-        http_.set_read_timeout(http_caps::read_timeout_s, 0);
-        http_.set_write_timeout(http_caps::read_timeout_s, 0);
-        http_.set_keep_alive_max_count(100);
-        http_.set_keep_alive_timeout(http_caps::read_timeout_s);
+        detail::apply_http_limits(http_, opt_.http_threads);
         http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
             res.set_content(metrics_text(), std::string{content_type});
         });
@@ -475,7 +421,18 @@ std::string check_for_plugin(const std::string& path) {
     return fmt::format("{} targets, {} modules", c.targets.size(), c.modules.size());
 }
 
-constexpr plugin_api the_plugin{&start_for_plugin, &check_for_plugin};
+std::unique_ptr<metrics_server> serve_metrics_for_plugin(const metrics_server_options& o) {
+    return start_metrics_server(o);
+}
+
+std::string responder_exposition_for_plugin(const responder_stats& s, const iperf3_server_stats* iperf3) {
+    return responder_exposition(s, iperf3);
+}
+
+constexpr plugin_api the_plugin{.start = &start_for_plugin,
+                                .check_config = &check_for_plugin,
+                                .serve_metrics = &serve_metrics_for_plugin,
+                                .responder_exposition = &responder_exposition_for_plugin};
 
 }  // namespace
 

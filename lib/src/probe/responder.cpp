@@ -218,6 +218,12 @@ struct responder::impl {
     std::atomic<std::uint64_t> sessions{0}, rejected{0}, refused_busy{0}, dropped_idle{0}, dropped_slow{0};
     std::atomic<std::uint64_t> accept_pauses{0};
     std::atomic<std::uint64_t> udp_datagrams{0}, udp_dropped{0}, udp_wrong_source{0}, udp_replies{0};
+    // For `serve --metrics`: relaxed increments, one per read or write completion (TCP) or per
+    // batch (UDP); nobody orders anything by them.
+    std::array<std::atomic<std::uint64_t>, 6> mode_sessions{};  // by proto::mode, 1..6
+    std::atomic<std::uint64_t> tcp_in{0}, tcp_out{0}, udp_in{0}, udp_out{0};
+    void tcp_received(std::size_t n) noexcept { tcp_in.fetch_add(n, std::memory_order_relaxed); }
+    void tcp_sent(std::size_t n) noexcept { tcp_out.fetch_add(n, std::memory_order_relaxed); }
     std::size_t active = 0;  // io thread only
     std::uint64_t next_session_id = 1;
     // The per-process secret of the UDP cookies' MAC and the source table's hash; set before
@@ -394,6 +400,7 @@ public:
     // The fast path is three system calls after accept: recv, send, and the read that follows.
     void start() {
         const ssize_t n = ::recv(socket_.native_handle(), head_.data(), head_.size(), MSG_DONTWAIT);
+        if (n > 0) r_.tcp_received(static_cast<std::size_t>(n));
         if (n == static_cast<ssize_t>(head_.size())) {
             on_hello();
             return;
@@ -499,7 +506,8 @@ private:
 
     void read_hello(std::size_t have) {
         auto self = shared_from_this();
-        asio::async_read(socket_, asio::buffer(head_) + have, [self](asio::error_code ec, std::size_t) {
+        asio::async_read(socket_, asio::buffer(head_) + have, [self](asio::error_code ec, std::size_t n) {
+            self->r_.tcp_received(n);
             if (ec) return;  // closed before a hello: a connect-only probe or a scanner
             self->on_hello();
         });
@@ -555,6 +563,8 @@ private:
         hello_ok_ = true;
         ++r_.active;
         ++r_.sessions;
+        // decode_hello accepted the mode: 1..6.
+        r_.mode_sessions[static_cast<std::size_t>(hello_.m) - 1].fetch_add(1, std::memory_order_relaxed);
         if (hello_.m == proto::mode::udp_echo || hello_.m == proto::mode::udp_sink) {
             udp_ = std::make_shared<udp_session>();
             udp_->mode = hello_.m;
@@ -580,12 +590,14 @@ private:
         const ssize_t sent = ::send(socket_.native_handle(), reply_.data(), reply_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return;  // peer gone
         const auto done = static_cast<std::size_t>(sent > 0 ? sent : 0);
+        r_.tcp_sent(done);
         if (done == reply_.size()) {
             run_mode();
             return;
         }
         auto self = shared_from_this();
-        asio::async_write(socket_, asio::buffer(reply_) + done, [self](asio::error_code ec, std::size_t) {
+        asio::async_write(socket_, asio::buffer(reply_) + done, [self](asio::error_code ec, std::size_t n) {
+            self->r_.tcp_sent(n);
             if (ec) return;
             self->run_mode();
         });
@@ -594,7 +606,8 @@ private:
     void send_reply_and_close(const proto::hello_reply& reply) {
         proto::encode(reply, reply_);
         auto self = shared_from_this();
-        asio::async_write(socket_, asio::buffer(reply_), [self](asio::error_code, std::size_t) {
+        asio::async_write(socket_, asio::buffer(reply_), [self](asio::error_code, std::size_t n) {
+            self->r_.tcp_sent(n);
             asio::error_code ignored;
             self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
             self->socket_.close(ignored);
@@ -634,6 +647,7 @@ private:
         auto self = shared_from_this();
         socket_.async_read_some(asio::buffer(buf_.data() + filled_, buf_.size() - filled_),
                                 [self](asio::error_code ec, std::size_t n) {
+                                    self->r_.tcp_received(n);
                                     if (ec) return;
                                     if (self->filled_ == 0) self->begin_flight();
                                     self->filled_ += n;
@@ -650,6 +664,7 @@ private:
         auto self = shared_from_this();
         socket_.async_write_some(asio::buffer(buf_.data() + done, filled_ - done),
                                  [self, done](asio::error_code ec, std::size_t n) {
+                                     self->r_.tcp_sent(n);
                                      if (ec) return;
                                      self->moved_ += n;
                                      if (done + n < self->filled_) {
@@ -668,6 +683,7 @@ private:
     void sink_read() {
         auto self = shared_from_this();
         socket_.async_read_some(asio::buffer(buf_), [self](asio::error_code ec, std::size_t n) {
+            self->r_.tcp_received(n);
             if (n > 0) {
                 self->begin_flight();
                 self->bytes_ += n;
@@ -684,7 +700,8 @@ private:
             self->end_flight();
             proto::encode_sink_report(self->bytes_, self->reply_);
             asio::async_write(self->socket_, asio::buffer(self->reply_.data(), proto::sink_report_size),
-                              [self](asio::error_code, std::size_t) {
+                              [self](asio::error_code, std::size_t wn) {
+                                  self->r_.tcp_sent(wn);
                                   asio::error_code ignored;
                                   self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
                                   self->socket_.close(ignored);
@@ -703,6 +720,7 @@ private:
         }
         auto self = shared_from_this();
         socket_.async_write_some(asio::buffer(r_.source_payload), [self](asio::error_code ec, std::size_t n) {
+            self->r_.tcp_sent(n);
             if (ec) return;  // the client closed early: its choice
             self->bytes_ += n;
             self->moved_ += n;
@@ -713,7 +731,8 @@ private:
 
     void drain_then_close() {
         auto self = shared_from_this();
-        socket_.async_read_some(asio::buffer(r_.discard), [self](asio::error_code ec, std::size_t) {
+        socket_.async_read_some(asio::buffer(r_.discard), [self](asio::error_code ec, std::size_t n) {
+            self->r_.tcp_received(n);
             if (!ec) {
                 self->drain_then_close();
                 return;
@@ -725,7 +744,8 @@ private:
 
     void control_read() {
         auto self = shared_from_this();
-        asio::async_read(socket_, asio::buffer(op_), [self](asio::error_code ec, std::size_t) {
+        asio::async_read(socket_, asio::buffer(op_), [self](asio::error_code ec, std::size_t rn) {
+            self->r_.tcp_received(rn);
             if (ec) return;  // end of session; the destructor retires the cookie
             self->touch();
             if (!proto::is_report_request(self->op_)) {
@@ -743,7 +763,8 @@ private:
             }
             const auto n = proto::encode(snap, self->report_);
             asio::async_write(self->socket_, asio::buffer(self->report_.data(), n),
-                              [self](asio::error_code wec, std::size_t) {
+                              [self](asio::error_code wec, std::size_t wn) {
+                                  self->r_.tcp_sent(wn);
                                   if (!wec) self->control_read();
                               });
         });
@@ -897,6 +918,9 @@ void responder::impl::udp_loop() {
             sent += static_cast<std::size_t>(m);
         }
         udp_replies += sent;
+        std::uint64_t out = 0;
+        for (std::size_t i = 0; i < sent; ++i) out += tx_msgs[i].msg_len;
+        if (out != 0) udp_out.fetch_add(out, std::memory_order_relaxed);
     }
 }
 
@@ -936,9 +960,11 @@ void responder::impl::on_udp_batch(int n, std::size_t& replies) {
     std::uint64_t last_cookie = 0;
     address_bytes last_from{};
     udp_session* last = nullptr;
+    std::uint64_t in = 0;
     for (int i = 0; i < n; ++i) {
         const auto idx = static_cast<std::size_t>(i);
         const auto total = static_cast<std::size_t>(rx_msgs[idx].msg_len);
+        in += total;
         const auto from = to_bytes(rx_from[idx]);
         // With UDP GRO one buffer holds several datagrams of gso_size bytes (the last may be
         // shorter); split them back.
@@ -1007,6 +1033,7 @@ void responder::impl::on_udp_batch(int n, std::size_t& replies) {
             }
         }
     }
+    udp_in.fetch_add(in, std::memory_order_relaxed);
 }
 
 namespace {
@@ -1175,7 +1202,17 @@ responder_stats responder::stats() const noexcept {
             .udp_datagrams = p.udp_datagrams.load(),
             .udp_dropped = p.udp_dropped.load(),
             .udp_wrong_source = p.udp_wrong_source.load(),
-            .udp_replies = p.udp_replies.load()};
+            .udp_replies = p.udp_replies.load(),
+            .sessions_echo = p.mode_sessions[0].load(std::memory_order_relaxed),
+            .sessions_sink = p.mode_sessions[1].load(std::memory_order_relaxed),
+            .sessions_source = p.mode_sessions[2].load(std::memory_order_relaxed),
+            .sessions_connect_only = p.mode_sessions[3].load(std::memory_order_relaxed),
+            .sessions_udp_echo = p.mode_sessions[4].load(std::memory_order_relaxed),
+            .sessions_udp_sink = p.mode_sessions[5].load(std::memory_order_relaxed),
+            .tcp_bytes_received = p.tcp_in.load(std::memory_order_relaxed),
+            .tcp_bytes_sent = p.tcp_out.load(std::memory_order_relaxed),
+            .udp_bytes_received = p.udp_in.load(std::memory_order_relaxed),
+            .udp_bytes_sent = p.udp_out.load(std::memory_order_relaxed)};
 }
 
 void responder::stop() noexcept {

@@ -88,6 +88,22 @@ struct responder_stats {
     std::uint64_t udp_dropped = 0;       ///< datagrams dropped silently (bad or no cookie, malformed)
     std::uint64_t udp_wrong_source = 0;  ///< of those, a live cookie from another address
     std::uint64_t udp_replies = 0;
+    /// Of `sessions`, by mode (docs/PROTOCOL.md): TCP request/response, upload, download and
+    /// connect-only; UDP request/response and stream (each controlled by its TCP connection).
+    std::uint64_t sessions_echo = 0;
+    std::uint64_t sessions_sink = 0;
+    std::uint64_t sessions_source = 0;
+    std::uint64_t sessions_connect_only = 0;
+    std::uint64_t sessions_udp_echo = 0;
+    std::uint64_t sessions_udp_sink = 0;
+    /// Bytes read from and written to TCP connections: hellos and their replies, echoed messages,
+    /// uploads, downloads, UDP sessions' control requests and reports. Everything the responder
+    /// moved, whatever became of the connection.
+    std::uint64_t tcp_bytes_received = 0;
+    std::uint64_t tcp_bytes_sent = 0;
+    /// UDP payload bytes: every datagram received (dropped ones too) and every reply sent.
+    std::uint64_t udp_bytes_received = 0;
+    std::uint64_t udp_bytes_sent = 0;
 };
 
 class responder {
