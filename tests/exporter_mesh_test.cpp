@@ -119,7 +119,8 @@ TEST(ExporterMesh, PromQLShowsTheLossyPathOfThree) {
         } else {
             EXPECT_EQ(udp, 0) << h.name;
         }
-        // The serve's own metrics: sessions from the exporter, one of each kind per round.
+        // The serve's own metrics: sessions from the exporter (udp_rr keeps one between rounds,
+        // tcp_rr opens one a round) and the UDP echoes it answered.
         const std::string inst = "instance=\"" + h.ip + ":9430\"";
         EXPECT_GT(prom.query("nettool_responder_sessions_total{" + inst + ",mode=\"udp-echo\"}"), 0) << h.name;
         EXPECT_GT(prom.query("nettool_responder_sessions_total{" + inst + ",mode=\"echo\"}"), 0) << h.name;

@@ -7,6 +7,7 @@
 #include "support/child.hpp"
 #include "support/link_test_lock.hpp"
 #include "support/process.hpp"
+#include "support/prometheus_lab.hpp"
 #include "support/route_lab.hpp"
 #include "support/route_oracles.hpp"
 #include "support/tls_lab.hpp"
@@ -33,31 +34,10 @@ using namespace nettool::test;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-struct http_answer {
-    int status = 0;
-    std::string body;
-};
-
-// GET with curl; `prefix` runs it elsewhere ("ip netns exec NS").
-http_answer http_get(const std::string& url, const std::vector<std::string>& prefix = {}) {
-    std::vector<std::string> argv = prefix;
-    for (const auto* a : {"curl", "-s", "-g", "--max-time", "20", "-w", "\n%{http_code}"}) argv.emplace_back(a);
-    argv.push_back(url);
-    const auto r = run_process(argv, 30s);
-    http_answer a;
-    const auto nl = r.out.rfind('\n');
-    if (nl == std::string::npos) return a;
-    a.status = std::atoi(r.out.c_str() + nl + 1);
-    a.body = r.out.substr(0, nl);
-    return a;
-}
-
 // The value of the sample written exactly so (name and labels); nullopt when absent.
 std::optional<double> sample(const std::string& text, const std::string& series) {
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(series + " ", 0) == 0) return std::strtod(line.c_str() + series.size() + 1, nullptr);
-    return std::nullopt;
+    const double v = metric_sample(text, series);
+    return std::isnan(v) ? std::nullopt : std::optional<double>{v};
 }
 
 // Every sample of a family: its labels as written ("{...}") to its value.
@@ -71,12 +51,6 @@ std::map<std::string, double> samples_of(const std::string& text, const std::str
         out[line.substr(name.size(), close + 1 - name.size())] = std::strtod(line.c_str() + close + 2, nullptr);
     }
     return out;
-}
-
-process_result promtool_check(const std::string& text, const fs::path& dir) {
-    const auto file = dir / "exposition.txt";
-    std::ofstream(file) << text;
-    return run_process({"sh", "-c", "promtool check metrics < " + file.string()}, 30s);
 }
 
 bool have_promtool() { return run_process({"sh", "-c", "command -v promtool"}, 10s).exit_code == 0; }
@@ -127,7 +101,7 @@ TEST_F(ExporterTls, ProbeReportsTheHandshakeTheVersionAndTheCertificatesExpiry) 
           "  lab_tls12:\n    prober: tls\n    ca_file: " + certs_.ca_cert() + "\n    tls_version: \"1.2\"\n"
           "  lab_insecure:\n    prober: tls\n    insecure_skip_verify: true\n");
 
-    const auto a = http_get(base_ + "/probe?target=" + good.target() + "&module=lab_tls");
+    const auto a = http(base_ + "/probe?target=" + good.target() + "&module=lab_tls");
     ASSERT_EQ(a.status, 200) << a.body;
     EXPECT_EQ(sample(a.body, "probe_success"), 1.0) << a.body;
     EXPECT_EQ(sample(a.body, "probe_nettool_sent"), 3.0) << a.body;
@@ -146,23 +120,23 @@ TEST_F(ExporterTls, ProbeReportsTheHandshakeTheVersionAndTheCertificatesExpiry) 
     EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 
     // The version the module pins.
-    const auto v12 = http_get(base_ + "/probe?target=" + good.target() + "&module=lab_tls12");
+    const auto v12 = http(base_ + "/probe?target=" + good.target() + "&module=lab_tls12");
     EXPECT_EQ(sample(v12.body, "probe_tls_version_info{version=\"TLS 1.2\"}"), 1.0) << v12.body;
 
     // A certificate nobody vouches for: the handshakes complete (none is lost: the server
     // answered), but the round fails; the certificate is still read.
-    const auto bad = http_get(base_ + "/probe?target=" + self.target() + "&module=lab_tls");
+    const auto bad = http(base_ + "/probe?target=" + self.target() + "&module=lab_tls");
     ASSERT_EQ(bad.status, 200) << bad.body;
     EXPECT_EQ(sample(bad.body, "probe_success"), 0.0) << bad.body;
     EXPECT_EQ(sample(bad.body, "probe_nettool_lost"), 0.0) << bad.body;
     EXPECT_TRUE(sample(bad.body, "probe_tls_handshake_seconds").has_value()) << bad.body;
     EXPECT_EQ(sample(bad.body, "probe_ssl_earliest_cert_expiry"), not_after_unix(cert_kind::self_signed)) << bad.body;
     // ... unless the module says not to check.
-    const auto insecure = http_get(base_ + "/probe?target=" + self.target() + "&module=lab_insecure");
+    const auto insecure = http(base_ + "/probe?target=" + self.target() + "&module=lab_insecure");
     EXPECT_EQ(sample(insecure.body, "probe_success"), 1.0) << insecure.body;
 
     // The built-in module checks against the system's CAs, which do not know the lab's.
-    const auto builtin = http_get(base_ + "/probe?target=" + good.target() + "&module=tls");
+    const auto builtin = http(base_ + "/probe?target=" + good.target() + "&module=tls");
     EXPECT_EQ(sample(builtin.body, "probe_success"), 0.0) << builtin.body;
 }
 
@@ -179,7 +153,7 @@ TEST_F(ExporterTls, MetricsCarryTheHandshakesInTheLatencyHistogram) {
     const std::string expired_labels = "{target=\"" + expired.target() + "\",module=\"lab_tls\"}";
     http_answer m;
     for (int i = 0; i < 100; ++i) {  // at most 10 s
-        m = http_get(base_ + "/metrics");
+        m = http(base_ + "/metrics");
         if (sample(m.body, "nettool_probe_rounds_total" + good_labels).value_or(0) >= 3 &&
             sample(m.body, "nettool_probe_rounds_total" + expired_labels).value_or(0) >= 3)
             break;
@@ -242,7 +216,7 @@ protected:
         ADD_FAILURE() << "the exporter did not start: " << read_log();
     }
     http_answer get(const std::string& path) {
-        return http_get("http://127.0.0.1:9429" + path, {"ip", "netns", "exec", lab_->ns(route_node::a)});
+        return http("http://127.0.0.1:9429" + path, {}, {"ip", "netns", "exec", lab_->ns(route_node::a)});
     }
     std::string read_log() {
         std::ifstream in(dir_ / "exporter.log");

@@ -10,6 +10,7 @@
 
 #include "support/child.hpp"
 #include "support/netns_lab.hpp"
+#include "support/routed_path.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
@@ -149,77 +150,16 @@ std::string text_row(const std::string& text, const std::string& a) {
     return {};
 }
 
-class InspectLossyTshark : public ::testing::Test {
+class InspectLossyTshark : public nettool::test::routed_path_fixture {
 protected:
-    static constexpr const char* client_ip = "198.51.100.2";
-    static constexpr const char* router_c_ip = "198.51.100.1";
-    static constexpr const char* router_s_ip = "203.0.113.1";
-    static constexpr const char* server_ip = "203.0.113.2";
-
     void SetUp() override {
         if (!nettool::test::is_root()) GTEST_SKIP() << "needs root to build network namespaces and capture";
         for (const char* tool : {"tshark", "tcpdump", "nft", "tc", "ip"})
             if (!have(tool))
                 GTEST_SKIP() << tool << " not installed: the lossy-path comparison with tshark is skipped";
-        lab_.emplace("il");
         dir_ = fs::temp_directory_path() / fmt::format("nettool-lossy-{}-{}", ::getpid(), case_number_++);
         fs::create_directories(dir_);
-        client_ = lab_->add_namespace("c");
-        router_ = lab_->add_namespace("r");
-        server_ = lab_->add_namespace("s");
-        ASSERT_FALSE(client_.empty() || router_.empty() || server_.empty()) << lab_->errors();
-        ASSERT_TRUE(lab_->veth(client_, "vc", router_, "rc")) << lab_->errors();
-        ASSERT_TRUE(lab_->veth(server_, "vs", router_, "rs")) << lab_->errors();
-        // One packet per segment, as on a NIC: no GSO super-packets for the rules to drop whole.
-        // (Best effort: an older ip without gso_max_segs leaves them, which still compares.)
-        const std::array<std::pair<std::string, std::string>, 4> ends{
-            {{client_, "vc"}, {router_, "rc"}, {router_, "rs"}, {server_, "vs"}}};
-        for (const auto& [ns, dev] : ends) lab_->ip(ns, {"link", "set", dev, "gso_max_segs", "1"});
-        ASSERT_TRUE(lab_->ip(client_, {"addr", "add", fmt::format("{}/24", client_ip), "dev", "vc"}) &&
-                    lab_->ip(router_, {"addr", "add", fmt::format("{}/24", router_c_ip), "dev", "rc"}) &&
-                    lab_->ip(router_, {"addr", "add", fmt::format("{}/24", router_s_ip), "dev", "rs"}) &&
-                    lab_->ip(server_, {"addr", "add", fmt::format("{}/24", server_ip), "dev", "vs"}) &&
-                    lab_->ip(client_, {"route", "add", "default", "via", router_c_ip}) &&
-                    lab_->ip(server_, {"route", "add", "default", "via", router_s_ip}))
-            << lab_->errors();
-        router({"sysctl", "-qw", "net.ipv4.ip_forward=1"});
-        router({"nft", "add table inet impair"});
-        router({"nft", "add chain inet impair pass { type filter hook forward priority 0; }"});
-    }
-
-    void TearDown() override {
-        server_process_.reset();
-        lab_.reset();  // deletes the namespaces, and with them the veths, rules and qdiscs
-        if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
-    }
-
-    /// Runs a command in the router namespace; fails the test when it fails.
-    void router(std::vector<std::string> argv) {
-        auto r = lab_->exec(router_, argv, 10s);
-        std::string cmd;
-        for (const auto& a : argv) cmd += a + " ";
-        ASSERT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
-    }
-    /// One nft rule in the router's forward chain.
-    void rule(const std::string& text) { router({"nft", "add rule inet impair pass " + text}); }
-    /// A bottleneck towards the server: 50 Mbit/s, so a second of transfer is a few thousand
-    /// segments with a queue behind them.
-    void bottleneck() {
-        router({"tc", "qdisc", "add", "dev", "rs", "root", "tbf", "rate", "50mbit", "burst", "32kb",
-                "latency", "20ms"});
-    }
-
-    void start_server() {
-        server_process_.emplace(std::vector<std::string>{"ip", "netns", "exec", server_, NETTOOL_BIN, "serve",
-                                                         "--bind", server_ip});
-        for (int i = 0; i < 60; ++i) {
-            if (lab_->exec(client_, {NETTOOL_BIN, "tcp", server_ip, "-m", "connect", "-c", "1", "-t", "0.5"},
-                           5s)
-                    .exit_code == 0)
-                return;
-            std::this_thread::sleep_for(50ms);
-        }
-        FAIL() << "nettool serve did not come up in the server namespace";
+        ASSERT_NO_FATAL_FAILURE(build_path("il"));
     }
 
     /// Starts the server, captures a one-second upload from the client (snap lengths 96, 256
@@ -280,10 +220,6 @@ protected:
         }
     }
 
-    std::optional<netns_lab> lab_;
-    std::optional<nettool::test::background_process> server_process_;
-    std::string client_, router_, server_;
-    fs::path dir_;
     static inline int case_number_ = 0;
 };
 

@@ -11,6 +11,7 @@
 // Root only; skipped without ip, nft, tc, tcpdump or tshark.
 #include "support/child.hpp"
 #include "support/netns_lab.hpp"
+#include "support/routed_path.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
@@ -38,11 +39,6 @@ using nettool::test::child;
 using nettool::test::netns_lab;
 using nettool::test::run_process;
 
-constexpr const char* client_ip = "198.51.100.2";
-constexpr const char* router_c_ip = "198.51.100.1";
-constexpr const char* router_s_ip = "203.0.113.1";
-constexpr const char* server_ip = "203.0.113.2";
-
 std::string read_text(const fs::path& p) {
     std::ifstream in{p, std::ios::binary};
     std::ostringstream s;
@@ -52,60 +48,24 @@ std::string read_text(const fs::path& p) {
 
 bool have(const char* tool) { return run_process({"sh", "-c", fmt::format("command -v {}", tool)}).exit_code == 0; }
 
-class StreamIntervalsLossy : public ::testing::Test {
+class StreamIntervalsLossy : public nettool::test::routed_path_fixture {
 protected:
     void SetUp() override {
         if (!nettool::test::is_root()) GTEST_SKIP() << "needs root to build network namespaces and capture";
         for (const char* tool : {"tshark", "tcpdump", "nft", "tc", "ip"})
             if (!have(tool)) GTEST_SKIP() << tool << " not installed: the lossy-path interval checks are skipped";
-        lab_.emplace("si");
         dir_ = fs::temp_directory_path() /
                fmt::format("nettool-intervals-{}-{}", ::getpid(),
                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::create_directories(dir_);
-        client_ = lab_->add_namespace("c");
-        router_ = lab_->add_namespace("r");
-        server_ = lab_->add_namespace("s");
-        ASSERT_FALSE(client_.empty() || router_.empty() || server_.empty()) << lab_->errors();
-        ASSERT_TRUE(lab_->veth(client_, "vc", router_, "rc")) << lab_->errors();
-        ASSERT_TRUE(lab_->veth(server_, "vs", router_, "rs")) << lab_->errors();
-        // One packet per segment, as on a NIC: the kernel's retransmission count is in segments
-        // and tshark's in packets, so GSO super-packets would make them differ.
-        for (const auto& [ns, dev] : std::array<std::pair<std::string, std::string>, 4>{
-                 {{client_, "vc"}, {router_, "rc"}, {router_, "rs"}, {server_, "vs"}}})
-            ASSERT_TRUE(lab_->ip(ns, {"link", "set", dev, "gso_max_segs", "1"})) << lab_->errors();
-        ASSERT_TRUE(lab_->ip(client_, {"addr", "add", fmt::format("{}/24", client_ip), "dev", "vc"}) &&
-                    lab_->ip(router_, {"addr", "add", fmt::format("{}/24", router_c_ip), "dev", "rc"}) &&
-                    lab_->ip(router_, {"addr", "add", fmt::format("{}/24", router_s_ip), "dev", "rs"}) &&
-                    lab_->ip(server_, {"addr", "add", fmt::format("{}/24", server_ip), "dev", "vs"}) &&
-                    lab_->ip(client_, {"route", "add", "default", "via", router_c_ip}) &&
-                    lab_->ip(server_, {"route", "add", "default", "via", router_s_ip}))
-            << lab_->errors();
-        router({"sysctl", "-qw", "net.ipv4.ip_forward=1"});
-        router({"nft", "add table inet impair"});
-        router({"nft", "add chain inet impair pass { type filter hook forward priority 0; }"});
-        router({"tc", "qdisc", "add", "dev", "rs", "root", "tbf", "rate", "50mbit", "burst", "32kb", "latency",
-                "20ms"});
-    }
-
-    void TearDown() override {
-        server_process_.reset();
-        lab_.reset();  // deletes the namespaces, and with them the veths, rules and qdiscs
-        if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
-    }
-
-    void router(std::vector<std::string> argv) {
-        auto r = lab_->exec(router_, argv, 10s);
-        std::string cmd;
-        for (const auto& a : argv) cmd += a + " ";
-        ASSERT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
+        ASSERT_NO_FATAL_FAILURE(build_path("si"));
+        ASSERT_NO_FATAL_FAILURE(bottleneck());
     }
 
     /// Drops `percent` of the given protocol's packets towards the server's port, counting them.
     void drop_percent(int percent, const char* proto) {
-        router({"nft", fmt::format("add rule inet impair pass ip daddr {} {} dport 51423 numgen random mod 100 < {} "
-                                   "counter drop",
-                                   server_ip, proto, percent)});
+        rule(fmt::format("ip daddr {} {} dport 51423 numgen random mod 100 < {} counter drop", server_ip, proto,
+                         percent));
     }
     /// The packets the drop rule counted.
     std::uint64_t dropped() {
@@ -119,23 +79,6 @@ protected:
         }
         return std::stoull(m[1].str());
     }
-
-    void start_server() {
-        server_process_.emplace(std::vector<std::string>{"ip", "netns", "exec", server_, NETTOOL_BIN, "serve",
-                                                         "--bind", server_ip});
-        for (int i = 0; i < 60; ++i) {
-            if (lab_->exec(client_, {NETTOOL_BIN, "tcp", server_ip, "-m", "connect", "-c", "1", "-t", "0.5"}, 5s)
-                    .exit_code == 0)
-                return;
-            std::this_thread::sleep_for(50ms);
-        }
-        FAIL() << "nettool serve did not come up in the server namespace";
-    }
-
-    std::optional<netns_lab> lab_;
-    std::optional<nettool::test::background_process> server_process_;
-    std::string client_, router_, server_;
-    fs::path dir_;
 };
 
 TEST_F(StreamIntervalsLossy, TcpRetransmissionsPerIntervalAgreeWithTshark) {
