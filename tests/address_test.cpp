@@ -3,6 +3,7 @@
 #include <nettool/net/endpoint.hpp>
 
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <nettool/core/error.hpp>
 
@@ -34,9 +35,7 @@ ip_prefix P(const char* s) {
     return p;
 }
 
-std::size_t lines(const std::string& s) {
-    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
+using nettool::test::count_lines;
 
 TEST(Address, ParsesAndPrintsBothFamilies) {
     EXPECT_EQ(A("192.0.2.1").to_string(), "192.0.2.1");
@@ -225,7 +224,7 @@ TEST(NetmaskCli, BadInputIsOneLineAndExitTwo) {
         auto r = run_nettool(args);
         EXPECT_EQ(r.exit_code, 2) << args[1];
         EXPECT_EQ(r.out, "");
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1u) << r.err;
     }
     auto r = run_nettool({"netmask", "192.0.2.1/255.0.255.0"});
     EXPECT_NE(r.err.find("not contiguous"), std::string::npos) << r.err;

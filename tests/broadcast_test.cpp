@@ -5,6 +5,7 @@
 
 #include "support/netns_lab.hpp"
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <nettool/core/error.hpp>
 
@@ -21,9 +22,7 @@ namespace {
 
 using namespace nettool;
 
-std::size_t lines(const std::string& s) {
-    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
+using nettool::test::count_lines;
 
 std::vector<std::byte> B(std::initializer_list<int> v) {
     std::vector<std::byte> b;
@@ -31,16 +30,16 @@ std::vector<std::byte> B(std::initializer_list<int> v) {
     return b;
 }
 
-const mac_address target = *mac_address::parse("02:00:5e:10:20:30");
+const mac_address wol_target = *mac_address::parse("02:00:5e:10:20:30");
 
 TEST(Wol, MagicPacketLayout) {
-    const auto p = build_wol_payload(target);
+    const auto p = build_wol_payload(wol_target);
     ASSERT_EQ(p.size(), 102u);
     for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(p[i], std::byte{0xFF});
     for (std::size_t rep = 0; rep < 16; ++rep)
-        for (std::size_t k = 0; k < 6; ++k) EXPECT_EQ(p[6 + rep * 6 + k], std::byte{target.bytes[k]}) << rep;
+        for (std::size_t k = 0; k < 6; ++k) EXPECT_EQ(p[6 + rep * 6 + k], std::byte{wol_target.bytes[k]}) << rep;
     const std::vector<std::uint8_t> pw{1, 2, 3, 4};
-    const auto q = build_wol_payload(target, pw);
+    const auto q = build_wol_payload(wol_target, pw);
     ASSERT_EQ(q.size(), 106u);
     EXPECT_EQ(q[102], std::byte{1});
     EXPECT_EQ(q[105], std::byte{4});
@@ -48,16 +47,16 @@ TEST(Wol, MagicPacketLayout) {
 
 TEST(Wol, ParseRoundTripAndRejects) {
     std::error_code ec;
-    auto w = parse_wol_payload(build_wol_payload(target), ec);
+    auto w = parse_wol_payload(build_wol_payload(wol_target), ec);
     ASSERT_FALSE(ec) << ec.message();
-    EXPECT_EQ(w.target, target);
+    EXPECT_EQ(w.target, wol_target);
     EXPECT_TRUE(w.password.empty());
     const std::vector<std::uint8_t> pw{0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
-    w = parse_wol_payload(build_wol_payload(target, pw), ec);
+    w = parse_wol_payload(build_wol_payload(wol_target, pw), ec);
     ASSERT_FALSE(ec);
     EXPECT_EQ(w.password, pw);
 
-    auto bad = build_wol_payload(target);
+    auto bad = build_wol_payload(wol_target);
     bad[50] = std::byte{0x99};  // one repetition differs
     (void)parse_wol_payload(bad, ec);
     EXPECT_EQ(ec, make_error_code(errc::malformed));
@@ -67,7 +66,7 @@ TEST(Wol, ParseRoundTripAndRejects) {
 }
 
 TEST(Wol, EveryPrefixIsTruncated) {
-    const auto p = build_wol_payload(target);
+    const auto p = build_wol_payload(wol_target);
     for (std::size_t n = 0; n < p.size(); ++n) {
         std::error_code ec;
         (void)parse_wol_payload(std::span(p.data(), n), ec);
@@ -152,7 +151,7 @@ TEST(BroadcastCli, UsageErrorsAreOneLineExitTwo) {
         auto r = test::run_nettool(args);
         EXPECT_EQ(r.exit_code, 2) << args[0] << " " << r.err;
         EXPECT_EQ(r.out, "");
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1u) << r.err;
         EXPECT_NE(r.err.find(words), std::string::npos) << r.err;
     }
 }
@@ -163,7 +162,7 @@ TEST(BroadcastCli, MissingPrivilegeForRawFramesIsExitOne) {
         auto r = test::run_nettool({"broadcast", "-i", "lo", "--ether"});
         EXPECT_EQ(r.exit_code, 1) << r.err;
         EXPECT_NE(r.err.find("permission denied"), std::string::npos) << r.err;
-        EXPECT_EQ(lines(r.err), 1u);
+        EXPECT_EQ(count_lines(r.err), 1u);
         return;
     }
     // Root: drop every capability inside a namespace of our own, so even a bug sends nowhere real.
@@ -174,7 +173,7 @@ TEST(BroadcastCli, MissingPrivilegeForRawFramesIsExitOne) {
                            NETTOOL_BIN, "wol", "00:11:22:33:44:55", "-i", "lo"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(r.err.find("permission denied"), std::string::npos) << r.err;
-    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
 }
 
 // ---- end to end between namespaces
@@ -211,7 +210,7 @@ TEST(BroadcastReport, UdpRowReadingAndJson) {
 
 TEST(BroadcastReport, RawFramesNameTheirEthertypeAndSource) {
     const auto rep = make_report(
-        broadcast_result{.interface = "eth1", .udp = false, .source_mac = target, .sent = 1, .bytes = 60});
+        broadcast_result{.interface = "eth1", .udp = false, .source_mac = wol_target, .sent = 1, .bytes = 60});
     EXPECT_EQ(rep.tables().at(0).rows.at(0),
               (std::vector<std::string>{"eth1", "Ethernet 0x88b5", "ff:ff:ff:ff:ff:ff", "1", "60 B"}));
     const auto j = rep.to_json();
@@ -224,7 +223,7 @@ TEST(BroadcastReport, RawFramesNameTheirEthertypeAndSource) {
 
 TEST(WolReport, RawFrameAndUdp) {
     auto rep =
-        make_report(wol_result{.target = target, .interface = "eth1", .payload_bytes = 102, .sent = 2});
+        make_report(wol_result{.target = wol_target, .interface = "eth1", .payload_bytes = 102, .sent = 2});
     EXPECT_EQ(rep.command(), "wol");
     EXPECT_EQ(rep.tables().at(0).header,
               (std::vector<std::string>{"target", "interface", "sent as", "payload"}));
@@ -241,7 +240,7 @@ TEST(WolReport, RawFrameAndUdp) {
     EXPECT_EQ(j["password"], false);
     EXPECT_EQ(j["sent"], 2);
 
-    rep = make_report(wol_result{.target = target,
+    rep = make_report(wol_result{.target = wol_target,
                                  .interface = "eth1",
                                  .udp = true,
                                  .destination = ip_address::v4(0xFFFFFFFFU),

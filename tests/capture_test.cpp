@@ -7,6 +7,7 @@
 
 #include "support/child.hpp"
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -32,15 +33,9 @@ using nettool::test::is_root;
 using nettool::test::run_nettool;
 using nettool::test::run_process;
 
-std::string temp_path(const std::string& name) {
-    return (fs::temp_directory_path() / ("nettool-capture-" + std::to_string(::getpid()) + "-" + name))
-        .string();
-}
+using nettool::test::temp_path;
 
-std::string read_file(const std::string& p) {
-    std::ifstream in{p};
-    return {std::istreambuf_iterator<char>{in}, {}};
-}
+using nettool::test::read_text;
 
 /// A UDP socket bound to 127.0.0.1 and its port; closed on destruction.
 struct udp_socket {
@@ -149,13 +144,13 @@ TEST(CaptureCli, SigtermLeavesAValidFileWithTheReportedCount) {
     child cap{{NETTOOL_BIN, "capture", "-i", "lo", "-B", "32768", "-f",
                "udp dst port " + std::to_string(receiver.port), "-w", file},
               log};
-    for (int i = 0; i < 200 && read_file(log).find("capturing on lo") == std::string::npos; ++i)
+    for (int i = 0; i < 200 && read_text(log).find("capturing on lo") == std::string::npos; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    ASSERT_NE(read_file(log).find("capturing on lo"), std::string::npos) << read_file(log);
+    ASSERT_NE(read_text(log).find("capturing on lo"), std::string::npos) << read_text(log);
     sender.send_to(receiver.port, 40);
     std::this_thread::sleep_for(std::chrono::milliseconds{300});
     EXPECT_EQ(cap.stop(), 0);
-    auto said = read_file(log);
+    auto said = read_text(log);
     std::smatch m;
     ASSERT_TRUE(std::regex_search(said, m, std::regex{"(\\d+) packets captured"})) << said;
     auto reported = std::stoul(m[1]);
@@ -177,15 +172,15 @@ TEST(CaptureCli, LinesLikeTcpdumpAndCountLimit) {
     child cap{{NETTOOL_BIN, "capture", "-i", "lo", "-c", "2", "-f",
                "udp dst port " + std::to_string(receiver.port)},
               log};
-    for (int i = 0; i < 200 && read_file(log).find("capturing on lo") == std::string::npos; ++i)
+    for (int i = 0; i < 200 && read_text(log).find("capturing on lo") == std::string::npos; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds{10});
     int status = -1;
     for (int i = 0; i < 100 && status < 0; ++i) {
         sender.send_to(receiver.port, 1);
         status = cap.wait_for(std::chrono::milliseconds{50});
     }
-    EXPECT_EQ(status, 0) << read_file(log);
-    auto out = read_file(log);
+    EXPECT_EQ(status, 0) << read_text(log);
+    auto out = read_text(log);
     std::string expect = "IP 127.0.0.1." + std::to_string(sender.port) + " > 127.0.0.1." +
                          std::to_string(receiver.port) + ": UDP, length 48";
     EXPECT_NE(out.find(expect), std::string::npos) << out;

@@ -11,11 +11,11 @@ namespace {
 
 using nettool::test::run_nettool;
 
-const std::string capture = std::string{NETTOOL_CORPUS_DIR} + "/tcpdump-tests/bgp-bgpsec.pcap";
+const std::string bgp_capture = std::string{NETTOOL_CORPUS_DIR} + "/tcpdump-tests/bgp-bgpsec.pcap";
 
 TEST(ClassifyPcap, ClassifiesEveryConversationEndpointOnce) {
-    if (!std::filesystem::exists(capture)) GTEST_SKIP() << "corpus capture missing: " << capture;
-    auto insp = run_nettool({"--json", "inspect", capture});
+    if (!std::filesystem::exists(bgp_capture)) GTEST_SKIP() << "corpus capture missing: " << bgp_capture;
+    auto insp = run_nettool({"--json", "inspect", bgp_capture});
     ASSERT_EQ(insp.exit_code, 0) << insp.err;
     std::set<std::string> endpoints;
     const auto inspected = nlohmann::json::parse(insp.out);
@@ -25,7 +25,7 @@ TEST(ClassifyPcap, ClassifiesEveryConversationEndpointOnce) {
     }
     ASSERT_GE(endpoints.size(), 2u);
 
-    auto r = run_nettool({"--json", "classify", "--pcap", capture});
+    auto r = run_nettool({"--json", "classify", "--pcap", bgp_capture});
     ASSERT_LE(r.exit_code, 1) << r.err;  // 1 only when some endpoint is unreachable from here
     const auto results = nlohmann::json::parse(r.out)["results"];
     std::set<std::string> classified;

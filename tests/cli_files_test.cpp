@@ -4,6 +4,7 @@
 #include "support/limited_run.hpp"
 #include "support/link_test_lock.hpp"
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -34,9 +35,7 @@ using nettool::test::limited_child;
 using nettool::test::run_nettool;
 using nettool::test::run_process;
 
-std::size_t lines(const std::string& s) {
-    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
+using nettool::test::count_lines;
 
 std::vector<std::string> nettool_argv(std::vector<std::string> args) {
     args.insert(args.begin(), NETTOOL_BIN);
@@ -52,7 +51,7 @@ void expect_bounded_rejection(const std::vector<std::string>& args, const std::s
     SCOPED_TRACE(args.back());
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
     EXPECT_LT(r.elapsed, std::chrono::seconds{5});
     EXPECT_LT(r.max_rss_kib, 256 * 1024) << "peak RSS in KiB";
@@ -114,7 +113,7 @@ TEST(CliFiles, EmptyFileNamesAreUsageErrors) {
              {"link", "--capture", "", "--", "true"}}) {
         const auto r = run_nettool(args);
         EXPECT_EQ(r.exit_code, 2) << args[1] << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1u) << r.err;
         EXPECT_NE(r.err.find("an empty value is not a file name"), std::string::npos) << r.err;
         EXPECT_EQ(r.out, "") << "nothing may go to stdout instead";
     }
@@ -170,9 +169,7 @@ TEST(CliFiles, StdoutUnderAFileSizeLimit) {
 // capture -w on a full disk: exit 1, the reason and the count in one line, a valid file holding
 // exactly that many packets (nettool inspect, tcpdump and tshark agree).
 
-std::string temp_path(const std::string& name) {
-    return (fs::temp_directory_path() / ("nettool-cli-files-" + std::to_string(::getpid()) + "-" + name)).string();
-}
+using nettool::test::temp_path;
 
 /// Sends 200-byte UDP datagrams to 127.0.0.1:port until stopped.
 class udp_flood {

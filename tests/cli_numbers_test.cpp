@@ -8,6 +8,7 @@
 // accepted value fails at the interface lookup before anything is sent.
 #include "support/process.hpp"
 #include "support/responder_fixture.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,9 +27,7 @@ using nettool::test::run_nettool;
 constexpr auto bound = 10s;  // every run, accepted or not, ends well before this
 const std::string no_such_interface = "nettool-none0";
 
-std::size_t lines(const std::string& s) {
-    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
+using nettool::test::count_lines;
 
 // The values every numeric option is fed; each one broke at least one option before.
 const std::vector<std::string>& hostile_values() {
@@ -163,7 +162,7 @@ TEST(CliNumbers, EveryNumericOptionRefusesWhatIsNotANumberInRange) {
             }
             EXPECT_EQ(r.exit_code, 2) << what << ": " << r.err;
             EXPECT_EQ(r.out, "") << what;
-            EXPECT_EQ(lines(r.err), 1u) << what << ": " << r.err;
+            EXPECT_EQ(count_lines(r.err), 1u) << what << ": " << r.err;
             EXPECT_NE(r.err.find("--" + o.option + ": "), std::string::npos) << what << ": " << r.err;
             EXPECT_NE(r.err.find("give "), std::string::npos) << what << ": " << r.err;
         }
@@ -200,7 +199,7 @@ TEST(CliNumbers, AnEmptyValueAfterEqualsIsAUsageError) {
         const auto r = run_nettool(args, bound);
         ASSERT_FALSE(r.timed_out) << describe(args);
         EXPECT_EQ(r.exit_code, 2) << describe(args) << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1u) << describe(args) << ": " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1u) << describe(args) << ": " << r.err;
         EXPECT_NE(r.err.find("--" + o.option + ": "), std::string::npos) << describe(args) << ": " << r.err;
     }
 }
@@ -227,7 +226,7 @@ TEST(CliNumbers, TheIssuesCommandLinesAreUsageErrors) {
         const auto r = run_nettool(args, bound);
         ASSERT_FALSE(r.timed_out) << describe(args);
         EXPECT_EQ(r.exit_code, 2) << describe(args) << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1u) << describe(args) << ": " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1u) << describe(args) << ": " << r.err;
         EXPECT_NE(r.err.find("give "), std::string::npos) << describe(args) << ": " << r.err;
     }
 }

@@ -1,5 +1,6 @@
 // The nettool program's contract: help, version, exit codes and one-line errors.
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <nettool/core/version.hpp>
 
@@ -16,9 +17,7 @@ namespace {
 
 using nettool::test::run_nettool;
 
-std::size_t lines(const std::string& s) {
-    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
+using nettool::test::count_lines;
 
 TEST(Cli, VersionPrintsVersionAndExitsZero) {
     auto r = run_nettool({"--version"});
@@ -38,21 +37,21 @@ TEST(Cli, UnknownSubcommandIsOneLineAndExitTwo) {
     auto r = run_nettool({"frobnicate"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_EQ(r.out, "");
-    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
     EXPECT_NE(r.err.find("unknown subcommand 'frobnicate'"), std::string::npos) << r.err;
 }
 
 TEST(Cli, UnknownOptionIsOneLineAndExitTwo) {
     auto r = run_nettool({"--frobnicate"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
     EXPECT_NE(r.err.find("--frobnicate"), std::string::npos) << r.err;
 }
 
 TEST(Cli, NoSubcommandIsUsageError) {
     auto r = run_nettool({});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
     EXPECT_NE(r.err.find("no subcommand"), std::string::npos) << r.err;
 }
 
@@ -63,7 +62,7 @@ TEST(Cli, NoSubcommandIsUsageError) {
 TEST(CliContract, ControlBytesInAnArgumentAreEscaped) {
     auto r = run_nettool({"tcp", "evil\x1b[31mred\x07\xc2\x9b|\x9b|\nsecond line"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
     for (const char c : r.err.substr(0, r.err.size() - 1)) {
         EXPECT_TRUE(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) << "raw control byte in: " << r.err;
     }
@@ -78,7 +77,7 @@ TEST(CliContract, AHugeArgumentIsCutInTheMiddle) {
              {"tcp", huge + "!"}, {"netmask", huge}, {"dns", "x.example", "--server", huge}, {"--" + huge}}) {
         auto r = run_nettool(args);
         EXPECT_EQ(r.exit_code, 2) << args.front();
-        EXPECT_EQ(lines(r.err), 1u) << r.err.substr(0, 200);
+        EXPECT_EQ(count_lines(r.err), 1u) << r.err.substr(0, 200);
         EXPECT_LE(r.err.size(), 9 + 480 + 1u) << r.err.substr(0, 200);
         EXPECT_NE(r.err.find(" bytes cut ...]"), std::string::npos) << r.err.substr(0, 200);
     }
@@ -92,7 +91,7 @@ TEST(CliContract, TheSameMistakeIsTheSameExitCode) {
                                                                   {"tcp-vs-udp", "1.2.3.999"}}) {
         auto r = run_nettool(args, std::chrono::seconds{20});
         EXPECT_EQ(r.exit_code, 2) << args.front() << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1u) << r.err;
         EXPECT_EQ(r.out, "") << args.front();
     }
     // A file named on the command line that does not exist: 2 wherever a file is read.
@@ -101,7 +100,7 @@ TEST(CliContract, TheSameMistakeIsTheSameExitCode) {
                                                                   {"inspect", "/"}}) {
         auto r = run_nettool(args);
         EXPECT_EQ(r.exit_code, 2) << args.front() << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1u) << r.err;
     }
 }
 

@@ -4,6 +4,7 @@
 
 #include "dns/dns_message.hpp"
 #include "support/process.hpp"
+#include "support/numbers.hpp"
 
 #include <nettool/core/error.hpp>
 
@@ -989,11 +990,7 @@ TEST(DnsCli, UsageErrorsExitTwo) {
 // ---------------------------------------------------------------------------------------------
 // Reports: results built by hand, so the table, records and readings are checked without a server.
 
-nettool::histogram constant(std::uint64_t ns, int n) {
-    nettool::histogram h;
-    for (int i = 0; i < n; ++i) h.record(ns);
-    return h;
-}
+using nettool::test::constant_histogram;
 
 nettool::dns_timing_result sample_timing() {
     nettool::dns_timing_result r;
@@ -1005,7 +1002,7 @@ nettool::dns_timing_result sample_timing() {
     sys.name = "www.test.example";
     sys.lookups = 3;
     sys.cold = 1500us;
-    sys.warm = constant(40'000, 2);
+    sys.warm = constant_histogram(40'000, 2);
     sys.addresses = {"192.0.2.10", "2001:db8::10"};
     r.system = sys;
 
@@ -1014,7 +1011,7 @@ nettool::dns_timing_result sample_timing() {
     good.name = "www.test.example";
     good.sent = good.answered = 3;
     good.tcp_retries = 1;
-    good.rtt = constant(180'000, 3);
+    good.rtt = constant_histogram(180'000, 3);
     good.rcodes = {{"NOERROR", 3}};
     good.ignored.wrong_id = 2;
     good.last =
@@ -1111,7 +1108,7 @@ TEST(DnsReport, LoadTableAndJson) {
     r.lost = 10;
     r.elapsed = 2s;
     r.queries_per_second = 495;
-    r.latency = constant(100'000, 990);
+    r.latency = constant_histogram(100'000, 990);
     r.rcodes = {{"NOERROR", 900}, {"NXDOMAIN", 90}};
     nettool::dns_load_options o;
     o.queries = {{"www.test.example", 1}, {"test.example", 15}};

@@ -225,7 +225,7 @@ protected:
     // Checks one trace's hop gauges: hops 1..4 in order, each from an address the lab puts at
     // that hop, each with an RTT.
     void expect_hops(const std::map<std::string, double>& rtts, const std::string& prefix) {
-        const auto want = route_lab::hops(ip_family::v4);
+        const auto want = route_lab::hops(nettool::test::ip_family::v4);
         ASSERT_EQ(rtts.size(), want.size()) << "one RTT per hop";
         std::map<unsigned, std::string> by_hop;
         for (const auto& [labels, rtt] : rtts) {
@@ -251,7 +251,7 @@ protected:
 
 TEST_F(ExporterTrace, ProbeAndMetricsShowEveryHopToTheTarget) {
     const link_test_lock turn;  // the lab's ICMP counts must not see another test's traffic
-    const auto b = route_lab::target(ip_family::v4);
+    const auto b = route_lab::target(nettool::test::ip_family::v4);
     start("modules:\n  short:\n    prober: trace\n    max_hops: 2\n"
           "  icmp:\n    prober: trace\n    protocol: icmp\n    count: 2\n    max_hops: 6\n"
           "targets:\n  - target: " + b + "\n    module: trace\n    interval: 500ms\n");

@@ -13,6 +13,7 @@
 // only through data/regenerate-golden.sh.
 #include "support/netns_lab.hpp"
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -46,12 +47,7 @@ constexpr const char* regenerate_hint =
     "If this change of output is intended, run data/regenerate-golden.sh, read its diff and commit "
     "the golden files with the change; if not, nettool inspect changed behaviour.";
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in{p, std::ios::binary};
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using nettool::test::read_text;
 
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> lines;
@@ -146,7 +142,7 @@ TEST_P(GoldenCapture, InspectTextMatchesGolden) {
     const auto r = inspect_from_source_dir(capture, false);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.err, "");
-    const auto diff = first_line_difference(golden, read_file(source_dir / golden), r.out);
+    const auto diff = first_line_difference(golden, read_text(source_dir / golden), r.out);
     EXPECT_TRUE(diff.empty()) << diff;
 }
 
@@ -158,7 +154,7 @@ TEST_P(GoldenCapture, InspectJsonMatchesGolden) {
         << ": a new capture needs its goldens; run data/regenerate-golden.sh and commit them";
     const auto r = inspect_from_source_dir(capture, true);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    const auto expected = nlohmann::json::parse(read_file(source_dir / golden), nullptr, false);
+    const auto expected = nlohmann::json::parse(read_text(source_dir / golden), nullptr, false);
     ASSERT_FALSE(expected.is_discarded()) << golden << " is not valid JSON";
     const auto actual = nlohmann::json::parse(r.out, nullptr, false);
     ASSERT_FALSE(actual.is_discarded())
@@ -204,12 +200,12 @@ std::optional<std::vector<record_span>> pcap_records(const std::string& bytes) {
 
 TEST_P(GoldenCapture, CutInsideARecordStillInspects) {
     const auto& capture = GetParam();
-    const auto bytes = read_file(source_dir / capture);
+    const auto bytes = read_text(source_dir / capture);
     const auto records = pcap_records(bytes);
     if (!records) GTEST_SKIP() << capture << " is not classic pcap; the cut walks pcap records";
     ASSERT_GE(records->size(), 2u) << capture;
     const auto golden =
-        nlohmann::json::parse(read_file(source_dir / golden_path(capture, "json")), nullptr, false);
+        nlohmann::json::parse(read_text(source_dir / golden_path(capture, "json")), nullptr, false);
     if (!golden.is_discarded()) {
         EXPECT_EQ(golden["packets"], records->size()) << "the golden disagrees with the file";
     }
@@ -264,7 +260,7 @@ struct file_query {
 // The non-comment lines of a dnsperf-style query file ('#' or ';' starts a comment).
 std::vector<file_query> query_lines(const fs::path& file) {
     std::vector<file_query> out;
-    for (auto line : lines_of(read_file(file))) {
+    for (auto line : lines_of(read_text(file))) {
         if (const auto c = line.find_first_of("#;"); c != std::string::npos) line.erase(c);
         std::istringstream words{line};
         file_query q;
@@ -339,7 +335,7 @@ TEST(GoldenData, DnsQueryFileAnsweredInLoadMode) {
 // The addresses of a classify --file list and the comment of each line ('#' starts a comment).
 std::vector<std::pair<std::string, std::string>> address_lines(const fs::path& file) {
     std::vector<std::pair<std::string, std::string>> out;
-    for (auto line : lines_of(read_file(file))) {
+    for (auto line : lines_of(read_text(file))) {
         std::string comment;
         if (const auto c = line.find('#'); c != std::string::npos) {
             comment = line.substr(c + 1);

@@ -10,6 +10,7 @@
 #include <nettool/html/html_report.hpp>
 
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -36,12 +37,7 @@ std::string chromium_binary() {
     return {};
 }
 
-std::string read_text(const fs::path& p) {
-    std::ifstream in{p, std::ios::binary};
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using nettool::test::read_text;
 
 void write_text(const fs::path& p, const std::string& text) {
     std::ofstream out{p, std::ios::binary};

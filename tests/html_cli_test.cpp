@@ -1,6 +1,7 @@
 // `--html FILE` and `nettool report`: files written whole or a clear exit 1, run files that are not
 // nettool runs refused with exit 2 and a line naming the file and the field.
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -17,15 +18,10 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nettool::test::run_nettool;
 
-const std::string capture = std::string{NETTOOL_SOURCE_DIR} + "/data/captures/tcp-handshake.pcap";
-const std::string sample = std::string{NETTOOL_SOURCE_DIR} + "/data/runs/tcp-rr.json";
+const std::string handshake_capture = std::string{NETTOOL_SOURCE_DIR} + "/data/captures/tcp-handshake.pcap";
+const std::string sample_run_path = std::string{NETTOOL_SOURCE_DIR} + "/data/runs/tcp-rr.json";
 
-std::string read_text(const fs::path& p) {
-    std::ifstream in{p, std::ios::binary};
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using nettool::test::read_text;
 
 class HtmlCli : public ::testing::Test {
 protected:
@@ -44,7 +40,7 @@ protected:
 
 TEST_F(HtmlCli, InspectWritesThePageBesideItsOutput) {
     const auto page = dir_ / "inspect.html";
-    const auto r = run_nettool({"inspect", capture, "--html", page.string()});
+    const auto r = run_nettool({"inspect", handshake_capture, "--html", page.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("protocol"), std::string::npos);  // the text report still printed
     const auto html = read_text(page);
@@ -54,13 +50,13 @@ TEST_F(HtmlCli, InspectWritesThePageBesideItsOutput) {
 }
 
 TEST_F(HtmlCli, AFailedHtmlWriteIsExitOneWithTheReason) {
-    const auto r = run_nettool({"inspect", capture, "--html", "/dev/full"});
+    const auto r = run_nettool({"inspect", handshake_capture, "--html", "/dev/full"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("nettool: --html /dev/full: no space left on device: 0 of "), std::string::npos) << r.err;
-    const auto missing = run_nettool({"inspect", capture, "--html", (dir_ / "no" / "such" / "dir.html").string()});
+    const auto missing = run_nettool({"inspect", handshake_capture, "--html", (dir_ / "no" / "such" / "dir.html").string()});
     EXPECT_EQ(missing.exit_code, 1);
     EXPECT_NE(missing.err.find("no such file or directory"), std::string::npos) << missing.err;
-    const auto empty = run_nettool({"inspect", capture, "--html", ""});
+    const auto empty = run_nettool({"inspect", handshake_capture, "--html", ""});
     EXPECT_EQ(empty.exit_code, 2) << empty.err;
 }
 
@@ -102,23 +98,23 @@ TEST_F(HtmlCli, ReportRefusesWhatIsNotANettoolRun) {
     const auto directory = run_nettool({"report", dir_.string(), "-o", out});
     EXPECT_EQ(directory.exit_code, 2);
     EXPECT_NE(directory.err.find("is a directory"), std::string::npos) << directory.err;
-    const auto no_output = run_nettool({"report", sample});
+    const auto no_output = run_nettool({"report", sample_run_path});
     EXPECT_EQ(no_output.exit_code, 2);
     EXPECT_NE(no_output.err.find("--output is required"), std::string::npos) << no_output.err;
 }
 
 TEST_F(HtmlCli, ReportWritesThePageOrSaysWhyNot) {
     const auto out = dir_ / "rr.html";
-    const auto r = run_nettool({"report", sample, sample, "-o", out.string()});
+    const auto r = run_nettool({"report", sample_run_path, sample_run_path, "-o", out.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.err.find("nettool report: " + out.string() + ": 2 runs, "), std::string::npos) << r.err;
     const auto html = read_text(out);
     EXPECT_NE(html.find("tcp-rr: TCP rr"), std::string::npos);
     EXPECT_NE(html.find("tcp-rr (2): TCP rr"), std::string::npos);
-    const auto full = run_nettool({"report", sample, "-o", "/dev/full"});
+    const auto full = run_nettool({"report", sample_run_path, "-o", "/dev/full"});
     EXPECT_EQ(full.exit_code, 1);
     EXPECT_NE(full.err.find("nettool: /dev/full: no space left on device"), std::string::npos) << full.err;
-    const auto quiet = run_nettool({"-q", "report", sample, "-o", out.string()});
+    const auto quiet = run_nettool({"-q", "report", sample_run_path, "-o", out.string()});
     EXPECT_EQ(quiet.exit_code, 0);
     EXPECT_EQ(quiet.err, "");
 }

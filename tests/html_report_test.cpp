@@ -3,6 +3,7 @@
 // of run promises. Outside input is hostile: escaping, validation that names the field, and a
 // truncation sweep over every sample.
 #include <nettool/html/html_report.hpp>
+#include "support/files.hpp"
 
 #include <nettool/core/error.hpp>
 #include <nettool/core/report.hpp>
@@ -27,14 +28,9 @@ using nlohmann::json;
 
 const fs::path runs_dir = fs::path{NETTOOL_SOURCE_DIR} / "data" / "runs";
 
-std::string read_text(const fs::path& p) {
-    std::ifstream in{p, std::ios::binary};
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using nettool::test::read_text;
 
-json sample(const std::string& name) { return json::parse(read_text(runs_dir / (name + ".json"))); }
+json sample_run(const std::string& name) { return json::parse(read_text(runs_dir / (name + ".json"))); }
 
 std::string page_of(const std::vector<json>& docs, const std::vector<std::string>& labels = {}) {
     std::vector<nettool::html::run_ref> refs;
@@ -103,7 +99,7 @@ const std::vector<expected_plots> every_sample = {
 TEST(HtmlReport, EverySampleGetsEveryPlotOfItsKindWithDataAndATable) {
     for (const auto& e : every_sample) {
         SCOPED_TRACE(e.sample);
-        const auto doc = sample(e.sample);
+        const auto doc = sample_run(e.sample);
         ASSERT_EQ(check_error(doc), "");
         const auto page = page_of(doc);
         const auto titles = titles_of(page);
@@ -134,7 +130,7 @@ TEST(HtmlReport, EverySampleGetsEveryPlotOfItsKindWithDataAndATable) {
 }
 
 TEST(HtmlReport, PageIsSelfContainedAndCarriesTheRunsAsGiven) {
-    const auto doc = sample("tcp-vs-udp");
+    const auto doc = sample_run("tcp-vs-udp");
     const auto page = page_of(doc);
     // The library is inlined whole, as Debian ships it.
     EXPECT_EQ(nettool::detail::chartjs_script(), read_text("/usr/share/javascript/chart.js/chart.min.js"));
@@ -163,7 +159,7 @@ TEST(HtmlReport, PageIsSelfContainedAndCarriesTheRunsAsGiven) {
 }
 
 TEST(HtmlReport, TextFromARunIsEscapedInHtmlAndInScripts) {
-    auto doc = sample("dns");
+    auto doc = sample_run("dns");
     const std::string evil = "</script><img src=x onerror=alert(1)><!--&\"'";
     doc["servers"][0]["server"] = evil;
     doc["readings"] = json::array({evil});
@@ -186,7 +182,7 @@ TEST(HtmlReport, TextFromARunIsEscapedInHtmlAndInScripts) {
 }
 
 TEST(HtmlReport, RunsOfOneCommandShareAPlotAndOthersGetSections) {
-    const std::vector<json> docs = {sample("tcp-vs-udp"), sample("tcp-vs-udp"), sample("inspect")};
+    const std::vector<json> docs = {sample_run("tcp-vs-udp"), sample_run("tcp-vs-udp"), sample_run("inspect")};
     const auto page = page_of(docs, {"loss-0", "loss-1", "capture"});
     const auto charts = charts_of(page);
     ASSERT_FALSE(charts.empty());
@@ -199,12 +195,12 @@ TEST(HtmlReport, RunsOfOneCommandShareAPlotAndOthersGetSections) {
     EXPECT_NE(page.find("<h2>inspect: what the capture holds</h2>"), std::string::npos);
     EXPECT_NE(page.find("Runs side by side: loss-0, loss-1."), std::string::npos);
     // The same label twice is told apart.
-    const auto twice = page_of(std::vector<json>{sample("tcp-rr"), sample("tcp-rr")}, {"a", "a"});
+    const auto twice = page_of(std::vector<json>{sample_run("tcp-rr"), sample_run("tcp-rr")}, {"a", "a"});
     EXPECT_NE(twice.find("a (2): TCP rr"), std::string::npos);
 }
 
 TEST(HtmlReport, ValidationNamesTheField) {
-    auto doc = sample("tcp-vs-udp");
+    auto doc = sample_run("tcp-vs-udp");
     EXPECT_EQ(check_error(doc), "");
 
     EXPECT_EQ(check_error(json::array()), "(document): not an object");
@@ -238,17 +234,17 @@ TEST(HtmlReport, ValidationNamesTheField) {
     d["tcp"]["rr"]["rtt"]["mean_us"] = std::numeric_limits<double>::quiet_NaN();
     d["tcp"]["rr"]["rtt"]["p50_us"] = std::numeric_limits<double>::infinity();
     EXPECT_EQ(check_error(d), "tcp.rr.rtt.p50_us: not a finite number");
-    d = sample("tcp-rr");
+    d = sample_run("tcp-rr");
     d["mode"] = "flood";
     EXPECT_EQ(check_error(d), "mode: 'flood' is not a mode of tcp");
-    d = sample("trace");
+    d = sample_run("trace");
     d["trace"]["hops"][0]["ttl"] = json::array();
     EXPECT_EQ(check_error(d), "trace.hops[0].ttl: not a number");
-    d = sample("inspect");
+    d = sample_run("inspect");
     d["protocol_hierarchy"]["children"][0]["name"] = 7;
     EXPECT_EQ(check_error(d), "protocol_hierarchy.children[0].name: not a string");
     // render() checks too.
-    d = sample("dns");
+    d = sample_run("dns");
     d["servers"][0]["latency"] = 3;
     EXPECT_THROW((void)page_of(d), nettool::error);
 }
@@ -333,7 +329,7 @@ json chart_titled(const json& charts, const std::string& title) {
 TEST(HtmlReport, ThroughputMarksRetransmissionsPerIntervalOnASecondAxis) {
     for (const auto* name : {"tcp-stream", "tcp-vs-udp-link"}) {
         SCOPED_TRACE(name);
-        const auto doc = sample(name);
+        const auto doc = sample_run(name);
         const auto& stream = doc.contains("result") ? doc["result"] : doc["tcp"]["stream"];
         const auto& ivs = stream["intervals"];
         ASSERT_FALSE(ivs.empty());
@@ -358,16 +354,16 @@ TEST(HtmlReport, ThroughputMarksRetransmissionsPerIntervalOnASecondAxis) {
         // The table says which unit the right-axis series is in.
         EXPECT_NE(page.find("series on the right axis: retransmitted segments"), std::string::npos);
     }
-    if (const auto link = sample("tcp-vs-udp-link"); link["tcp"]["stream"]["kernel"]["retransmits"].get<int>() == 0)
+    if (const auto link = sample_run("tcp-vs-udp-link"); link["tcp"]["stream"]["kernel"]["retransmits"].get<int>() == 0)
         ADD_FAILURE() << "the lossy sample has no retransmissions: remake it (data/runs/README.md)";
     // A download carries no per-interval count (only the responder sent): no marks, no right axis.
-    auto down = sample("tcp-stream");
+    auto down = sample_run("tcp-stream");
     for (auto& iv : down["result"]["intervals"]) iv.erase("retransmits");
     const auto c = chart_titled(charts_of(page_of(down)), "Throughput per interval");
     EXPECT_EQ(c["y2_title"], "");
     for (const auto& s : c["series"]) EXPECT_FALSE(s.value("right_axis", false));
     // A negative count is refused, naming the field.
-    down = sample("tcp-stream");
+    down = sample_run("tcp-stream");
     down["result"]["intervals"][0]["retransmits"] = -1;
     EXPECT_NE(check_error(down).find("result.intervals[0].retransmits: negative"), std::string::npos)
         << check_error(down);
@@ -376,7 +372,7 @@ TEST(HtmlReport, ThroughputMarksRetransmissionsPerIntervalOnASecondAxis) {
 // UDP rr over time: per interval the % lost, reordered and duplicated of what was sent in it, and
 // the count sent on the right axis; the counts behind the percentages are the run's intervals.
 TEST(HtmlReport, UdpLossAndReorderingOverTimeFromTheRunsIntervals) {
-    const auto doc = sample("udp-rr");
+    const auto doc = sample_run("udp-rr");
     const auto& ivs = doc["result"]["intervals"];
     ASSERT_GE(ivs.size(), 2u) << "remake the sample (data/runs/README.md)";
     const auto c = chart_titled(charts_of(page_of(doc)), "UDP loss and reordering over time");
@@ -407,7 +403,7 @@ TEST(HtmlReport, UdpLossAndReorderingOverTimeFromTheRunsIntervals) {
 }
 
 TEST(HtmlReport, OldRunsWithoutCdfDrawFromTheirPercentiles) {
-    auto doc = sample("tcp-rr");
+    auto doc = sample_run("tcp-rr");
     doc["result"]["rtt"].erase("cdf");
     const auto charts = charts_of(page_of(doc));
     ASSERT_FALSE(charts.empty());

@@ -12,6 +12,7 @@
 #include "support/netns_lab.hpp"
 #include "support/routed_path.hpp"
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -55,14 +56,9 @@ constexpr std::array<counter, 7> counters{{
 }};
 using counts = std::array<std::uint64_t, counters.size()>;
 
-bool have(const char* tool) {
-    return run_process({"sh", "-c", std::string{"command -v "} + tool}).exit_code == 0;
-}
+using nettool::test::have_tool;
 
-std::string read_text(const fs::path& p) {
-    std::ifstream in{p};
-    return {std::istreambuf_iterator<char>{in}, {}};
-}
+using nettool::test::read_text;
 
 /// Every counter in one pass: tshark's io,stat with one COUNT column per field; the row of the
 /// single interval reads "| 0.000 <> 1.234 | n1 | n2 | ... |".
@@ -155,7 +151,7 @@ protected:
     void SetUp() override {
         if (!nettool::test::is_root()) GTEST_SKIP() << "needs root to build network namespaces and capture";
         for (const char* tool : {"tshark", "tcpdump", "nft", "tc", "ip"})
-            if (!have(tool))
+            if (!have_tool(tool))
                 GTEST_SKIP() << tool << " not installed: the lossy-path comparison with tshark is skipped";
         dir_ = fs::temp_directory_path() / fmt::format("nettool-lossy-{}-{}", ::getpid(), case_number_++);
         fs::create_directories(dir_);

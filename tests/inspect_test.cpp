@@ -6,6 +6,7 @@
 
 #include "support/process.hpp"
 #include "support/synth.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -28,10 +29,7 @@ constexpr std::uint32_t client = 0xc0000201;  // 192.0.2.1
 constexpr std::uint32_t server = 0xc0000202;  // 192.0.2.2
 constexpr std::uint8_t SYN = 0x02, ACK = 0x10, PSH = 0x08, RST = 0x04;
 
-std::string temp_path(const std::string& name) {
-    return (fs::temp_directory_path() / ("nettool-inspect-" + std::to_string(::getpid()) + "-" + name))
-        .string();
-}
+using nettool::test::temp_path;
 
 /// A TCP connection with a handshake, a fast retransmission after three duplicate ACKs, an RTO
 /// retransmission, an out-of-order segment, a zero window and a reset; UDP both ways; one DNS

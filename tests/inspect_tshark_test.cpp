@@ -7,6 +7,7 @@
 #include "support/process.hpp"
 #include "support/child.hpp"
 #include "support/synth.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -35,14 +36,9 @@ using nettool::test::child;
 using nettool::test::pcap_synth;
 using nettool::test::run_process;
 
-bool have(const char* tool) {
-    return run_process({"sh", "-c", std::string{"command -v "} + tool}).exit_code == 0;
-}
+using nettool::test::have_tool;
 
-std::string temp_path(const std::string& name) {
-    return (fs::temp_directory_path() / ("nettool-tshark-" + std::to_string(::getpid()) + "-" + name))
-        .string();
-}
+using nettool::test::temp_path;
 
 using conv_map = std::map<std::string, std::uint64_t>;  // "tcp|A|B" (sorted endpoints) -> frames
 
@@ -136,7 +132,7 @@ void expect_agreement(const std::string& file, const inspect_result& r, const or
 }
 
 TEST(InspectTshark, SyntheticCaptureWithRetransmissionsAgrees) {
-    if (!have("tshark")) GTEST_SKIP() << "tshark not installed";
+    if (!have_tool("tshark")) GTEST_SKIP() << "tshark not installed";
     auto path = temp_path("synthetic.pcap");
     {
         constexpr std::uint32_t a = 0xc0000201, b = 0xc0000202;
@@ -176,7 +172,7 @@ TEST(InspectTshark, SyntheticCaptureWithRetransmissionsAgrees) {
 }
 
 TEST(InspectTshark, TcpdumpTestCapturesAgree) {
-    if (!have("tshark")) GTEST_SKIP() << "tshark not installed";
+    if (!have_tool("tshark")) GTEST_SKIP() << "tshark not installed";
     // Captures with TCP, UDP, IPv6, VLAN, loopback and raw-IP link types.
     const char* files[] = {"dns_tcp.pcap",           "tcp-handshake-nano.pcap", "ipv4_tcp_http_xml.pcap",
                            "mptcp-v1.pcap",          "tcp_rst_data.pcap",       "loopback.pcap",
@@ -193,10 +189,7 @@ TEST(InspectTshark, TcpdumpTestCapturesAgree) {
 
 // ---- live loopback traffic, captured by tcpdump ------------------------------------------------
 
-std::string read_file(const std::string& p) {
-    std::ifstream in{p};
-    return {std::istreambuf_iterator<char>{in}, {}};
-}
+using nettool::test::read_text;
 
 struct fd_guard {
     int fd = -1;
@@ -250,7 +243,7 @@ bool dns_query(int fd, std::uint16_t port, std::uint16_t id, const std::string& 
 
 TEST(InspectTshark, LiveLoopbackTrafficAgrees) {
     if (!nettool::test::is_root()) GTEST_SKIP() << "capturing on lo needs root (CAP_NET_RAW): skipped";
-    if (!have("tshark") || !have("tcpdump") || !have("dnsmasq"))
+    if (!have_tool("tshark") || !have_tool("tcpdump") || !have_tool("dnsmasq"))
         GTEST_SKIP() << "tshark, tcpdump or dnsmasq missing";
 
     // dnsmasq on a free loopback port, answering one name locally.
@@ -272,7 +265,7 @@ TEST(InspectTshark, LiveLoopbackTrafficAgrees) {
         ::setsockopt(probe.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         up = dns_query(probe.fd, dns_port, 1, "ready.nettool.test");
     }
-    ASSERT_TRUE(up) << "dnsmasq did not answer: " << read_file(dns_log);
+    ASSERT_TRUE(up) << "dnsmasq did not answer: " << read_text(dns_log);
 
     std::uint16_t tcp_port = 0, udp_a = 0, udp_b = 0;
     fd_guard listener{bound_socket(SOCK_STREAM, tcp_port)};
@@ -291,9 +284,9 @@ TEST(InspectTshark, LiveLoopbackTrafficAgrees) {
         child tcpdump{
             {"tcpdump", "-i", "lo", "--immediate-mode", "-B", "32768", "-U", "-s", "0", "-w", pcap, filter},
             tcpdump_log};
-        for (int i = 0; i < 100 && read_file(tcpdump_log).find("listening on") == std::string::npos; ++i)
+        for (int i = 0; i < 100 && read_text(tcpdump_log).find("listening on") == std::string::npos; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds{50});
-        ASSERT_NE(read_file(tcpdump_log).find("listening on"), std::string::npos) << read_file(tcpdump_log);
+        ASSERT_NE(read_text(tcpdump_log).find("listening on"), std::string::npos) << read_text(tcpdump_log);
 
         // Three TCP connections, 3000 bytes up and echoed back.
         for (int c = 0; c < 3; ++c) {
@@ -336,7 +329,7 @@ TEST(InspectTshark, LiveLoopbackTrafficAgrees) {
         std::this_thread::sleep_for(std::chrono::milliseconds{300});
         tcpdump.stop();
     }
-    std::string tcpdump_said = read_file(tcpdump_log);
+    std::string tcpdump_said = read_text(tcpdump_log);
     dnsmasq.stop();
     fs::remove(dns_log);
     fs::remove(pid_file);

@@ -6,6 +6,7 @@
 #include "support/iperf3_server.hpp"
 #include "support/loopback_capture.hpp"
 #include "support/process.hpp"
+#include "support/numbers.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -130,10 +131,7 @@ void expect_one_line_failure(const test::process_result& p, const std::string& w
     EXPECT_NE(p.err.find(words), std::string::npos) << p.err;
 }
 
-double rel(std::uint64_t a, std::uint64_t b) {
-    return std::abs(static_cast<double>(a) - static_cast<double>(b)) /
-           static_cast<double>(std::max<std::uint64_t>(b, 1));
-}
+using nettool::test::relative_difference;
 
 class Iperf3Live : public ::testing::Test {
 protected:
@@ -160,10 +158,10 @@ protected:
         EXPECT_EQ(sent > 0, c.received > 0);
         EXPECT_EQ(received > 0, c.sent > 0);
         if (sent > 0) {
-            EXPECT_LT(rel(sent, c.received), 0.01) << sent << " sent, the server read " << c.received;
+            EXPECT_LT(relative_difference(sent, c.received), 0.01) << sent << " sent, the server read " << c.received;
         }
         if (received > 0) {
-            EXPECT_LT(rel(received, c.sent), 0.01) << received << " read, the server sent " << c.sent;
+            EXPECT_LT(relative_difference(received, c.sent), 0.01) << received << " read, the server sent " << c.sent;
         }
         // What the server said in the results exchange is what it wrote in its own JSON.
         EXPECT_EQ(r.at("server").at("bytes_received"), c.received);
@@ -171,7 +169,7 @@ protected:
         ASSERT_EQ(r.at("per_stream").size(), streams);
         for (const auto& s : r.at("per_stream")) {
             EXPECT_TRUE(s.at("server_reported").get<bool>());
-            EXPECT_LT(rel(s.at("bytes"), s.at("server_bytes")), 0.01) << s.dump();
+            EXPECT_LT(relative_difference(s.at("bytes"), s.at("server_bytes")), 0.01) << s.dump();
         }
         EXPECT_GE(r.at("intervals").size(), 1u);
         const std::vector<std::string> states{"PARAM_EXCHANGE", "CREATE_STREAMS",   "TEST_START",

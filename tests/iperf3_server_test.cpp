@@ -4,6 +4,7 @@
 #include "support/iperf3_client.hpp"
 #include "support/iperf3_server.hpp"
 #include "support/process.hpp"
+#include "support/numbers.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -24,11 +25,11 @@ using namespace nettool;
 
 // ---- the parameters parser --------------------------------------------------------------------
 
-std::span<const std::byte> bytes_of(const std::string& s) {
+std::span<const std::byte> text_bytes(const std::string& s) {
     return std::as_bytes(std::span{s.data(), s.size()});
 }
 
-std::string framed(const std::string& json) {
+std::string framed_text(const std::string& json) {
     std::string out;
     const auto n = static_cast<std::uint32_t>(json.size());
     for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
@@ -43,14 +44,14 @@ const std::string params_udp =
 
 TEST(Iperf3ServerParams, WhatIperf3Sends) {
     detail::iperf3_params_error err;
-    const auto p = detail::parse_iperf3_params(bytes_of(params_p2), err);
+    const auto p = detail::parse_iperf3_params(text_bytes(params_p2), err);
     EXPECT_EQ(err.iperf_error, 0) << err.why;
     EXPECT_FALSE(p.udp);
     EXPECT_EQ(p.time_s, 1u);
     EXPECT_EQ(p.parallel, 2u);
     EXPECT_EQ(p.len, 131072u);
     EXPECT_FALSE(p.reverse);
-    const auto u = detail::parse_iperf3_params(bytes_of(params_udp), err);
+    const auto u = detail::parse_iperf3_params(text_bytes(params_udp), err);
     EXPECT_EQ(err.iperf_error, 0) << err.why;
     EXPECT_TRUE(u.udp);
     EXPECT_TRUE(u.reverse);
@@ -82,24 +83,24 @@ TEST(Iperf3ServerParams, RefusedWithIperfsErrorNumber) {
     };
     for (const auto& t : cases) {
         detail::iperf3_params_error err;
-        (void)detail::parse_iperf3_params(bytes_of(t.json), err);
+        (void)detail::parse_iperf3_params(text_bytes(t.json), err);
         EXPECT_EQ(err.iperf_error, t.code) << t.json;
         EXPECT_NE(err.why.find(t.words), std::string::npos) << t.json << ": " << err.why;
     }
     // Unknown fields are ignored.
     detail::iperf3_params_error err;
-    (void)detail::parse_iperf3_params(bytes_of(R"({"tcp":true,"time":1,"future_field":[1,{"a":2}]})"), err);
+    (void)detail::parse_iperf3_params(text_bytes(R"({"tcp":true,"time":1,"future_field":[1,{"a":2}]})"), err);
     EXPECT_EQ(err.iperf_error, 0) << err.why;
 }
 
 TEST(Iperf3ServerParams, FramedWithTheCap) {
     detail::iperf3_params_error err;
     std::string big(8193, ' ');
-    (void)detail::parse_iperf3_params_message(bytes_of(framed(big)), err);
+    (void)detail::parse_iperf3_params_message(text_bytes(framed_text(big)), err);
     EXPECT_EQ(err.why, "parameters of 8193 bytes, over the 8192-byte limit");
-    (void)detail::parse_iperf3_params_message(bytes_of(framed("")), err);
+    (void)detail::parse_iperf3_params_message(text_bytes(framed_text("")), err);
     EXPECT_EQ(err.why, "the parameters are empty");
-    const auto p = detail::parse_iperf3_params_message(bytes_of(framed(params_p2)), err);
+    const auto p = detail::parse_iperf3_params_message(text_bytes(framed_text(params_p2)), err);
     EXPECT_EQ(err.iperf_error, 0);
     EXPECT_EQ(p.parallel, 2u);
 }
@@ -107,16 +108,16 @@ TEST(Iperf3ServerParams, FramedWithTheCap) {
 // Every prefix of a real message is a clean "truncated" (or, cut inside the JSON, not JSON).
 TEST(Iperf3ServerParams, TruncationSweep) {
     for (const auto* json : {&params_p2, &params_udp}) {
-        const auto msg = framed(*json);
+        const auto msg = framed_text(*json);
         for (std::size_t n = 0; n < msg.size(); ++n) {
             detail::iperf3_params_error err;
-            (void)detail::parse_iperf3_params_message(bytes_of(msg.substr(0, n)), err);
+            (void)detail::parse_iperf3_params_message(text_bytes(msg.substr(0, n)), err);
             EXPECT_EQ(err.iperf_error, 114) << n;
             EXPECT_FALSE(err.why.empty()) << n;
         }
         for (std::size_t n = 0; n < json->size(); ++n) {
             detail::iperf3_params_error err;
-            (void)detail::parse_iperf3_params(bytes_of(json->substr(0, n)), err);
+            (void)detail::parse_iperf3_params(text_bytes(json->substr(0, n)), err);
             EXPECT_EQ(err.iperf_error, 114) << n;
         }
     }
@@ -124,10 +125,7 @@ TEST(Iperf3ServerParams, TruncationSweep) {
 
 // ---- against Debian's iperf3 -c ------------------------------------------------------------------
 
-double rel(std::uint64_t a, std::uint64_t b) {
-    return std::abs(static_cast<double>(a) - static_cast<double>(b)) /
-           static_cast<double>(std::max<std::uint64_t>(b, 1));
-}
+using nettool::test::relative_difference;
 
 // The most TCP's buffers hold on a connection: the receiver's (the third value of
 // net.ipv4.tcp_rmem) and the sender's (of tcp_wmem).
@@ -190,7 +188,7 @@ TEST_F(Iperf3Serve, UploadAgreesWithIperf3sJson) {
     EXPECT_EQ(s.bytes_sent, 0u);
     // What nettool reported in the results exchange, and what iperf3 sent, within 1%.
     EXPECT_EQ(bytes_at(r.doc, "sum_received"), s.bytes_received);
-    EXPECT_LT(rel(bytes_at(r.doc, "sum_sent"), s.bytes_received), 0.01);
+    EXPECT_LT(relative_difference(bytes_at(r.doc, "sum_sent"), s.bytes_received), 0.01);
     EXPECT_TRUE(log_.wait_for("completed: TCP upload, 1 stream")) << log_.all();
 }
 
@@ -203,7 +201,7 @@ TEST_F(Iperf3Serve, ReverseAgreesWithIperf3sJson) {
     EXPECT_GT(s.bytes_sent, 0u);
     EXPECT_EQ(s.bytes_received, 0u);
     EXPECT_EQ(bytes_at(r.doc, "sum_sent"), s.bytes_sent);
-    EXPECT_LT(rel(bytes_at(r.doc, "sum_received"), s.bytes_sent), 0.01);
+    EXPECT_LT(relative_difference(bytes_at(r.doc, "sum_received"), s.bytes_sent), 0.01);
     // The retransmit count of the sender is nettool's (TCP_INFO), a number, not "none".
     EXPECT_TRUE(r.doc.at("end").at("sum_sent").contains("retransmits"));
 }
@@ -219,7 +217,7 @@ TEST_F(Iperf3Serve, BidirAgreesWithIperf3sJson) {
     EXPECT_EQ(s.streams, 2u);
     // The client's upload, then its download.
     EXPECT_EQ(bytes_at(r.doc, "sum_received"), s.bytes_received);
-    EXPECT_LT(rel(bytes_at(r.doc, "sum_sent"), s.bytes_received), 0.01);
+    EXPECT_LT(relative_difference(bytes_at(r.doc, "sum_sent"), s.bytes_received), 0.01);
     EXPECT_EQ(bytes_at(r.doc, "sum_sent_bidir_reverse"), s.bytes_sent);
     // The stock client reads its download on the thread that writes its upload, one block per
     // stream per turn against up to ten written, so its receive buffer is full when its time is
@@ -228,7 +226,7 @@ TEST_F(Iperf3Serve, BidirAgreesWithIperf3sJson) {
     // (docs/iperf3.md, "nettool as an iperf3 server").
     const auto got = bytes_at(r.doc, "sum_received_bidir_reverse");
     EXPECT_LE(got, s.bytes_sent);
-    EXPECT_TRUE(rel(got, s.bytes_sent) < 0.01 || s.bytes_sent - got <= buffers_max())
+    EXPECT_TRUE(relative_difference(got, s.bytes_sent) < 0.01 || s.bytes_sent - got <= buffers_max())
         << got << " read by iperf3, " << s.bytes_sent << " sent";
 }
 
@@ -240,7 +238,7 @@ TEST_F(Iperf3Serve, FourParallelStreamsAgreeWithIperf3sJson) {
     EXPECT_EQ(s.streams, 4u);
     EXPECT_EQ(r.doc.at("end").at("streams").size(), 4u);
     EXPECT_EQ(bytes_at(r.doc, "sum_received"), s.bytes_received);
-    EXPECT_LT(rel(bytes_at(r.doc, "sum_sent"), s.bytes_received), 0.01);
+    EXPECT_LT(relative_difference(bytes_at(r.doc, "sum_sent"), s.bytes_received), 0.01);
 }
 
 TEST_F(Iperf3Serve, TwoClientsAtOnceBothComplete) {
@@ -286,7 +284,7 @@ TEST_F(Iperf3Serve, UdpUploadCountsEveryDatagram) {
     EXPECT_EQ(s.udp_lost, 0u);
     EXPECT_EQ(sum.at("packets").get<std::uint64_t>(), s.udp_datagrams);
     EXPECT_GT(s.udp_datagrams, 0u);
-    EXPECT_LT(rel(sum.at("bytes").get<std::uint64_t>(), s.bytes_received), 0.01);
+    EXPECT_LT(relative_difference(sum.at("bytes").get<std::uint64_t>(), s.bytes_received), 0.01);
     EXPECT_GE(sum.at("jitter_ms").get<double>(), 0.0);
 }
 
@@ -298,7 +296,7 @@ TEST_F(Iperf3Serve, UdpReverseSendsAtTheRequestedRateOnly) {
     const auto& sum = r.doc.at("end").at("sum");
     EXPECT_EQ(sum.at("lost_packets").get<std::uint64_t>(), 0u);
     EXPECT_GT(s.bytes_sent, 0u);
-    EXPECT_LT(rel(sum.at("bytes").get<std::uint64_t>(), s.bytes_sent), 0.01);
+    EXPECT_LT(relative_difference(sum.at("bytes").get<std::uint64_t>(), s.bytes_sent), 0.01);
     // No faster than asked (10 Mbit/s for 1 s, plus one datagram), never longer than the test.
     EXPECT_LE(s.bytes_sent, 10'000'000 / 8 + 65507u);
 }
@@ -317,12 +315,12 @@ TEST_F(Iperf3Serve, UdpBidirCountsBothDirections) {
     EXPECT_EQ(up.at("lost_packets").get<std::uint64_t>(), s.udp_lost);
     EXPECT_EQ(s.udp_lost, 0u);
     EXPECT_GT(s.udp_datagrams, 0u);
-    EXPECT_LT(rel(up.at("bytes").get<std::uint64_t>(), s.bytes_received), 0.01);
+    EXPECT_LT(relative_difference(up.at("bytes").get<std::uint64_t>(), s.bytes_received), 0.01);
     // Its download: what nettool sent, all of it read by iperf3, at the requested rate only.
     const auto& down = end.at("sum_received_bidir_reverse");
     EXPECT_EQ(down.at("lost_packets").get<std::uint64_t>(), 0u);
     EXPECT_GT(s.bytes_sent, 0u);
-    EXPECT_LT(rel(down.at("bytes").get<std::uint64_t>(), s.bytes_sent), 0.01);
+    EXPECT_LT(relative_difference(down.at("bytes").get<std::uint64_t>(), s.bytes_sent), 0.01);
     EXPECT_LE(s.bytes_sent, 10'000'000 / 8 + 65507u);
 }
 
@@ -337,7 +335,7 @@ TEST_F(Iperf3Serve, UdpTwoParallelStreamsCountEachDatagram) {
     EXPECT_EQ(sum.at("packets").get<std::uint64_t>(), s.udp_datagrams);
     EXPECT_EQ(sum.at("lost_packets").get<std::uint64_t>(), s.udp_lost);
     EXPECT_EQ(s.udp_lost, 0u);
-    EXPECT_LT(rel(sum.at("bytes").get<std::uint64_t>(), s.bytes_received), 0.01);
+    EXPECT_LT(relative_difference(sum.at("bytes").get<std::uint64_t>(), s.bytes_received), 0.01);
 }
 
 TEST_F(Iperf3Serve, UdpConnectWithoutATestIsNotAnswered) {

@@ -7,6 +7,7 @@
 #include "support/loopback_capture.hpp"
 #include "support/netns_lab.hpp"
 #include "support/process.hpp"
+#include "support/numbers.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -106,9 +107,7 @@ server_udp udp_from_log(const std::string& log) {
             u.at("lost_packets").get<std::uint64_t>(), sender};
 }
 
-double rel(std::uint64_t a, std::uint64_t b) {
-    return std::abs(static_cast<double>(a) - static_cast<double>(b)) / static_cast<double>(std::max<std::uint64_t>(b, 1));
-}
+using nettool::test::relative_difference;
 
 void expect_one_line_failure(const test::process_result& p, const std::string& words) {
     EXPECT_EQ(p.exit_code, 1);
@@ -155,7 +154,7 @@ protected:
         EXPECT_FALSE(log.sender);
         EXPECT_EQ(log.packets, sent);
         EXPECT_EQ(log.lost, 0u);
-        EXPECT_LT(rel(r.at("bytes_sent"), log.bytes), 0.01) << r.dump();
+        EXPECT_LT(relative_difference(r.at("bytes_sent"), log.bytes), 0.01) << r.dump();
         EXPECT_EQ(r.at("server").at("bytes_received"), log.bytes);
         EXPECT_GE(r.at("intervals").size(), 1u);
     }
@@ -179,7 +178,7 @@ TEST_F(Iperf3UdpLive, ReverseAgreesWithTheServer) {
     EXPECT_EQ(r.at("server").at("packets_sent"), log.packets);
     EXPECT_EQ(r.at("lost"), 0);
     EXPECT_EQ(r.at("duplicates"), 0);
-    EXPECT_LT(rel(r.at("bytes_received"), log.bytes), 0.01) << r.dump();
+    EXPECT_LT(relative_difference(r.at("bytes_received"), log.bytes), 0.01) << r.dump();
     EXPECT_TRUE(std::isfinite(r.at("jitter_us").get<double>()));
 }
 

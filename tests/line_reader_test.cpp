@@ -1,5 +1,6 @@
 // line_reader: the one bounded reader of text files a user names (issue 18, "bounded input").
 #include <nettool/core/line_reader.hpp>
+#include "support/files.hpp"
 
 #include <nettool/core/error.hpp>
 #include <nettool/dns/dns_timer.hpp>
@@ -47,11 +48,7 @@ nettool::error error_of(std::string_view text, line_limits limits = {}) {
     return nettool::error(errc::ok, "none");
 }
 
-struct temp_file {
-    fs::path path = fs::temp_directory_path() / ("nettool-line-reader-" + std::to_string(::getpid()));
-    explicit temp_file(const std::string& content) { std::ofstream{path, std::ios::binary} << content; }
-    ~temp_file() { fs::remove(path); }
-};
+using nettool::test::temp_file;
 
 TEST(LineReader, SplitsLinesWithLfCrlfAndNoFinalNewline) {
     EXPECT_EQ(all_lines("a\nb\r\nc"), (std::vector<std::string>{"a", "b", "c"}));
@@ -111,7 +108,7 @@ TEST(LineReader, StreamsAFileThroughItsSmallBuffer) {
     std::string content;
     for (int i = 0; i < 50'000; ++i) content += "line " + std::to_string(i) + (i % 2 ? "\r\n" : "\n");
     temp_file f{content};
-    auto in = line_reader::open(f.path.string(), {.max_line_bytes = 16});
+    auto in = line_reader::open(f.path(), {.max_line_bytes = 16});
     const auto lines = all_lines(in);
     ASSERT_EQ(lines.size(), 50'000u);
     EXPECT_EQ(lines[12345], "line 12345");
@@ -134,7 +131,7 @@ TEST(LineReader, DevZeroIsAnErrorAfterABoundedRead) {
 TEST(LineReader, EndlessTextEndsAtALimit) {
     // /dev/zero's cousin without NULs: a stream of short lines never ending.
     temp_file f{std::string(1 << 20, '\n')};
-    auto in = line_reader::open(f.path.string(), {.max_lines = 1000});
+    auto in = line_reader::open(f.path(), {.max_lines = 1000});
     try {
         while (in.next()) {
         }

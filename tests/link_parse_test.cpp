@@ -1,4 +1,5 @@
 #include <nettool/link/impairment.hpp>
+#include "support/files.hpp"
 
 #include <nettool/core/error.hpp>
 
@@ -19,7 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace link = nettool::link;
 
-std::span<const std::byte> bytes_of(std::string_view s) {
+std::span<const std::byte> text_span(std::string_view s) {
     return std::as_bytes(std::span{s.data(), s.size()});
 }
 
@@ -37,22 +38,7 @@ std::string error_of(F&& f, nettool::errc code = nettool::errc::bad_argument) {
 }
 
 /// A file that removes itself.
-struct temp_file {
-    std::string path;
-    explicit temp_file(std::string_view contents) {
-        path = (std::filesystem::temp_directory_path() /
-                ("nettool-link-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++) + ".trace"))
-                   .string();
-        std::ofstream(path, std::ios::binary) << contents;
-    }
-    ~temp_file() { std::remove(path.c_str()); }
-    temp_file(const temp_file&) = delete;
-    temp_file& operator=(const temp_file&) = delete;
-    static int& counter() {
-        static int n = 0;
-        return n;
-    }
-};
+using nettool::test::temp_file;
 
 TEST(LinkParse, Rates) {
     EXPECT_EQ(link::parse_rate("10mbit"), 10'000'000u);
@@ -164,16 +150,16 @@ TEST(LinkParse, Distributions) {
 
 TEST(LinkParse, Traces) {
     using v = std::vector<std::uint32_t>;
-    EXPECT_EQ(link::parse_trace(bytes_of("1\n2\n3\n")), (v{1, 2, 3}));
-    EXPECT_EQ(link::parse_trace(bytes_of("1\n2\n3")), (v{1, 2, 3}));  // no final newline
-    EXPECT_EQ(link::parse_trace(bytes_of("0\r\n5\r\n5\r\n10\r\n")), (v{0, 5, 5, 10}));
-    EXPECT_EQ(link::parse_trace(bytes_of("4294967295\n")), (v{4294967295u}));
+    EXPECT_EQ(link::parse_trace(text_span("1\n2\n3\n")), (v{1, 2, 3}));
+    EXPECT_EQ(link::parse_trace(text_span("1\n2\n3")), (v{1, 2, 3}));  // no final newline
+    EXPECT_EQ(link::parse_trace(text_span("0\r\n5\r\n5\r\n10\r\n")), (v{0, 5, 5, 10}));
+    EXPECT_EQ(link::parse_trace(text_span("4294967295\n")), (v{4294967295u}));
 }
 
 TEST(LinkParse, BadTraces) {
     using nettool::errc;
     auto what = [](std::string_view text) {
-        return error_of([&] { (void)link::parse_trace(bytes_of(text)); }, errc::malformed);
+        return error_of([&] { (void)link::parse_trace(text_span(text)); }, errc::malformed);
     };
     EXPECT_NE(what("1\n3\n2\n").find("line 3"), std::string::npos);
     EXPECT_NE(what("").find("empty"), std::string::npos);
@@ -189,10 +175,10 @@ TEST(LinkParse, BadTraces) {
     EXPECT_NE(what(std::string_view{"1\n\0\n", 4}).find("line 2"), std::string::npos);
 
     std::error_code ec;
-    const auto none = link::parse_trace(bytes_of("5\n3\n"), ec);
+    const auto none = link::parse_trace(text_span("5\n3\n"), ec);
     EXPECT_EQ(ec, make_error_code(errc::malformed));
     EXPECT_TRUE(none.empty());
-    const auto some = link::parse_trace(bytes_of("3\n5\n"), ec);
+    const auto some = link::parse_trace(text_span("3\n5\n"), ec);
     EXPECT_FALSE(ec);
     EXPECT_EQ(some.size(), 2u);
 }
@@ -201,9 +187,9 @@ TEST(LinkParse, TraceLineCap) {
     std::string big;
     big.reserve(20'000'002);
     for (int i = 0; i < 10'000'000; ++i) big += "1\n";
-    EXPECT_EQ(link::parse_trace(bytes_of(big)).size(), 10'000'000u);
+    EXPECT_EQ(link::parse_trace(text_span(big)).size(), 10'000'000u);
     big += "1\n";
-    const auto what = error_of([&] { (void)link::parse_trace(bytes_of(big)); }, nettool::errc::malformed);
+    const auto what = error_of([&] { (void)link::parse_trace(text_span(big)); }, nettool::errc::malformed);
     EXPECT_NE(what.find("line 10000001"), std::string::npos) << what;
 }
 
@@ -211,7 +197,7 @@ TEST(LinkParse, TraceTruncationSweep) {
     const std::string_view valid = "0\n5\r\n10\n10\n12\n20\n25\n1000\n4000000000";
     for (std::size_t n = 0; n <= valid.size(); ++n) {
         std::error_code ec;
-        const auto trace = link::parse_trace(bytes_of(valid.substr(0, n)), ec);
+        const auto trace = link::parse_trace(text_span(valid.substr(0, n)), ec);
         if (ec) {
             ASSERT_EQ(ec, make_error_code(nettool::errc::malformed)) << n;
             ASSERT_TRUE(trace.empty());
@@ -221,15 +207,15 @@ TEST(LinkParse, TraceTruncationSweep) {
         ASSERT_TRUE(std::is_sorted(trace.begin(), trace.end())) << n;
         ASSERT_NE(trace.back(), 0u) << n;
     }
-    EXPECT_EQ(link::parse_trace(bytes_of(valid)).back(), 4000000000u);
+    EXPECT_EQ(link::parse_trace(text_span(valid)).back(), 4000000000u);
 }
 
 TEST(LinkParse, LoadTrace) {
     temp_file f("5\n10\n");
-    EXPECT_EQ(link::load_trace(f.path), (std::vector<std::uint32_t>{5, 10}));
+    EXPECT_EQ(link::load_trace(f.path()), (std::vector<std::uint32_t>{5, 10}));
     temp_file bad("5\nx\n");
-    const auto what = error_of([&] { (void)link::load_trace(bad.path); }, nettool::errc::malformed);
-    EXPECT_NE(what.find(bad.path), std::string::npos);
+    const auto what = error_of([&] { (void)link::load_trace(bad.path()); }, nettool::errc::malformed);
+    EXPECT_NE(what.find(bad.path()), std::string::npos);
     EXPECT_NE(what.find("line 2"), std::string::npos);
     try {
         (void)link::load_trace("/nonexistent/nettool.trace");
@@ -285,7 +271,7 @@ TEST(LinkParse, LinkSpecDirectionsAndCommasInValues) {
     EXPECT_EQ(c.seed, 1u);
 
     temp_file trace("5\n10\n");
-    const auto t = link::parse_link_spec("up-trace=" + trace.path + ",down-rate=2mbit");
+    const auto t = link::parse_link_spec("up-trace=" + trace.path() + ",down-rate=2mbit");
     EXPECT_EQ(t.uplink.trace_ms, (std::vector<std::uint32_t>{5, 10}));
     EXPECT_TRUE(t.downlink.trace_ms.empty());
     EXPECT_EQ(link::describe(t.uplink), "trace 2 opportunities per 10 ms (droptail)");
@@ -306,7 +292,7 @@ TEST(LinkParse, BadLinkSpecs) {
               std::string::npos);
     temp_file trace("5\n10\n");
     EXPECT_NE(
-        error_of([&] { (void)link::parse_link_spec("rate=1mbit,up-trace=" + trace.path); }).find("uplink"),
+        error_of([&] { (void)link::parse_link_spec("rate=1mbit,up-trace=" + trace.path()); }).find("uplink"),
         std::string::npos);
     for (const char* bad : {"", "delay", "delay=", ",", "delay=1ms,", "seed=-1", "seed=x", "rate=10",
                             "distribution=gauss", "trace="}) {

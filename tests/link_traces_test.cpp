@@ -3,6 +3,7 @@
 #include <nettool/link/impairment.hpp>
 
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,18 +27,13 @@ using namespace std::chrono_literals;
 
 const fs::path links_dir = fs::path{NETTOOL_SOURCE_DIR} / "data" / "links";
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using nettool::test::read_text;
 
 /// The README's table: "| `NAME.trace` | opportunities | period | X.XXX Mbit/s | what |" ->
 /// NAME.trace -> X.XXX (Mbit/s).
 std::map<std::string, double> readme_rates() {
     std::map<std::string, double> rates;
-    std::istringstream in(read_file(links_dir / "README.md"));
+    std::istringstream in(read_text(links_dir / "README.md"));
     for (std::string line; std::getline(in, line);) {
         if (!line.starts_with("| `")) continue;
         const auto name_end = line.find('`', 3);
@@ -130,13 +126,13 @@ TEST(LinkTraces, CommittedTracesAreExactlyWhatTheScriptWrites) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir, ec)) generated.insert(e.path().filename().string());
     std::map<std::string, std::string> contents;
-    for (const auto& name : generated) contents[name] = read_file(dir / name);
+    for (const auto& name : generated) contents[name] = read_text(dir / name);
     fs::remove_all(dir, ec);
     if (r.exit_code == 127) GTEST_SKIP() << "python3 is not installed: cannot regenerate data/links";
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(generated, committed_traces()) << "the script and data/links hold different traces";
     for (const auto& [name, text] : contents) {
-        const auto committed = read_file(links_dir / name);
+        const auto committed = read_text(links_dir / name);
         EXPECT_TRUE(text == committed) << name << " differs from what generate_traces.py writes ("
                                        << text.size() << " bytes against " << committed.size()
                                        << "); run data/links/generate_traces.py";

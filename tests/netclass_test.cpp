@@ -325,7 +325,7 @@ std::vector<std::byte> route_message(std::uint8_t family, std::uint8_t dst_len, 
     return msg;
 }
 
-std::vector<std::byte> fixture() {
+std::vector<std::byte> route_dump_fixture() {
     auto m = route_message(AF_INET, 0, RTN_UNICAST, {}, {192, 0, 2, 1}, 2, 100);
     auto m2 = route_message(AF_INET, 25, RTN_UNICAST, {203, 0, 113, 0}, {192, 0, 2, 254}, 2, 0);
     auto m3 = route_message(AF_INET6, 64, RTN_UNICAST,
@@ -346,7 +346,7 @@ std::vector<std::byte> fixture() {
 }
 
 TEST(RouteDump, ParsesFixture) {
-    const auto buf = fixture();
+    const auto buf = route_dump_fixture();
     std::vector<route_entry> routes;
     bool done = false;
     ASSERT_FALSE(detail::parse_route_dump(buf, routes, &done));
@@ -363,7 +363,7 @@ TEST(RouteDump, ParsesFixture) {
 }
 
 TEST(RouteDump, EveryPrefixIsCleanlyTruncatedOrWhole) {
-    const auto buf = fixture();
+    const auto buf = route_dump_fixture();
     // Message boundaries: prefixes ending there are complete dumps (without DONE).
     std::vector<std::size_t> boundaries{0};
     for (std::size_t pos = 0; pos < buf.size();) {

@@ -18,7 +18,7 @@ using namespace nettool;
 using namespace nettool::test;
 
 TEST(Cursor, ReadsBigEndianAndLatchesOnShortRead) {
-    auto b = bytes({0x01, 0x02, 0x03, 0x04, 0x05});
+    auto b = nettool::test::bytes({0x01, 0x02, 0x03, 0x04, 0x05});
     cursor c{b};
     EXPECT_EQ(c.u16(), 0x0102);
     EXPECT_EQ(c.u16_le(), 0x0403);
@@ -194,15 +194,15 @@ TEST(Packet, DnsResponseNameAndRcode) {
 
 TEST(Packet, DnsCompressionPointersAreBounded) {
     // Header then a name that is a pointer to itself (offset 12): must fail, not loop.
-    auto self = bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c, 0, 1, 0, 1});
+    auto self = nettool::test::bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c, 0, 1, 0, 1});
     auto d = dns_view::parse(self);
     ASSERT_TRUE(d);
     EXPECT_FALSE(d->first_question());
     // A forward pointer is refused too.
-    auto fwd = bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x10, 0, 1, 1, 'a', 0, 0, 1, 0, 1});
+    auto fwd = nettool::test::bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x10, 0, 1, 1, 'a', 0, 0, 1, 0, 1});
     EXPECT_FALSE(dns_view::parse(fwd)->first_question());
     // A valid backward pointer: name at 12 is "a", question 2 would point to it; read it directly.
-    auto back = bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 'a', 0, 0xc0, 0x0c});
+    auto back = nettool::test::bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 'a', 0, 0xc0, 0x0c});
     cursor c{back};
     c.seek(15);
     dns_name n;
@@ -210,7 +210,7 @@ TEST(Packet, DnsCompressionPointersAreBounded) {
     EXPECT_EQ(n.view(), "a");
     EXPECT_EQ(c.offset(), 17u);  // after the pointer, not after the target
     // A name over 255 bytes is refused.
-    std::vector<std::byte> longname = bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0});
+    std::vector<std::byte> longname = nettool::test::bytes({0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0});
     for (int i = 0; i < 5; ++i) {
         longname.push_back(std::byte{63});
         longname.insert(longname.end(), 63, std::byte{'x'});
@@ -239,9 +239,9 @@ TEST(Packet, BadIpVersionIsMalformed) {
 }
 
 TEST(Packet, TooManyVlanTagsStops) {
-    std::vector<std::byte> f = bytes({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x81, 0x00});
+    std::vector<std::byte> f = nettool::test::bytes({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x81, 0x00});
     for (int i = 0; i < 12; ++i) {
-        auto tag = bytes({0x00, 0x01, 0x81, 0x00});
+        auto tag = nettool::test::bytes({0x00, 0x01, 0x81, 0x00});
         f.insert(f.end(), tag.begin(), tag.end());
     }
     auto p = decode(link_type::ethernet, f);

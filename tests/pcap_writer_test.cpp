@@ -6,6 +6,7 @@
 #include <nettool/packet/capture_file.hpp>
 
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,9 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using nettool::pcap_writer;
 
-std::string temp_path(const std::string& name) {
-    return (fs::temp_directory_path() / ("nettool-pcap-writer-" + std::to_string(::getpid()) + "-" + name)).string();
-}
+using nettool::test::temp_path;
 
 // A raw IPv4/UDP packet of `size` bytes whose last 4 bytes carry i.
 std::vector<std::byte> packet(std::uint32_t i, std::size_t size = 100) {

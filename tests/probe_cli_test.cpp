@@ -1,5 +1,6 @@
 // The probe subcommands end to end: tcp-vs-udp, tcp, udp and serve as a user runs them.
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <nettool/probe/protocol.hpp>
 #include <nettool/probe/responder.hpp>
@@ -24,9 +25,7 @@ using nettool::test::background_process;
 using nettool::test::free_port;
 using nettool::test::run_nettool;
 
-std::size_t lines(const std::string& s) {
-    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
+using nettool::test::count_lines;
 
 void expect_latency_summary(const nlohmann::json& j) {
     for (const char* k :
@@ -70,12 +69,12 @@ TEST(ProbeCli, BadTargetsAreUsageErrors) {
     for (const char* bad : {"exa mple", "127.0.0.1:99999", "127.0.0.1:0", "[::1", "host:port"}) {
         auto r = run_nettool({"tcp", bad});
         EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1u) << r.err;
         EXPECT_NE(r.err.find(bad), std::string::npos) << r.err;
     }
     auto r = run_nettool({"udp", "127.0.0.1", "--size", "8"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
 }
 
 TEST(ProbeCli, NothingListeningIsExitOneWithTheReason) {
@@ -83,11 +82,11 @@ TEST(ProbeCli, NothingListeningIsExitOneWithTheReason) {
     auto r = run_nettool({"tcp", "127.0.0.1:" + port, "--mode", "connect", "--count", "2"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("2 refused"), std::string::npos) << r.err;
-    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
     r = run_nettool({"udp", "127.0.0.1:" + port});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("refused"), std::string::npos) << r.err;
-    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
 }
 
 TEST(ProbeCli, ABusyResponderIsAnErrorNotAReportOfZeros) {
@@ -120,7 +119,7 @@ TEST(ProbeCli, ABusyResponderIsAnErrorNotAReportOfZeros) {
         auto r = run_nettool(args);
         EXPECT_EQ(r.exit_code, 1) << args[1];
         EXPECT_EQ(r.out, "") << args[1] << " printed a report for a session it never had";
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1u) << r.err;
         EXPECT_NE(r.err.find("busy"), std::string::npos) << r.err;
     }
     ::close(held);
@@ -158,7 +157,7 @@ TEST(ProbeCli, ServeOnATakenPortSaysSo) {
     auto r = run_nettool({"serve", "--port", port, "--bind", "127.0.0.1"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("cannot listen"), std::string::npos) << r.err;
-    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
 }
 
 }  // namespace

@@ -119,7 +119,7 @@ TEST_F(ServeMetrics, CountersEqualTheTrafficSent) {
     constexpr int rr_count = 25, datagrams = 40, garbage = 7;
     // TCP request/response from 127.0.0.2: rr_count messages of rr_size bytes, each echoed.
     {
-        auto rr = open_from("127.0.0.2", port_, proto::mode::echo, rr_size);
+        auto rr = nettool::test::open_from("127.0.0.2", port_, proto::mode::echo, rr_size);
         ASSERT_TRUE(rr.ok());
         std::vector<std::byte> msg(rr_size, std::byte{0x42}), back(rr_size);
         for (int i = 0; i < rr_count; ++i) {
@@ -128,13 +128,13 @@ TEST_F(ServeMetrics, CountersEqualTheTrafficSent) {
         }
     }
     // A session held from 127.0.0.4, and a second one from there refused at the per-source limit.
-    auto held = open_from("127.0.0.4", port_, proto::mode::echo, 64);
+    auto held = nettool::test::open_from("127.0.0.4", port_, proto::mode::echo, 64);
     ASSERT_TRUE(held.ok());
-    const auto refused = open_from("127.0.0.4", port_, proto::mode::echo, 64);
+    const auto refused = nettool::test::open_from("127.0.0.4", port_, proto::mode::echo, 64);
     ASSERT_TRUE(refused.busy());
     // UDP request/response from 127.0.0.3: datagrams echoed; then garbage; then the session's
     // live cookie from 127.0.0.5, which must be dropped as from the wrong source.
-    auto ctl = open_from("127.0.0.3", port_, proto::mode::udp_echo, datagram_size);
+    auto ctl = nettool::test::open_from("127.0.0.3", port_, proto::mode::udp_echo, datagram_size);
     ASSERT_TRUE(ctl.ok());
     const auto cookie = ctl.reply->cookie;
     auto u = udp_from("127.0.0.3");

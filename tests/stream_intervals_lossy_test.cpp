@@ -13,6 +13,7 @@
 #include "support/netns_lab.hpp"
 #include "support/routed_path.hpp"
 #include "support/process.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -39,21 +40,16 @@ using nettool::test::child;
 using nettool::test::netns_lab;
 using nettool::test::run_process;
 
-std::string read_text(const fs::path& p) {
-    std::ifstream in{p, std::ios::binary};
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using nettool::test::read_text;
 
-bool have(const char* tool) { return run_process({"sh", "-c", fmt::format("command -v {}", tool)}).exit_code == 0; }
+using nettool::test::have_tool;
 
 class StreamIntervalsLossy : public nettool::test::routed_path_fixture {
 protected:
     void SetUp() override {
         if (!nettool::test::is_root()) GTEST_SKIP() << "needs root to build network namespaces and capture";
         for (const char* tool : {"tshark", "tcpdump", "nft", "tc", "ip"})
-            if (!have(tool)) GTEST_SKIP() << tool << " not installed: the lossy-path interval checks are skipped";
+            if (!have_tool(tool)) GTEST_SKIP() << tool << " not installed: the lossy-path interval checks are skipped";
         dir_ = fs::temp_directory_path() /
                fmt::format("nettool-intervals-{}-{}", ::getpid(),
                            ::testing::UnitTest::GetInstance()->current_test_info()->name());

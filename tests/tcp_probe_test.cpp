@@ -2,6 +2,7 @@
 
 #include "support/process.hpp"
 #include "support/responder_fixture.hpp"
+#include "support/numbers.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -149,11 +150,7 @@ socket_address documentation_target() {
     return socket_address::from_numeric("192.0.2.1", 51423, ec);
 }
 
-histogram constant(std::uint64_t ns, int n) {
-    histogram h;
-    for (int i = 0; i < n; ++i) h.record(ns);
-    return h;
-}
+using nettool::test::constant_histogram;
 
 const std::vector<std::string> latency_columns{"count", "min", "p50",  "p90",   "p99",
                                                "p99.9", "max", "mean", "stddev"};
@@ -163,7 +160,7 @@ TEST(TcpReport, ConnectHasLatencyFailuresAndTheKernelsReading) {
     r.target = documentation_target();
     r.attempts = 10;
     r.established = 7;
-    r.connect_time = constant(41'300, 7);
+    r.connect_time = constant_histogram(41'300, 7);
     r.failures.refused = 2;
     r.failures.timed_out = 1;
     r.kernel.rtt_us = 40.6;
@@ -200,7 +197,7 @@ TEST(TcpReport, RequestResponseNamesTheSizeAndReadsSetupAndFirstReply) {
     r.target = documentation_target();
     r.sent = 100;
     r.completed = 99;
-    r.rtt = constant(25'000, 99);
+    r.rtt = constant_histogram(25'000, 99);
     r.connect_time = 250us;
     r.first_reply = 400us;
     r.kernel.retransmits = 3;

@@ -1,6 +1,7 @@
 // The side-by-side report of `nettool tcp-vs-udp`, from results built by hand (the run itself is
 // exercised end to end in probe_cli_test.cpp).
 #include <nettool/probe/tcp_vs_udp.hpp>
+#include "support/numbers.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -12,11 +13,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace nettool;
 
-histogram constant(std::uint64_t ns, int n) {
-    histogram h;
-    for (int i = 0; i < n; ++i) h.record(ns);
-    return h;
-}
+using nettool::test::constant_histogram;
 
 const std::vector<std::string>* row(const table& t, std::string_view name) {
     const auto it =
@@ -30,14 +27,14 @@ tcp_vs_udp_result sample() {
     tcp_vs_udp_result r;
     r.connect.target = target;
     r.connect.attempts = r.connect.established = 10;
-    r.connect.connect_time = constant(12'800, 10);
+    r.connect.connect_time = constant_histogram(12'800, 10);
     r.tcp_rr.target = target;
     r.tcp_rr.sent = r.tcp_rr.completed = 100;
-    r.tcp_rr.rtt = constant(18'500, 100);
+    r.tcp_rr.rtt = constant_histogram(18'500, 100);
     r.tcp_rr.first_reply = 6710us;
     r.udp_rr.target = target;
     r.udp_rr.sent = r.udp_rr.received = 100;
-    r.udp_rr.rtt = constant(153'100, 100);
+    r.udp_rr.rtt = constant_histogram(153'100, 100);
     r.udp_rr.first_reply = 508us;
     r.tcp_stream.bytes_received = 1000;
     r.tcp_stream.bits_per_second = 9.66e9;

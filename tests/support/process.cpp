@@ -167,4 +167,8 @@ std::uint16_t free_port(int type) {
     return ntohs(a.sin_port);
 }
 
+bool have_tool(const char* tool) {
+    return run_process({"sh", "-c", std::string{"command -v "} + tool + " >/dev/null"}).exit_code == 0;
+}
+
 }  // namespace nettool::test

@@ -27,6 +27,9 @@ process_result run_nettool(const std::vector<std::string>& args,
 /// True when the test runs as root (network namespaces, raw sockets, capture).
 bool is_root();
 
+/// True when `tool` is a program on PATH.
+bool have_tool(const char* tool);
+
 }  // namespace nettool::test
 
 namespace nettool::test {
