@@ -400,32 +400,6 @@ bool have(const std::string& tool) {
     return test::sh("command -v " + tool + " >/dev/null 2>&1") == 0;
 }
 
-// The state bytes the server sent on the control connection, its results message skipped.
-std::vector<int> server_states(const std::string& pcap, std::uint16_t port) {
-    const auto out = test::run_process({"/usr/bin/tshark", "-r", pcap, "-Y",
-                                        "tcp.srcport==" + std::to_string(port) + " && tcp.len>0", "-T", "fields",
-                                        "-e", "tcp.payload"},
-                                       60s)
-                         .out;
-    std::istringstream in{out};
-    std::string hex;
-    std::vector<unsigned char> bytes;
-    while (in >> hex)
-        for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-            bytes.push_back(static_cast<unsigned char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-    std::vector<int> states;
-    for (std::size_t i = 0; i < bytes.size();) {
-        const int s = static_cast<signed char>(bytes[i++]);
-        states.push_back(s);
-        if (s == 13 && i + 4 <= bytes.size()) {
-            const std::size_t len = (std::size_t{bytes[i]} << 24) | (std::size_t{bytes[i + 1]} << 16) |
-                                    (std::size_t{bytes[i + 2]} << 8) | bytes[i + 3];
-            i += 4 + len;
-        }
-    }
-    return states;
-}
-
 // The UDP payloads the server sent from its port (the connect replies) as hex, in order.
 std::vector<std::string> server_udp_small(const std::string& pcap, std::uint16_t port) {
     const auto out = test::run_process({"/usr/bin/tshark", "-r", pcap, "-Y",
@@ -454,7 +428,7 @@ wire captured(std::uint16_t port, const std::function<void()>& run) {
     EXPECT_TRUE(cap.ready()) << cap.log();
     run();
     EXPECT_TRUE(cap.finish()) << "the capture lost packets: " << cap.log();
-    return {server_states(cap.file().string(), port), server_udp_small(cap.file().string(), port)};
+    return {test::iperf3_states(cap.stream_from(port)), server_udp_small(cap.file().string(), port)};
 }
 
 TEST_F(Iperf3UdpLive, OnTheWireTheServerSendsTheSameStatesAsToIperf3sClient) {

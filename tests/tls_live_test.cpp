@@ -570,8 +570,11 @@ TEST_F(TlsLink, RoundTripsAcrossATenMillisecondDelayAreTheProtocols) {
         EXPECT_NEAR(row["round_trips_p50"].get<double>(), wanted.at(name).first, 0.3) << row.dump();
         EXPECT_EQ(row["flights"], wanted.at(name).second) << row.dump();
     }
-    // The baseline's TCP RTT is the link's: 2 x 10 ms.
-    EXPECT_NEAR(j["round_trips"]["tcp_rtt_us"].get<double>(), 20'000.0, 3'000.0) << j["round_trips"].dump();
+    // The baseline's TCP RTT is the link's: 2 x 10 ms. Waiting on a loaded machine (the asan suite
+    // runs two tests at once) only adds to it: 24.0 ms was seen once in CI. Never below 17 ms.
+    const double rtt_us = j["round_trips"]["tcp_rtt_us"].get<double>();
+    EXPECT_GE(rtt_us, 17'000.0) << j["round_trips"].dump();
+    EXPECT_LE(rtt_us, 27'000.0) << j["round_trips"].dump();
 }
 
 TEST_F(TlsLink, HandshakeTimeAgreesWithCurlsAppconnect) {

@@ -7,6 +7,7 @@
 #include "support/process.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,6 +17,22 @@
 #include <unistd.h>
 
 namespace nettool::test {
+
+/// The state bytes in what an iperf3 server sent on its control connection, in order; the
+/// results message that follows EXCHANGE_RESULTS (13) is skipped.
+inline std::vector<int> iperf3_states(const std::vector<unsigned char>& bytes) {
+    std::vector<int> states;
+    for (std::size_t i = 0; i < bytes.size();) {
+        const int s = static_cast<signed char>(bytes[i++]);
+        states.push_back(s);
+        if (s == 13 && i + 4 <= bytes.size()) {
+            const std::size_t len = (std::size_t{bytes[i]} << 24) | (std::size_t{bytes[i + 1]} << 16) |
+                                    (std::size_t{bytes[i + 2]} << 8) | bytes[i + 3];
+            i += 4 + len;
+        }
+    }
+    return states;
+}
 
 /// True when a TCP socket listens on 127.0.0.1:port (read from /proc/net/tcp, so nothing
 /// connects to the server: an iperf3 -s -1 would count a probe connection as its one test).

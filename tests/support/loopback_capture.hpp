@@ -4,13 +4,17 @@
 // packet fails on a lossy capture with that reason instead of with a wrong result.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "child.hpp"
+#include "process.hpp"
 
 namespace nettool::test {
 
@@ -50,6 +54,34 @@ public:
     std::string log() const {
         std::ifstream in{log_};
         return {std::istreambuf_iterator<char>{in}, {}};
+    }
+
+    /// The bytes the first TCP connection from `port` in the capture carried, in stream order,
+    /// each byte once: tshark reads the file, and a segment sent again (a retransmission on a
+    /// loaded machine) adds only the bytes past what came before it.
+    std::vector<unsigned char> stream_from(std::uint16_t port) const {
+        const auto out = run_process({"/usr/bin/tshark", "-r", pcap_.string(), "-Y",
+                                      "tcp.srcport==" + std::to_string(port) + " && tcp.len>0", "-T", "fields", "-e",
+                                      "tcp.stream", "-e", "tcp.seq", "-e", "tcp.payload"},
+                                     std::chrono::seconds{60})
+                             .out;
+        std::istringstream in{out};
+        std::string stream, first, hex;
+        std::uint64_t seq = 0, next = 0;
+        std::vector<unsigned char> bytes;
+        while (in >> stream >> seq >> hex) {
+            if (first.empty()) {
+                first = stream;
+                next = seq;
+            }
+            if (stream != first) continue;
+            const std::uint64_t len = hex.size() / 2;
+            if (seq + len <= next) continue;  // all of it came before
+            for (std::uint64_t i = next > seq ? next - seq : 0; i < len; ++i)
+                bytes.push_back(static_cast<unsigned char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16)));
+            next = seq + len;
+        }
+        return bytes;
     }
 
 private:
