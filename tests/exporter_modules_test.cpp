@@ -5,6 +5,7 @@
 #include <nettool/exporter/exporter.hpp>
 
 #include "support/child.hpp"
+#include "support/files.hpp"
 #include "support/link_test_lock.hpp"
 #include "support/process.hpp"
 #include "support/prometheus_lab.hpp"
@@ -218,10 +219,7 @@ protected:
     http_answer get(const std::string& path) {
         return http("http://127.0.0.1:9429" + path, {}, {"ip", "netns", "exec", lab_->ns(route_node::a)});
     }
-    std::string read_log() {
-        std::ifstream in(dir_ / "exporter.log");
-        return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    }
+    std::string read_log() { return read_text(dir_ / "exporter.log"); }
     // Checks one trace's hop gauges: hops 1..4 in order, each from an address the lab puts at
     // that hop, each with an RTT.
     void expect_hops(const std::map<std::string, double>& rtts, const std::string& prefix) {

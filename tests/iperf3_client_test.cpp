@@ -418,9 +418,6 @@ TEST(Iperf3Fake, StallBeforeTheFirstStateEndsWithinTheTimeout) {
 
 // ---- on the wire: the same states as iperf3's own client ----------------------------------------
 
-bool have(const std::string& tool) {
-    return test::sh("command -v " + tool + " >/dev/null 2>&1") == 0;
-}
 
 std::vector<int> captured_states(std::uint16_t port, const std::function<void()>& run) {
     // Only the segments the server sends with a payload below 1500 bytes: its control bytes.
@@ -438,7 +435,7 @@ std::vector<int> captured_states(std::uint16_t port, const std::function<void()>
 
 TEST_F(Iperf3Live, OnTheWireTheServerSendsTheSameStatesAsToIperf3sClient) {
     if (!test::is_root()) GTEST_SKIP() << "capturing on lo needs root (CAP_NET_RAW)";
-    if (!have("tcpdump") || !have("tshark")) GTEST_SKIP() << "tcpdump or tshark missing";
+    if (!test::have_tool("tcpdump") || !test::have_tool("tshark")) GTEST_SKIP() << "tcpdump or tshark missing";
     test::iperf3_server srv{false};
     ASSERT_TRUE(srv.ready());
     const auto port = srv.port();

@@ -1,4 +1,5 @@
 #include <nettool/iperf3/control.hpp>
+#include "support/bytes.hpp"
 
 #include <nettool/core/error.hpp>
 
@@ -30,9 +31,7 @@ std::vector<std::byte> framed(const std::string& json) {
     return out;
 }
 
-std::span<const std::byte> bytes_of(const std::string& s) {
-    return std::as_bytes(std::span{s.data(), s.size()});
-}
+using nettool::test::text_bytes;
 
 TEST(Iperf3State, KnownBytesAndNames) {
     EXPECT_EQ(parse_state(9), state::param_exchange);
@@ -106,7 +105,7 @@ TEST(Iperf3ServerError, CodesWithAndWithoutErrno) {
 }
 
 TEST(Iperf3Results, RealServerResults) {
-    const auto r = parse_results(bytes_of(server_results_p2));
+    const auto r = parse_results(text_bytes(server_results_p2));
     EXPECT_DOUBLE_EQ(r.cpu_util_total, 69.8728631827093);
     EXPECT_FALSE(r.sender_has_retransmits);  // 2^64-1: 3.12's -1, the server did not send
     EXPECT_EQ(r.congestion_used, "bbr");
@@ -128,13 +127,13 @@ TEST(Iperf3Results, WhatNettoolSendsParsesBack) {
     mine.streams.push_back({.id = 3, .bytes = 2000, .retransmits = std::nullopt, .end_time_s = 2.0});
     const auto text = results_json(mine);
     EXPECT_NE(text.find(R"("retransmits":-1)"), std::string::npos) << text;
-    EXPECT_EQ(parse_results(bytes_of(text)), mine);
+    EXPECT_EQ(parse_results(text_bytes(text)), mine);
 }
 
 TEST(Iperf3Results, EveryPrefixOfTheJsonIsRefused) {
     for (std::size_t n = 0; n < server_results_p2.size(); ++n) {
         const auto prefix = server_results_p2.substr(0, n);
-        EXPECT_THROW((void)parse_results(bytes_of(prefix)), nettool::error) << n;
+        EXPECT_THROW((void)parse_results(text_bytes(prefix)), nettool::error) << n;
     }
 }
 
@@ -164,7 +163,7 @@ TEST(Iperf3Results, WrongTypesAndRangesAreMalformed) {
     };
     for (const auto& text : bad) {
         try {
-            (void)parse_results(bytes_of(text));
+            (void)parse_results(text_bytes(text));
             ADD_FAILURE() << "accepted: " << text;
         } catch (const nettool::error& e) {
             EXPECT_EQ(e.code(), make_error_code(errc::malformed));
@@ -178,9 +177,9 @@ TEST(Iperf3Results, AtMost256Streams) {
     const auto one = j["streams"][0];
     j["streams"] = nlohmann::json::array();
     for (int i = 0; i < 257; ++i) j["streams"].push_back(one);
-    EXPECT_THROW((void)parse_results(bytes_of(j.dump())), nettool::error);
+    EXPECT_THROW((void)parse_results(text_bytes(j.dump())), nettool::error);
     j["streams"].erase(256);
-    EXPECT_EQ(parse_results(bytes_of(j.dump())).streams.size(), 256u);
+    EXPECT_EQ(parse_results(text_bytes(j.dump())).streams.size(), 256u);
     // The worst case of 256 streams, every counter at 2^64-1, fits under the cap.
     for (auto& s : j["streams"]) {
         s["bytes"] = std::numeric_limits<std::uint64_t>::max() - 1;

@@ -5,6 +5,7 @@
 #include "support/iperf3_server.hpp"
 #include "support/process.hpp"
 #include "support/numbers.hpp"
+#include "support/bytes.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -25,9 +26,7 @@ using namespace nettool;
 
 // ---- the parameters parser --------------------------------------------------------------------
 
-std::span<const std::byte> text_bytes(const std::string& s) {
-    return std::as_bytes(std::span{s.data(), s.size()});
-}
+using nettool::test::text_bytes;
 
 std::string framed_text(const std::string& json) {
     std::string out;

@@ -396,9 +396,6 @@ TEST_F(Iperf3UdpLossy, ReverseLossCountedByNettoolIsWhatNftablesDropped) {
 
 // ---- on the wire: the same states as iperf3's own UDP client -------------------------------------
 
-bool have(const std::string& tool) {
-    return test::sh("command -v " + tool + " >/dev/null 2>&1") == 0;
-}
 
 // The UDP payloads the server sent from its port (the connect replies) as hex, in order.
 std::vector<std::string> server_udp_small(const std::string& pcap, std::uint16_t port) {
@@ -433,7 +430,7 @@ wire captured(std::uint16_t port, const std::function<void()>& run) {
 
 TEST_F(Iperf3UdpLive, OnTheWireTheServerSendsTheSameStatesAsToIperf3sClient) {
     if (!test::is_root()) GTEST_SKIP() << "capturing on lo needs root (CAP_NET_RAW)";
-    if (!have("tcpdump") || !have("tshark")) GTEST_SKIP() << "tcpdump or tshark missing";
+    if (!test::have_tool("tcpdump") || !test::have_tool("tshark")) GTEST_SKIP() << "tcpdump or tshark missing";
     test::iperf3_server srv{false};
     ASSERT_TRUE(srv.ready());
     const auto port = srv.port();

@@ -1,5 +1,6 @@
 #include <nettool/link/impairment.hpp>
 #include "support/files.hpp"
+#include "support/bytes.hpp"
 
 #include <nettool/core/error.hpp>
 
@@ -20,9 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace link = nettool::link;
 
-std::span<const std::byte> text_span(std::string_view s) {
-    return std::as_bytes(std::span{s.data(), s.size()});
-}
+using nettool::test::text_bytes;
 
 /// Runs f, expects a nettool::error with `code`, returns its sentence.
 template <typename F>
@@ -150,16 +149,16 @@ TEST(LinkParse, Distributions) {
 
 TEST(LinkParse, Traces) {
     using v = std::vector<std::uint32_t>;
-    EXPECT_EQ(link::parse_trace(text_span("1\n2\n3\n")), (v{1, 2, 3}));
-    EXPECT_EQ(link::parse_trace(text_span("1\n2\n3")), (v{1, 2, 3}));  // no final newline
-    EXPECT_EQ(link::parse_trace(text_span("0\r\n5\r\n5\r\n10\r\n")), (v{0, 5, 5, 10}));
-    EXPECT_EQ(link::parse_trace(text_span("4294967295\n")), (v{4294967295u}));
+    EXPECT_EQ(link::parse_trace(text_bytes("1\n2\n3\n")), (v{1, 2, 3}));
+    EXPECT_EQ(link::parse_trace(text_bytes("1\n2\n3")), (v{1, 2, 3}));  // no final newline
+    EXPECT_EQ(link::parse_trace(text_bytes("0\r\n5\r\n5\r\n10\r\n")), (v{0, 5, 5, 10}));
+    EXPECT_EQ(link::parse_trace(text_bytes("4294967295\n")), (v{4294967295u}));
 }
 
 TEST(LinkParse, BadTraces) {
     using nettool::errc;
     auto what = [](std::string_view text) {
-        return error_of([&] { (void)link::parse_trace(text_span(text)); }, errc::malformed);
+        return error_of([&] { (void)link::parse_trace(text_bytes(text)); }, errc::malformed);
     };
     EXPECT_NE(what("1\n3\n2\n").find("line 3"), std::string::npos);
     EXPECT_NE(what("").find("empty"), std::string::npos);
@@ -175,10 +174,10 @@ TEST(LinkParse, BadTraces) {
     EXPECT_NE(what(std::string_view{"1\n\0\n", 4}).find("line 2"), std::string::npos);
 
     std::error_code ec;
-    const auto none = link::parse_trace(text_span("5\n3\n"), ec);
+    const auto none = link::parse_trace(text_bytes("5\n3\n"), ec);
     EXPECT_EQ(ec, make_error_code(errc::malformed));
     EXPECT_TRUE(none.empty());
-    const auto some = link::parse_trace(text_span("3\n5\n"), ec);
+    const auto some = link::parse_trace(text_bytes("3\n5\n"), ec);
     EXPECT_FALSE(ec);
     EXPECT_EQ(some.size(), 2u);
 }
@@ -187,9 +186,9 @@ TEST(LinkParse, TraceLineCap) {
     std::string big;
     big.reserve(20'000'002);
     for (int i = 0; i < 10'000'000; ++i) big += "1\n";
-    EXPECT_EQ(link::parse_trace(text_span(big)).size(), 10'000'000u);
+    EXPECT_EQ(link::parse_trace(text_bytes(big)).size(), 10'000'000u);
     big += "1\n";
-    const auto what = error_of([&] { (void)link::parse_trace(text_span(big)); }, nettool::errc::malformed);
+    const auto what = error_of([&] { (void)link::parse_trace(text_bytes(big)); }, nettool::errc::malformed);
     EXPECT_NE(what.find("line 10000001"), std::string::npos) << what;
 }
 
@@ -197,7 +196,7 @@ TEST(LinkParse, TraceTruncationSweep) {
     const std::string_view valid = "0\n5\r\n10\n10\n12\n20\n25\n1000\n4000000000";
     for (std::size_t n = 0; n <= valid.size(); ++n) {
         std::error_code ec;
-        const auto trace = link::parse_trace(text_span(valid.substr(0, n)), ec);
+        const auto trace = link::parse_trace(text_bytes(valid.substr(0, n)), ec);
         if (ec) {
             ASSERT_EQ(ec, make_error_code(nettool::errc::malformed)) << n;
             ASSERT_TRUE(trace.empty());
@@ -207,7 +206,7 @@ TEST(LinkParse, TraceTruncationSweep) {
         ASSERT_TRUE(std::is_sorted(trace.begin(), trace.end())) << n;
         ASSERT_NE(trace.back(), 0u) << n;
     }
-    EXPECT_EQ(link::parse_trace(text_span(valid)).back(), 4000000000u);
+    EXPECT_EQ(link::parse_trace(text_bytes(valid)).back(), 4000000000u);
 }
 
 TEST(LinkParse, LoadTrace) {

@@ -19,6 +19,7 @@
 #include <nettool/probe/tcp_probe.hpp>
 
 #include "net/socket.hpp"
+#include "support/files.hpp"
 #include "support/link_test_lock.hpp"
 #include "support/process.hpp"
 #include "support/raw_session.hpp"
@@ -133,10 +134,7 @@ public:
         if (f.size() < 13) return -1;
         return static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
     }
-    std::string log() const {
-        std::ifstream in(log_);
-        return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    }
+    std::string log() const { return test::read_text(log_); }
     /// SIGTERM, wait (SIGKILL after 5 s); returns what it printed.
     std::string stop() {
         if (pid_ > 0) {

@@ -4,6 +4,7 @@
 // goes away, also when the test fails.
 
 #include "support/child.hpp"
+#include "support/files.hpp"
 #include "support/process.hpp"
 
 #include <chrono>
@@ -80,10 +81,7 @@ public:
     /// Waits up to timeout for a -1 server to exit after its test; its exit status, or -1.
     int wait_exit(std::chrono::milliseconds timeout) { return proc_.wait_for(timeout); }
     /// What it wrote (its -J document when json was set).
-    std::string log() const {
-        std::ifstream in{log_};
-        return {std::istreambuf_iterator<char>{in}, {}};
-    }
+    std::string log() const { return read_text(log_); }
 
 private:
     std::uint16_t port_ = 0;

@@ -6,14 +6,13 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "child.hpp"
+#include "files.hpp"
 #include "process.hpp"
 
 namespace nettool::test {
@@ -51,10 +50,7 @@ public:
     }
     const std::filesystem::path& file() const { return pcap_; }
     /// What tcpdump printed (its counts after finish()).
-    std::string log() const {
-        std::ifstream in{log_};
-        return {std::istreambuf_iterator<char>{in}, {}};
-    }
+    std::string log() const { return read_text(log_); }
 
     /// The bytes the first TCP connection from `port` in the capture carried, in stream order,
     /// each byte once: tshark reads the file, and a segment sent again (a retransmission on a

@@ -22,6 +22,7 @@
 //
 // Every wait is bounded; a lab that could not be built says why in error() and ok() is false.
 
+#include "support/files.hpp"
 #include "support/process.hpp"
 
 #include <algorithm>
@@ -238,13 +239,6 @@ private:
 
 namespace detail {
 
-inline std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 /// True when something listens on TCP port on 127.0.0.1 or any address (/proc/net/tcp, state 0A):
 /// checked without connecting, so a one-connection-at-a-time server is not disturbed.
 inline bool tcp_listening(std::uint16_t port) {
@@ -303,7 +297,7 @@ public:
     pid_t pid() const noexcept { return pid_; }
     const std::string& command() const noexcept { return command_; }
     /// Everything s_server printed so far.
-    std::string log() const { return detail::read_file(log_); }
+    std::string log() const { return read_text(log_); }
     /// Connections s_server resumed (its "Reused session-id" lines).
     std::size_t reused() const {
         const auto text = log();
