@@ -20,14 +20,14 @@ public:
     child(const std::vector<std::string>& argv, const std::string& log) { start(argv, log); }
     child() = default;
     void start(const std::vector<std::string>& argv, const std::string& log) {
+        std::vector<char*> args;  // built before fork: only async-signal-safe calls after it
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
         pid_ = ::fork();
         if (pid_ == 0) {
             int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
             ::dup2(fd, 1);
             ::dup2(fd, 2);
-            std::vector<char*> args;
-            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-            args.push_back(nullptr);
             ::execvp(args[0], args.data());
             ::_exit(127);
         }
