@@ -80,18 +80,7 @@ struct temp_dir {
 class server_process {
 public:
     explicit server_process(const std::vector<std::string>& argv) {
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            std::vector<char*> args;
-            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-            args.push_back(nullptr);
-            const int devnull = ::open("/dev/null", O_RDWR);
-            ::dup2(devnull, STDIN_FILENO);
-            ::dup2(devnull, STDOUT_FILENO);
-            ::dup2(devnull, STDERR_FILENO);
-            ::execvp(args[0], args.data());
-            ::_exit(127);
-        }
+        pid_ = nettool::test::spawn(argv);
     }
     ~server_process() { stop(); }
     server_process(const server_process&) = delete;

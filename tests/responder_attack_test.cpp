@@ -75,24 +75,14 @@ public:
         const char* bin = std::getenv("NETTOOL_SERVE_BIN");
         std::vector<std::string> argv{bin != nullptr && *bin != '\0' ? bin : NETTOOL_BIN, "serve", "--bind=127.0.0.1", "--port=" + std::to_string(port_)};
         argv.insert(argv.end(), extra.begin(), extra.end());
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-            const int devnull = ::open("/dev/null", O_RDONLY);
-            ::dup2(devnull, 0);
-            for (int i = 3; i < 1024; ++i) ::close(i);  // the limit counts descriptor numbers
-            if (nofile != 0) {
-                const rlimit lim{nofile, nofile};
-                ::setrlimit(RLIMIT_NOFILE, &lim);
-            }
-            std::vector<char*> args;
-            for (auto& a : argv) args.push_back(a.data());
-            args.push_back(nullptr);
-            ::execv(args[0], args.data());
-            ::_exit(127);
-        }
+        const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        test::spawn_options o;
+        o.stdout_fd = log_fd;
+        o.stderr_fd = log_fd;
+        o.close_other_fds = true;  // the limit counts descriptor numbers
+        if (nofile != 0) o.limits.emplace_back(RLIMIT_NOFILE, nofile);
+        pid_ = test::spawn(argv, o);
+        if (log_fd >= 0) ::close(log_fd);
         // Ready once it accepts a connection (a connect that sends nothing is not a session).
         for (int i = 0; i < 250; ++i) {
             std::error_code ec;

@@ -619,9 +619,11 @@ TEST_F(TraceLive, ForgedAndFloodedIcmpChangesOnlyCounters) {
         forged.push_back(forged_icmp(b, a, b, 3, 3, sport, 33434, garbage));      // "port unreachable" from B
     }
     // The forger: a child in R1's namespace with a raw socket (IP_HDRINCL via IPPROTO_RAW).
+    // Everything is built before fork: only system calls in the child (the test has threads).
+    const std::string r1_ns = "/var/run/netns/" + lab_->ns(route_node::r1);
     const pid_t pid = ::fork();
     if (pid == 0) {
-        const int nsfd = ::open(("/var/run/netns/" + lab_->ns(route_node::r1)).c_str(), O_RDONLY | O_CLOEXEC);
+        const int nsfd = ::open(r1_ns.c_str(), O_RDONLY | O_CLOEXEC);
         if (nsfd < 0 || ::setns(nsfd, CLONE_NEWNET) != 0) ::_exit(3);
         const int fd = ::socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
         if (fd < 0) ::_exit(4);

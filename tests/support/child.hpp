@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/process.hpp"
+
 namespace nettool::test {
 
 /// A child process started with fork/exec; SIGTERM and reaped in the destructor.
@@ -20,17 +22,12 @@ public:
     child(const std::vector<std::string>& argv, const std::string& log) { start(argv, log); }
     child() = default;
     void start(const std::vector<std::string>& argv, const std::string& log) {
-        std::vector<char*> args;  // built before fork: only async-signal-safe calls after it
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-            ::execvp(args[0], args.data());
-            ::_exit(127);
-        }
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        spawn_options o;
+        o.stdout_fd = fd;
+        o.stderr_fd = fd;
+        pid_ = spawn(argv, o);
+        if (fd >= 0) ::close(fd);
     }
     ~child() { stop(); }
     pid_t pid() const { return pid_; }

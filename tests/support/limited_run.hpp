@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/process.hpp"
+
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define NETTOOL_TEST_ASAN 1
@@ -50,30 +52,27 @@ public:
     limited_child(const std::vector<std::string>& argv, const limited_options& o) : opt_(o) {
         int err_pipe[2];
         if (::pipe2(err_pipe, O_CLOEXEC) != 0) return;
-        started_ = std::chrono::steady_clock::now();
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            const int in = ::open(o.stdin_path.c_str(), O_RDONLY);
-            const int out = ::open(o.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (in < 0 || out < 0) ::_exit(126);
-            ::dup2(in, STDIN_FILENO);
-            ::dup2(out, STDOUT_FILENO);
-            ::dup2(err_pipe[1], STDERR_FILENO);
-            if (o.file_size_limit) {
-                const rlimit fs{*o.file_size_limit, *o.file_size_limit};
-                ::setrlimit(RLIMIT_FSIZE, &fs);
-            }
+        const int in = ::open(o.stdin_path.c_str(), O_RDONLY | O_CLOEXEC);
+        const int out = ::open(o.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        spawn_options so;
+        so.stdin_fd = in;
+        so.stdout_fd = out;
+        so.stderr_fd = err_pipe[1];
+        if (o.file_size_limit) so.limits.emplace_back(RLIMIT_FSIZE, *o.file_size_limit);
 #ifndef NETTOOL_TEST_ASAN
-            // A guard for the machine when the code under test is the old, unbounded one.
-            const rlimit as{rlim_t{1} << 30, rlim_t{1} << 30};
-            ::setrlimit(RLIMIT_AS, &as);
+        // A guard for the machine when the code under test is the old, unbounded one.
+        so.limits.emplace_back(RLIMIT_AS, rlim_t{1} << 30);
 #endif
-            ::signal(SIGPIPE, SIG_DFL);
-            std::vector<char*> args;
-            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-            args.push_back(nullptr);
-            ::execvp(args[0], args.data());
-            ::_exit(127);
+        started_ = std::chrono::steady_clock::now();
+        if (in >= 0 && out >= 0) pid_ = spawn(argv, so);
+        for (const int fd : {in, out})
+            if (fd >= 0) ::close(fd);
+        if (pid_ < 0) {
+            ::close(err_pipe[0]);
+            ::close(err_pipe[1]);
+            result_.exit_code = 126;
+            result_.err = "cannot open " + o.stdin_path + " or " + o.stdout_path + ", or fork failed";
+            return;
         }
         ::close(err_pipe[1]);
         err_fd_ = err_pipe[0];

@@ -5,10 +5,40 @@
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace nettool::test {
+
+pid_t spawn(const std::vector<std::string>& argv, const spawn_options& o) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        if (o.die_with_parent) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) ::_exit(126);
+        }
+        const int fds[3] = {o.stdin_fd, o.stdout_fd, o.stderr_fd};
+        for (int i = 0; i < 3; ++i)
+            if (::dup2(fds[i] >= 0 ? fds[i] : devnull, i) < 0) ::_exit(126);
+        if (o.close_other_fds)
+            for (int fd = 3; fd < 1024; ++fd) ::close(fd);
+        for (const auto& [resource, n] : o.limits) {
+            const rlimit lim{n, n};
+            if (::setrlimit(resource, &lim) != 0) ::_exit(126);
+        }
+        ::signal(SIGPIPE, SIG_DFL);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+    }
+    if (devnull >= 0) ::close(devnull);
+    return pid;
+}
 
 namespace {
 
@@ -18,8 +48,8 @@ struct spawned {
     int err = -1;
 };
 
-// Forks and execs argv with stdin on /dev/null and stdout/stderr on fresh pipes.
-spawned spawn(const std::vector<std::string>& argv) {
+// Spawns argv with stdout and stderr on fresh pipes.
+spawned spawn_piped(const std::vector<std::string>& argv) {
     int out_pipe[2];
     int err_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) != 0) return {};
@@ -28,22 +58,17 @@ spawned spawn(const std::vector<std::string>& argv) {
         ::close(out_pipe[1]);
         return {};
     }
-    // Built before fork: the test process has other threads (servers under test), and under
-    // ASan an allocation in the child can wait forever on a lock one of them held at the fork.
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        const int devnull = ::open("/dev/null", O_RDONLY);
-        ::dup2(devnull, STDIN_FILENO);
-        ::dup2(out_pipe[1], STDOUT_FILENO);
-        ::dup2(err_pipe[1], STDERR_FILENO);
-        ::execvp(args[0], args.data());
-        ::_exit(127);
-    }
+    spawn_options o;
+    o.stdout_fd = out_pipe[1];
+    o.stderr_fd = err_pipe[1];
+    const pid_t pid = spawn(argv, o);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
+    if (pid < 0) {
+        ::close(out_pipe[0]);
+        ::close(err_pipe[0]);
+        return {};
+    }
     return {pid, out_pipe[0], err_pipe[0]};
 }
 
@@ -51,7 +76,7 @@ spawned spawn(const std::vector<std::string>& argv) {
 
 process_result run_process(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
     process_result r;
-    const auto child = spawn(argv);
+    const auto child = spawn_piped(argv);
     if (child.pid < 0) return r;
     const pid_t pid = child.pid;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -109,7 +134,7 @@ bool is_root() {
 namespace nettool::test {
 
 background_process::background_process(const std::vector<std::string>& argv) {
-    const auto child = spawn(argv);
+    const auto child = spawn_piped(argv);
     pid_ = child.pid;
     out_fd_ = child.out;
     err_fd_ = child.err;

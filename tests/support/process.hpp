@@ -3,11 +3,32 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 namespace nettool::test {
+
+/// How a spawned child starts: every descriptor and limit is decided before fork. A descriptor
+/// of -1 means /dev/null. The caller keeps (and closes) the descriptors it passes.
+struct spawn_options {
+    int stdin_fd = -1;
+    int stdout_fd = -1;
+    int stderr_fd = -1;
+    std::vector<std::pair<int, rlim_t>> limits{};  ///< setrlimit(resource, {n, n}) in the child
+    bool close_other_fds = false;                  ///< close 3..1023 (RLIMIT_NOFILE counts numbers)
+    bool die_with_parent = false;                  ///< PR_SET_PDEATHSIG SIGKILL
+};
+
+/// The one way tests start a program: fork, then in the child only async-signal-safe calls
+/// (dup2, setrlimit, signal, execvp), with SIGPIPE back at its default. The test process has
+/// threads (servers under test), and under ASan an allocation in the child can wait forever on
+/// a lock one of them held at the fork, so argv is built before it. Returns the child's pid, or
+/// -1 (errno set) when fork failed. A child that cannot exec exits 127.
+pid_t spawn(const std::vector<std::string>& argv, const spawn_options& o = {});
 
 struct process_result {
     int exit_code = -1;  ///< exit status, or 128+signal when killed by a signal

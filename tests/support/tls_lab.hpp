@@ -47,7 +47,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -342,20 +341,12 @@ private:
             ::close(in[1]);
             return;
         }
-        std::vector<char*> args;  // built before fork: only async-signal-safe calls after it
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        const pid_t parent = ::getpid();
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (::getppid() != parent) ::_exit(126);
-            ::dup2(in[0], STDIN_FILENO);
-            ::dup2(log_fd, STDOUT_FILENO);
-            ::dup2(log_fd, STDERR_FILENO);
-            ::execvp(args[0], args.data());
-            ::_exit(127);
-        }
+        spawn_options o;
+        o.stdin_fd = in[0];
+        o.stdout_fd = log_fd;
+        o.stderr_fd = log_fd;
+        o.die_with_parent = true;
+        pid_ = spawn(argv, o);
         ::close(in[0]);
         ::close(log_fd);
         stdin_fd_ = in[1];
