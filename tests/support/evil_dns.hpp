@@ -26,6 +26,8 @@ enum class evil_dns {
     pointer_loop,      ///< the answer's owner name is a pointer to itself
     forward_pointer,   ///< the answer's owner name points forward, into its own data
     records_past_end,  ///< the header counts 5 answers; the message holds 1
+    tsig_not_last,     ///< two TSIG records in the additional section (RFC 8945: one, the last)
+    two_opt,           ///< two OPT records in the additional section (RFC 6891: at most one)
     oversized,         ///< a well-formed answer of about 3000 bytes, past any EDNS size asked
     wrong_id,          ///< a correct answer with another ID
     truncated,         ///< UDP: TC set and no answer; TCP: the correct answer
@@ -111,6 +113,15 @@ public:
             case evil_dns::records_past_end:
                 put16(m, 6, 5);
                 append_a(m);
+                break;
+            case evil_dns::tsig_not_last:
+            case evil_dns::two_opt:
+                append_a(m);
+                put16(m, 10, 2);
+                for (int i = 0; i < 2; ++i) {
+                    m.push_back(std::byte{0});  // owner: the root
+                    append_rr_tail(m, mode == evil_dns::two_opt ? 41 : 250, {});
+                }
                 break;
             case evil_dns::oversized:
                 put16(m, 6, 180);

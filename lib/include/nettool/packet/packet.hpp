@@ -331,7 +331,8 @@ struct dns_view {
 
     /// True when the message holds everything its header counts: every question and every
     /// record of the three sections, each name readable by read_name() (so no pointer loops and
-    /// no forward pointers) and each record's type, class, TTL and data inside the message. Bytes
+    /// no forward pointers) and each record's type, class, TTL and data inside the message; at
+    /// most one OPT record, in the additional section, and a TSIG only as the last record. Bytes
     /// after the last record are allowed. Bounded by the message size; does not allocate.
     bool well_formed() const noexcept;
 

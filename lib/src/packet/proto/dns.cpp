@@ -9,6 +9,7 @@
 #include "packet/proto/protocol.hpp"
 
 #include <iterator>
+#include <utility>
 
 namespace nettool {
 
@@ -91,13 +92,23 @@ bool dns_view::well_formed() const noexcept {
         if (!c.ok()) return false;
     }
     // Each record takes at least 11 bytes, so a count beyond the message ends the loop early.
-    const unsigned records = unsigned{answer_count()} + authority_count() + additional_count();
+    constexpr std::uint16_t type_opt = 41;
+    constexpr std::uint16_t type_tsig = 250;
+    const unsigned first_additional = unsigned{answer_count()} + authority_count();
+    const unsigned records = first_additional + additional_count();
+    bool seen_opt = false;
     for (unsigned i = 0; i < records; ++i) {
         if (!read_name(bytes_, c, scratch)) return false;
-        c.skip(8);  // type, class, TTL
+        const std::uint16_t type = c.u16();
+        c.skip(6);  // class, TTL
         const std::uint16_t rdlength = c.u16();
         c.skip(rdlength);
         if (!c.ok()) return false;
+        // One OPT, in the additional section (RFC 6891 6.1.1); a TSIG only as the very last
+        // record (RFC 8945 5.1). Anything else is a FORMERR, and libldns leaks every TSIG but
+        // the last one it reads.
+        if (type == type_opt && (i < first_additional || std::exchange(seen_opt, true))) return false;
+        if (type == type_tsig && i + 1 != records) return false;
     }
     return true;
 }
