@@ -25,5 +25,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     (void)decode_sink_report(in);
     (void)is_report_request(in);
+    (void)is_interval_request(in);
+    static udp_interval_counts counts[max_report_intervals];
+    const auto iv = decode_interval_report(in, counts);
+    if (iv) {
+        if (iv.value > max_report_intervals) __builtin_trap();
+        for (std::size_t i = 0; i < iv.value; ++i)
+            if (std::uint64_t{counts[i].duplicates} + counts[i].out_of_order > counts[i].received) __builtin_trap();
+        static std::byte out[max_interval_report_size];
+        const auto n = encode_interval_report({counts, iv.value}, out);
+        if (n != interval_report_header_size + iv.value * interval_counts_size) __builtin_trap();
+        static udp_interval_counts again[max_report_intervals];
+        const auto back = decode_interval_report({out, n}, again);
+        if (!back || back.value != iv.value) __builtin_trap();
+        for (std::size_t i = 0; i < iv.value; ++i)
+            if (!(again[i] == counts[i])) __builtin_trap();
+    }
+    if (u) {
+        // The header's fields, interval included, survive a round trip.
+        std::byte out[udp_header_size];
+        if (encode(u.value, out) != udp_header_size || !(decode_udp_header(out).value == u.value)) __builtin_trap();
+    }
     return 0;
 }

@@ -252,14 +252,17 @@ std::string drawn_of(const std::string& dom, const std::string& id) {
 
 // Issue 17's plots over time, from runs across an emulated lossy link (--link, root): TCP's
 // throughput per interval with its retransmissions per interval on a second axis, and UDP's loss
-// and reordering per interval. Each must be in the page, with marks, and draw in Chromium.
+// and reordering per interval, of request/response probes and of a stream. Each must be in the
+// page, with marks, and draw in Chromium.
 TEST_F(HtmlBrowser, RetransmissionsAndUdpLossOverTimeDrawFromLossyRuns) {
     if (!nettool::test::is_root()) GTEST_SKIP() << "needs root for --link (an emulated lossy link)";
     const auto tcp = run_with_html("tcp-lossy", {"tcp", "--link", "delay=2ms,loss=2%", "--mode", "stream",
                                                  "--duration", "3"});
     const auto udp = run_with_html("udp-lossy", {"udp", "--link", "delay=1ms,loss=5%", "--mode", "rr", "--count",
                                                  "300", "--timeout", "0.1"});
-    ASSERT_TRUE(tcp.contains("result") && udp.contains("result"));
+    const auto stream = run_with_html("stream-lossy", {"udp", "--link", "delay=1ms,loss=5%", "--mode", "stream",
+                                                       "--duration", "2", "--rate", "2000", "--size", "200"});
+    ASSERT_TRUE(tcp.contains("result") && udp.contains("result") && stream.contains("result"));
 
     const auto tcp_page = read_text(dir_ / "tcp-lossy.html");
     const auto thr = chart_titled(tcp_page, "Throughput per interval");
@@ -286,7 +289,17 @@ TEST_F(HtmlBrowser, RetransmissionsAndUdpLossOverTimeDrawFromLossyRuns) {
             for (const auto& p : s["xy"]) lost_pct += p[1].get<double>();
     EXPECT_GT(lost_pct, 0) << "5% loss should show in some interval";
 
-    for (const auto& [name, chart] : {std::pair{"tcp-lossy", &thr}, {"udp-lossy", &over}}) {
+    const auto stream_page = read_text(dir_ / "stream-lossy.html");
+    const auto stream_over = chart_titled(stream_page, "UDP stream loss and reordering over time");
+    ASSERT_TRUE(stream_over.is_object()) << charts_json(stream_page);
+    double stream_lost_pct = 0;
+    for (const auto& s : stream_over["series"])
+        if (s["label"] == "lost")
+            for (const auto& p : s["xy"]) stream_lost_pct += p[1].get<double>();
+    EXPECT_GT(stream_lost_pct, 0) << "5% loss should show in every interval: " << stream.dump();
+
+    for (const auto& [name, chart] :
+         {std::pair{"tcp-lossy", &thr}, {"udp-lossy", &over}, {"stream-lossy", &stream_over}}) {
         SCOPED_TRACE(name);
         const auto checked =
             check_in_browser(chromium_, dir_ / (std::string{name} + ".html"), dir_ / (std::string{name} + ".png"));

@@ -81,7 +81,7 @@ const std::vector<expected_plots> every_sample = {
     {"udp-rr",
      {"UDP request/response time: cumulative distribution", "UDP request/response time: histogram",
       "UDP loss and reordering", "UDP loss and reordering over time"}},
-    {"udp-stream", {"Throughput per interval", "UDP loss and reordering"}},
+    {"udp-stream", {"Throughput per interval", "UDP loss and reordering", "UDP stream loss and reordering over time"}},
     {"dns", {"DNS lookup time per server", "DNS lookup time: cumulative distribution", "DNS lookup time: histogram"}},
     {"inspect",
      {"Protocol hierarchy", "TCP handshakes seen in the capture (SYN to ACK): cumulative distribution",
@@ -90,8 +90,8 @@ const std::vector<expected_plots> every_sample = {
     {"link", {"The emulated link: packets per direction"}},
     {"tcp-vs-udp-link",
      {"Latency per protocol: cumulative distribution", "Latency per protocol: histogram", "Throughput per interval",
-      "UDP loss and reordering", "TCP throughput against the Mathis model",
-      "The emulated link: packets per direction"}},
+      "UDP loss and reordering", "UDP stream loss and reordering over time",
+      "TCP throughput against the Mathis model", "The emulated link: packets per direction"}},
     {"tcp-vs-udp-sweep",
      {"Loss sweep: TCP throughput against the Mathis model", "Loss sweep: UDP loss against the configured loss"}},
 };
@@ -400,6 +400,37 @@ TEST(HtmlReport, UdpLossAndReorderingOverTimeFromTheRunsIntervals) {
         ++k;
     }
     EXPECT_EQ(sent, doc["result"]["sent"].get<double>());
+}
+
+// UDP stream over time: the same plot from the stream's intervals (their counts come from a
+// responder that counts per interval); a run saved before those counts existed draws no such plot.
+TEST(HtmlReport, UdpStreamLossOverTimeFromTheRunsIntervalsAndNoneWithoutTheirCounts) {
+    for (const char* sample : {"udp-stream", "tcp-vs-udp-link"}) {
+        SCOPED_TRACE(sample);
+        auto doc = sample_run(sample);
+        auto& stream = std::string_view{sample} == "udp-stream" ? doc["result"] : doc["udp"]["stream"];
+        const auto& ivs = stream["intervals"];
+        ASSERT_GE(ivs.size(), 2u) << "remake the sample (data/runs/README.md)";
+        const auto c = chart_titled(charts_of(page_of(doc)), "UDP stream loss and reordering over time");
+        ASSERT_TRUE(c.is_object());
+        EXPECT_NE(c["y_title"].get<std::string>().find("datagrams"), std::string::npos);
+        std::map<std::string, json> by_label;
+        for (const auto& s : c["series"]) by_label[s["label"].get<std::string>()] = s;
+        ASSERT_TRUE(by_label.count("lost") && by_label.count("sent"));
+        ASSERT_EQ(by_label["sent"]["xy"].size(), ivs.size());
+        double lost = 0;
+        for (std::size_t i = 0; i < ivs.size(); ++i) {
+            const double n = ivs[i]["sent"].get<double>();
+            EXPECT_EQ(by_label["sent"]["xy"][i][1].get<double>(), n);
+            EXPECT_NEAR(by_label["lost"]["xy"][i][1].get<double>(), ivs[i]["lost"].get<double>() / n * 100, 1e-4);
+            lost += ivs[i]["lost"].get<double>();
+        }
+        EXPECT_EQ(lost, stream["lost"].get<double>()) << "the intervals' losses are the run's";
+
+        for (auto& iv : stream["intervals"])
+            for (const char* key : {"sent", "lost", "reordered", "duplicates"}) iv.erase(key);
+        EXPECT_FALSE(chart_titled(charts_of(page_of(doc)), "UDP stream loss and reordering over time").is_object());
+    }
 }
 
 TEST(HtmlReport, OldRunsWithoutCdfDrawFromTheirPercentiles) {

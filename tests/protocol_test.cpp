@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -117,6 +118,58 @@ TEST(Protocol, HelloAndReplyCarryFlagsInTheirFormerlyReservedBytes) {
     ASSERT_EQ(encode_sink_report(1234567, sink), sink_report_size);
     EXPECT_EQ(decode_sink_report(sink).value, 1234567u);
     expect_every_prefix_truncated(sink, decode_sink_report);
+}
+
+TEST(Protocol, UdpHeaderCarriesTheSendersIntervalAtOffsetSix) {
+    std::array<std::byte, udp_header_size> buf{};
+    const udp_header h{udp_kind::stream, 9, 10, 11, 0x0203};
+    ASSERT_EQ(encode(h, buf), udp_header_size);
+    EXPECT_EQ(buf[6], std::byte{2});
+    EXPECT_EQ(buf[7], std::byte{3});
+    EXPECT_EQ(decode_udp_header(buf).value, h);
+}
+
+TEST(Protocol, IntervalReportRoundTripsAndRejectsWhatCannotBe) {
+    std::array<std::byte, report_request_size> req{};
+    ASSERT_EQ(encode_interval_request(req), report_request_size);
+    EXPECT_TRUE(is_interval_request(req));
+    EXPECT_FALSE(is_report_request(req));
+
+    const std::array<udp_interval_counts, 3> counts{{{100, 0, 0}, {90, 2, 5}, {0, 0, 0}}};
+    std::array<std::byte, max_interval_report_size> buf{};
+    const auto n = encode_interval_report(counts, buf);
+    ASSERT_EQ(n, interval_report_header_size + 3 * interval_counts_size);
+    const std::span<const std::byte> wire{buf.data(), n};
+    std::array<udp_interval_counts, max_report_intervals> out{};
+    const auto d = decode_interval_report(wire, out);
+    ASSERT_TRUE(d);
+    ASSERT_EQ(d.value, 3u);
+    EXPECT_TRUE(std::equal(counts.begin(), counts.end(), out.begin()));
+    EXPECT_EQ(decode_interval_report_count(wire).value, 3u);
+    // Every prefix is truncated (the header says three intervals follow).
+    for (std::size_t k = 0; k < n; ++k)
+        EXPECT_EQ(decode_interval_report(wire.first(k), out).status, decode_status::truncated) << k << " bytes";
+
+    // More duplicates and out-of-order datagrams than received: impossible counts.
+    auto bad = buf;
+    bad[interval_report_header_size + interval_counts_size + 3] = std::byte{6};  // interval 1 received 6 < 2 + 5
+    EXPECT_EQ(decode_interval_report({bad.data(), n}, out).status, decode_status::bad_value);
+    // A count above the cap, however long the message, and into a table too small for it.
+    auto many = buf;
+    many[6] = std::byte{0x02};  // 512 + 1 intervals
+    many[7] = std::byte{0x01};
+    EXPECT_EQ(decode_interval_report_count(many).status, decode_status::bad_value);
+    EXPECT_EQ(decode_interval_report(many, out).status, decode_status::bad_value);
+    std::array<udp_interval_counts, 2> small{};
+    EXPECT_EQ(decode_interval_report(wire, small).status, decode_status::bad_value);
+    auto magic = buf;
+    magic[0] = std::byte{0};
+    EXPECT_EQ(decode_interval_report({magic.data(), n}, out).status, decode_status::bad_magic);
+    // The encoder refuses more than the cap, and a short buffer.
+    std::vector<udp_interval_counts> too_many(max_report_intervals + 1);
+    EXPECT_EQ(encode_interval_report(too_many, buf), 0u);
+    std::array<std::byte, 16> short_buf{};
+    EXPECT_EQ(encode_interval_report(counts, short_buf), 0u);
 }
 
 TEST(Protocol, EncodersRefuseShortBuffers) {

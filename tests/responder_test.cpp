@@ -264,6 +264,69 @@ TEST(Responder, ReportsSocketDropsOnlyWhenAsked) {
     }
 }
 
+// flag_interval_counts: each datagram's header names its sender interval, and the responder
+// counts each interval apart: received, duplicates, out of order. Interval 1 is skipped (all
+// lost, or never sent), interval 700 is past the table and counts only in the totals; an
+// interval request on a session that was not granted the flag ends the session.
+TEST(Responder, CountsEachSenderIntervalApartWhenAsked) {
+    auto r = start_loopback();
+    detail::unique_fd control;
+    const auto reply = exchange(r->local_endpoint(),
+                                proto::hello{proto::mode::udp_sink, 0, 0, proto::flag_interval_counts}, control);
+    ASSERT_EQ(reply.st, proto::status::ok);
+    EXPECT_EQ(reply.flags, proto::flag_interval_counts);
+    struct sent {
+        std::uint64_t seq;
+        std::uint16_t interval;
+    };
+    std::vector<std::vector<std::byte>> out;
+    for (const auto [seq, interval] : {sent{0, 0}, sent{1, 0}, sent{1, 0}, sent{3, 2}, sent{2, 2}, sent{4, 2},
+                                       sent{5, 700}}) {
+        std::vector<std::byte> d(64, std::byte{0x77});
+        proto::encode(proto::udp_header{proto::udp_kind::stream, reply.cookie, seq, mono_now_ns(), interval}, d);
+        out.push_back(std::move(d));
+    }
+    EXPECT_TRUE(udp_exchange(r->local_endpoint(), out).empty());
+
+    std::array<std::byte, proto::report_request_size> req{};
+    proto::encode_interval_request(req);
+    std::error_code ec;
+    ASSERT_TRUE(detail::write_all(control.get(), req, mono_clock::now() + 2s, ec));
+    std::array<std::byte, proto::max_interval_report_size> rep{};
+    const std::span<std::byte> head{rep.data(), proto::interval_report_header_size};
+    ASSERT_TRUE(detail::read_exact(control.get(), head, mono_clock::now() + 2s, ec)) << ec.message();
+    const auto count = proto::decode_interval_report_count(head);
+    ASSERT_TRUE(count);
+    ASSERT_GE(count.value, 3u);  // the table grows in steps: at least through interval 2
+    ASSERT_LE(count.value, proto::max_report_intervals);
+    const std::span<std::byte> whole{rep.data(), head.size() + count.value * proto::interval_counts_size};
+    ASSERT_TRUE(detail::read_exact(control.get(), whole.subspan(head.size()), mono_clock::now() + 2s, ec));
+    std::array<proto::udp_interval_counts, proto::max_report_intervals> got{};
+    const auto d = proto::decode_interval_report(whole, got);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(got[0], (proto::udp_interval_counts{3, 1, 0}));
+    EXPECT_EQ(got[1], (proto::udp_interval_counts{0, 0, 0}));
+    EXPECT_EQ(got[2], (proto::udp_interval_counts{3, 0, 1}));  // 2 arrived after 3
+    for (std::size_t i = 3; i < d.value; ++i) EXPECT_EQ(got[i], proto::udp_interval_counts{}) << i;
+
+    // The totals hold every datagram, the one past the table too; the control connection goes on.
+    proto::encode_report_request(req);
+    ASSERT_TRUE(detail::write_all(control.get(), req, mono_clock::now() + 2s, ec));
+    std::array<std::byte, proto::udp_report_size> total{};
+    ASSERT_TRUE(detail::read_exact(control.get(), total, mono_clock::now() + 2s, ec)) << ec.message();
+    EXPECT_EQ(proto::decode_udp_report(total).value.received, 7u);
+
+    // Not asked for: not granted, and an interval request is a protocol error that ends the session.
+    detail::unique_fd plain;
+    const auto old = exchange(r->local_endpoint(), proto::hello{proto::mode::udp_sink, 0, 0}, plain);
+    ASSERT_EQ(old.st, proto::status::ok);
+    EXPECT_EQ(old.flags, 0);
+    proto::encode_interval_request(req);
+    ASSERT_TRUE(detail::write_all(plain.get(), req, mono_clock::now() + 2s, ec));
+    std::byte b{};
+    EXPECT_FALSE(detail::read_exact(plain.get(), {&b, 1}, mono_clock::now() + 2s, ec));
+}
+
 // The progress rule with a 1 s window: a session that declared 1 MiB and trickles is reset
 // within the window and a watchdog period; one that completes its messages is not.
 TEST(Responder, ResetsASessionBelowTheMinimumProgressRate) {

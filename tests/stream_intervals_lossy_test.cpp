@@ -8,6 +8,9 @@
 //     same windows (aligned on the first data segment).
 //   - UDP: `nettool udp --mode rr` buckets every probe's fate by send time. The per-interval
 //     losses sum to the total and match the packets the nftables drop rule counted.
+//   - UDP stream: each datagram names its interval, the responder counts each interval apart.
+//     Captures on both sides of the router, read by tshark, count each interval's datagrams:
+//     what left the client is the interval's `sent`, what reached the server its `sent - lost`.
 // Root only; skipped without ip, nft, tc, tcpdump or tshark.
 #include "support/child.hpp"
 #include "support/netns_lab.hpp"
@@ -25,6 +28,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <map>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -196,6 +201,84 @@ TEST_F(StreamIntervalsLossy, UdpRrLossesPerIntervalSumToTheDropsNftablesCounted)
     const auto warm = res["warm_up_sent"].get<std::uint64_t>();
     EXPECT_GE(counted, lost) << res.dump();
     EXPECT_LE(counted, lost + warm) << res.dump();
+}
+
+/// Datagrams of nettool's UDP stream (magic "NTU1", kind 3) towards the server in a capture, per
+/// the interval their header names (offset 6), read by tshark.
+std::map<unsigned, std::uint64_t> stream_datagrams_per_interval(const std::string& file, const char* to) {
+    std::map<unsigned, std::uint64_t> out;
+    auto r = run_process({"tshark", "-n", "-r", file, "-Y",
+                          fmt::format("ip.dst=={} && udp.dstport==51423", to), "-T",
+                          "fields", "-e", "udp.payload"},
+                         60s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::istringstream lines(r.out);
+    for (std::string hex; std::getline(lines, hex);) {
+        hex.erase(std::remove(hex.begin(), hex.end(), ':'), hex.end());
+        if (hex.size() < 16 || hex.compare(0, 12, "4e5455310103") != 0) continue;  // "NTU1", v1, stream
+        ++out[static_cast<unsigned>(std::stoul(hex.substr(12, 4), nullptr, 16))];
+    }
+    return out;
+}
+
+TEST_F(StreamIntervalsLossy, UdpStreamLossesPerIntervalAgreeWithCapturesOnBothSides) {
+    ASSERT_NO_FATAL_FAILURE(start_server());
+    ASSERT_NO_FATAL_FAILURE(drop_percent(10, "udp"));
+    // 2000 datagrams/s of 200 B (3.2 Mbit/s, far below the 50 Mbit/s bottleneck): every loss is
+    // the rule's. 3.5 s: three whole intervals and a half one.
+    const auto sent_file = (dir_ / "client.pcap").string(), got_file = (dir_ / "server.pcap").string();
+    nlohmann::json res;
+    {
+        child at_client{{"ip", "netns", "exec", client_, "tcpdump", "-i", "vc", "-n", "--immediate-mode", "-B",
+                         "16384", "-w", sent_file, "udp", "port", "51423"},
+                        sent_file + ".log"};
+        child at_server{{"ip", "netns", "exec", server_, "tcpdump", "-i", "vs", "-n", "--immediate-mode", "-B",
+                         "16384", "-w", got_file, "udp", "port", "51423"},
+                        got_file + ".log"};
+        for (const auto& log : {sent_file + ".log", got_file + ".log"}) {
+            for (int i = 0; i < 100 && read_text(log).find("listening on") == std::string::npos; ++i)
+                std::this_thread::sleep_for(20ms);
+            ASSERT_NE(read_text(log).find("listening on"), std::string::npos) << read_text(log);
+        }
+        auto r = lab_->exec(client_,
+                            {NETTOOL_BIN, "--json", "udp", server_ip, "-m", "stream", "-d", "3.5", "-s", "200",
+                             "--rate", "2000"},
+                            60s);
+        ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+        res = nlohmann::json::parse(r.out)["result"];
+        std::this_thread::sleep_for(300ms);
+        at_client.stop();
+        at_server.stop();
+    }
+    for (const auto& log : {sent_file + ".log", got_file + ".log"})
+        ASSERT_NE(read_text(log).find("\n0 packets dropped by kernel"), std::string::npos)
+            << "tcpdump missed packets, the capture cannot be the oracle: " << read_text(log);
+    const auto left = stream_datagrams_per_interval(sent_file, server_ip);
+    const auto arrived = stream_datagrams_per_interval(got_file, server_ip);
+
+    const auto& ivs = res["intervals"];
+    ASSERT_EQ(ivs.size(), 4u) << res.dump();
+    std::uint64_t sent = 0, lost = 0;
+    std::string table;
+    for (unsigned k = 0; k < ivs.size(); ++k) {
+        const auto& iv = ivs[k];
+        ASSERT_TRUE(iv.contains("sent") && iv.contains("lost")) << iv.dump();
+        const auto s = iv["sent"].get<std::uint64_t>(), l = iv["lost"].get<std::uint64_t>();
+        table += fmt::format("interval {}: sent {} (capture {}), lost {}, reached the server {} (capture {})\n", k,
+                             s, left.count(k) ? left.at(k) : 0, l, s - l, arrived.count(k) ? arrived.at(k) : 0);
+        EXPECT_EQ(left.count(k) ? left.at(k) : 0, s) << "interval " << k;
+        EXPECT_EQ(arrived.count(k) ? arrived.at(k) : 0, s - l) << "interval " << k;
+        EXPECT_EQ(iv["duplicates"], 0) << iv.dump();
+        EXPECT_GT(l, 0u) << "10% of every interval's datagrams dropped: " << iv.dump();
+        sent += s;
+        lost += l;
+    }
+    EXPECT_EQ(left.size(), ivs.size()) << "datagrams naming an interval the result does not have";
+    EXPECT_EQ(sent, res["sent"].get<std::uint64_t>());
+    EXPECT_EQ(lost, res["lost"].get<std::uint64_t>());
+    EXPECT_EQ(lost, dropped()) << "the drop rule is the only loss on this path";
+    std::cout << table;
+    if (HasFailure()) ADD_FAILURE() << table;
 }
 
 }  // namespace

@@ -224,25 +224,33 @@ void add_throughput_plot(plot_section& sec, const std::vector<stream_input>& in)
     sec.plots.push_back(std::move(p));
 }
 
-/// UDP request/response over time: per interval of send time, the share of probes lost, reordered
-/// and duplicated (left axis), and how many were sent (right axis).
-void add_udp_over_time_plot(plot_section& sec, const std::vector<labelled_run>& runs,
-                            const std::function<std::optional<json_node>(const json_node&)>& rr) {
-    plot p{.title = "UDP loss and reordering over time",
-           .x_title = "time since the first request was sent (s; each interval at its middle)",
-           .y_title = "requests (% of those sent in the interval)",
-           .y2_title = "requests sent (count per interval)"};
+enum class udp_traffic { rr, stream };
+
+/// UDP over time: per interval of send time, the share of request/response probes (rr) or of
+/// stream datagrams lost, reordered and duplicated (left axis), and how many were sent (right
+/// axis). A stream's intervals carry these counts only from a responder that counts per interval
+/// (docs/PROTOCOL.md, flag_interval_counts); a run without them draws nothing here.
+void add_udp_over_time_plot(plot_section& sec, const std::vector<labelled_run>& runs, udp_traffic what,
+                            const std::function<std::optional<json_node>(const json_node&)>& result) {
+    const bool rr = what == udp_traffic::rr;
+    const std::string noun = rr ? "requests" : "datagrams";
+    plot p{.title = rr ? "UDP loss and reordering over time" : "UDP stream loss and reordering over time",
+           .x_title = fmt::format("time since the first {} was sent (s; each interval at its middle)",
+                                  rr ? "request" : "datagram"),
+           .y_title = fmt::format("{} (% of those sent in the interval)", noun),
+           .y2_title = fmt::format("{} sent (count per interval)", noun)};
     std::vector<std::string> parts;
     for (const auto& r : runs) {
-        auto res = rr(r.doc);
+        auto res = result(r.doc);
         if (!res) continue;
         auto iv = res->find("intervals");
-        if (!iv || iv->items().empty()) continue;
+        if (!iv || iv->items().empty() || !iv->items().front().has("sent")) continue;
         plot_series lost{.label = series_label(runs, r, "lost")}, reordered{.label = series_label(runs, r, "reordered")},
             dup{.label = series_label(runs, r, "duplicated")},
             sent{.label = series_label(runs, r, "sent"), .style = "marker", .right_axis = true};
         double worst = -1, worst_at = 0, width = 0, total_lost = 0;
         for (const auto& i : iv->items()) {
+            if (!i.has("sent")) continue;  // a stream interval past those the responder counts apart
             const double a = i.number("start_s"), b = i.number("end_s"), n = i.number("sent");
             if (b < a) i.fail("end_s before start_s");
             const double at = (a + b) / 2;
@@ -441,7 +449,9 @@ void tcp_vs_udp(plot_section& sec, const std::vector<labelled_run>& runs) {
     add_udp_loss_plot(
         sec, runs, [](const json_node& d) { return path(d, {"udp", "rr"}); },
         [](const json_node& d) { return path(d, {"udp", "stream"}); });
-    add_udp_over_time_plot(sec, runs, [](const json_node& d) { return path(d, {"udp", "rr"}); });
+    add_udp_over_time_plot(sec, runs, udp_traffic::rr, [](const json_node& d) { return path(d, {"udp", "rr"}); });
+    add_udp_over_time_plot(sec, runs, udp_traffic::stream,
+                           [](const json_node& d) { return path(d, {"udp", "stream"}); });
     add_mathis_bar(sec, runs, [](const json_node& d) -> std::optional<double> {
         if (auto s = path(d, {"tcp", "stream"})) return s->number("bits_per_second");
         return std::nullopt;
@@ -543,7 +553,7 @@ void udp_mode(plot_section& sec, const std::vector<labelled_run>& runs, const st
         add_udp_loss_plot(
             sec, runs, [](const json_node& d) { return d.find("result"); },
             [](const json_node&) { return std::optional<json_node>{}; });
-        add_udp_over_time_plot(sec, runs, [](const json_node& d) { return d.find("result"); });
+        add_udp_over_time_plot(sec, runs, udp_traffic::rr, [](const json_node& d) { return d.find("result"); });
     } else {
         std::vector<stream_input> streams;
         for (const auto& r : runs) streams.push_back({series_label(runs, r, "UDP"), r.doc.at("result"), {}});
@@ -551,6 +561,7 @@ void udp_mode(plot_section& sec, const std::vector<labelled_run>& runs, const st
         add_udp_loss_plot(
             sec, runs, [](const json_node&) { return std::optional<json_node>{}; },
             [](const json_node& d) { return d.find("result"); });
+        add_udp_over_time_plot(sec, runs, udp_traffic::stream, [](const json_node& d) { return d.find("result"); });
     }
     add_link_plots(sec, runs, [](const json_node& d) { return d.find("link"); });
 }

@@ -177,6 +177,18 @@ report make_report(const udp_stream_result& r, const udp_stream_options& opt) {
                std::to_string(r.max_displacement), format_duration_us(r.jitter_us),
                format_rate(r.packets_per_second, "pkt"), format_bits_per_second(r.bits_per_second)});
     rep.add_table(std::move(t));
+    if (r.intervals.size() > 1) {
+        // Loss per interval needs a responder that counts per interval; "-" where it did not.
+        table iv{"Per interval, by when each datagram was sent",
+                 {"interval", "sent", "send rate", "lost", "out of order", "dup"},
+                 {}};
+        auto count = [](const std::optional<std::uint64_t>& v) { return v ? std::to_string(*v) : std::string{"-"}; };
+        for (const auto& i : r.intervals)
+            iv.add_row({fmt::format("{:.1f}-{:.1f} s", i.start_s, i.end_s), count(i.sent),
+                        format_bits_per_second(i.bits_per_second), count(i.lost), count(i.reordered),
+                        count(i.duplicates)});
+        rep.add_table(std::move(iv));
+    }
     if (r.lost > 0)
         rep.add_reading(detail::udp_loss_reading(r));
     else if (r.error.empty())

@@ -40,7 +40,7 @@ std::size_t encode(const udp_header& h, std::span<std::byte> out) noexcept {
     w.u32(udp_magic);
     w.u8(version);
     w.u8(static_cast<std::uint8_t>(h.kind));
-    w.u16(0);
+    w.u16(h.interval);
     w.u64(h.cookie);
     w.u64(h.seq);
     w.u64(h.send_ns);
@@ -73,6 +73,25 @@ std::size_t encode_sink_report(std::uint64_t bytes, std::span<std::byte> out) no
 std::size_t encode_report_request(std::span<std::byte> out) noexcept {
     byte_writer w{out};
     w.u32(report_request_magic);
+    return w.ok() ? w.size() : 0;
+}
+
+std::size_t encode_interval_request(std::span<std::byte> out) noexcept {
+    byte_writer w{out};
+    w.u32(interval_request_magic);
+    return w.ok() ? w.size() : 0;
+}
+
+std::size_t encode_interval_report(std::span<const udp_interval_counts> counts, std::span<std::byte> out) noexcept {
+    if (counts.size() > max_report_intervals) return 0;
+    byte_writer w{out};
+    w.u32(interval_report_magic);
+    w.u32(static_cast<std::uint32_t>(counts.size()));
+    for (const auto& c : counts) {
+        w.u32(c.received);
+        w.u32(c.duplicates);
+        w.u32(c.out_of_order);
+    }
     return w.ok() ? w.size() : 0;
 }
 
@@ -128,8 +147,8 @@ decoded<udp_header> decode_udp_header(std::span<const std::byte> in) noexcept {
     const auto magic = c.u32();
     const auto ver = c.u8();
     const auto kind = c.u8();
-    c.skip(2);
     udp_header h;
+    h.interval = c.u16();
     h.cookie = c.u64();
     h.seq = c.u64();
     h.send_ns = c.u64();
@@ -173,6 +192,41 @@ decoded<std::uint64_t> decode_sink_report(std::span<const std::byte> in) noexcep
 bool is_report_request(std::span<const std::byte> in) noexcept {
     cursor c{in};
     return c.u32() == report_request_magic && c.ok();
+}
+
+bool is_interval_request(std::span<const std::byte> in) noexcept {
+    cursor c{in};
+    return c.u32() == interval_request_magic && c.ok();
+}
+
+decoded<std::uint32_t> decode_interval_report_count(std::span<const std::byte> in) noexcept {
+    cursor c{in};
+    const auto magic = c.u32();
+    const auto n = c.u32();
+    if (!c.ok()) return {decode_status::truncated, 0};
+    if (magic != interval_report_magic) return {decode_status::bad_magic, 0};
+    if (n > max_report_intervals) return {decode_status::bad_value, 0};
+    return {decode_status::ok, n};
+}
+
+decoded<std::size_t> decode_interval_report(std::span<const std::byte> in,
+                                            std::span<udp_interval_counts> out) noexcept {
+    const auto head = decode_interval_report_count(in);
+    if (!head) return {head.status, 0};
+    if (head.value > out.size()) return {decode_status::bad_value, 0};
+    cursor c{in};
+    c.skip(interval_report_header_size);
+    for (std::uint32_t i = 0; i < head.value; ++i) {
+        udp_interval_counts k;
+        k.received = c.u32();
+        k.duplicates = c.u32();
+        k.out_of_order = c.u32();
+        if (!c.ok()) return {decode_status::truncated, 0};
+        // A datagram is new in order, new out of order, or a duplicate: never more than received.
+        if (std::uint64_t{k.duplicates} + k.out_of_order > k.received) return {decode_status::bad_value, 0};
+        out[i] = k;
+    }
+    return {decode_status::ok, head.value};
 }
 
 const char* to_string(mode m) noexcept {

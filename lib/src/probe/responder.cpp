@@ -30,6 +30,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <random>
 #include <thread>
@@ -157,6 +158,11 @@ struct udp_session {
     bool report_drops = false;
     std::uint32_t drops_at_open = 0;
     std::uint64_t buffers = 0;
+    // Per-interval counts (flag_interval_counts), indexed by the datagram header's interval. The
+    // table grows (doubling, from 16) as the sender's intervals arrive, up to
+    // max_report_intervals entries: memory in proportion to what the client sent.
+    bool count_intervals = false;
+    std::vector<proto::udp_interval_counts> intervals;
 
     // The counter counts dropped buffers, and a buffer that GRO coalesced holds several datagrams:
     // scale by this session's datagrams per buffer (1 without GRO, so exact there).
@@ -167,14 +173,31 @@ struct udp_session {
         return (drops * received + buffers / 2) / buffers;
     }
 
-    void on_stream(std::uint64_t seq, std::uint64_t send_ns, std::size_t len, std::uint64_t now,
-                   bool new_buffer) noexcept {
+    void on_stream(const proto::udp_header& h, std::size_t len, std::uint64_t now, bool new_buffer) noexcept {
         if (!sequence) return;
         if (new_buffer) ++buffers;
         bytes += len;
         if (sequence->received() == 0) first_arrival_ns = now;
         last_arrival_ns = now;
-        sequence->on_datagram(seq, static_cast<std::int64_t>(now - send_ns));
+        const auto a = sequence->on_datagram(h.seq, static_cast<std::int64_t>(now - h.send_ns));
+        if (count_intervals && h.interval < proto::max_report_intervals) count_interval(h.interval, a);
+    }
+
+    void count_interval(std::size_t i, detail::udp_sequence_counter::arrival a) noexcept {
+        if (i >= intervals.size()) {
+            try {
+                intervals.resize(std::min(proto::max_report_intervals, std::max<std::size_t>({16, i + 1, 2 * intervals.size()})));
+            } catch (const std::bad_alloc&) {
+                return;  // out of memory: the interval goes uncounted, the totals stay right
+            }
+        }
+        auto bump = [](std::uint32_t& n) {
+            if (n != UINT32_MAX) ++n;
+        };
+        auto& c = intervals[i];
+        bump(c.received);
+        if (a == detail::udp_sequence_counter::arrival::duplicate) bump(c.duplicates);
+        if (a == detail::udp_sequence_counter::arrival::out_of_order) bump(c.out_of_order);
     }
 
     proto::udp_report snapshot() const noexcept {
@@ -585,9 +608,13 @@ private:
             r_.udp_sessions.emplace(cookie_, udp_);
             reply.cookie = cookie_;
             if (hello_.m == proto::mode::udp_sink && (hello_.flags & proto::flag_receiver_drops) != 0) {
-                reply.flags = proto::flag_receiver_drops;
+                reply.flags |= proto::flag_receiver_drops;
                 udp_->report_drops = true;
                 udp_->drops_at_open = socket_drops(r_.udp_fd.get());
+            }
+            if (hello_.m == proto::mode::udp_sink && (hello_.flags & proto::flag_interval_counts) != 0) {
+                reply.flags |= proto::flag_interval_counts;
+                udp_->count_intervals = true;
             }
         }
         proto::encode(reply, reply_);
@@ -777,6 +804,10 @@ private:
             self->r_.tcp_received(rn);
             if (ec) return;  // end of session; the destructor retires the cookie
             self->touch();
+            if (proto::is_interval_request(self->op_) && self->udp_->count_intervals) {
+                self->send_interval_report();
+                return;
+            }
             if (!proto::is_report_request(self->op_)) {
                 ++self->r_.rejected;
                 self->drop("bad control message");
@@ -799,6 +830,23 @@ private:
         });
     }
 
+    // The interval report is built on request, in a buffer that lives until it is written: a
+    // session that never asks holds nothing for it.
+    void send_interval_report() {
+        {
+            std::lock_guard lock{r_.udp_mu};
+            interval_report_.resize(proto::interval_report_header_size +
+                                    udp_->intervals.size() * proto::interval_counts_size);
+            interval_report_.resize(proto::encode_interval_report(udp_->intervals, interval_report_));
+        }
+        auto self = shared_from_this();
+        asio::async_write(socket_, asio::buffer(interval_report_), [self](asio::error_code wec, std::size_t wn) {
+            self->r_.tcp_sent(wn);
+            self->interval_report_ = {};
+            if (!wec) self->control_read();
+        });
+    }
+
     responder::impl& r_;
     tcp::socket socket_;
     std::uint64_t id_;
@@ -810,6 +858,7 @@ private:
     std::array<std::byte, proto::hello_reply_size> reply_{};
     std::array<std::byte, proto::report_request_size> op_{};
     std::array<std::byte, proto::udp_report_extended_size> report_{};
+    std::vector<std::byte> interval_report_;
     std::vector<std::byte> buf_;
     std::size_t filled_ = 0;  // echo: bytes of the current message read
     proto::hello hello_{};
@@ -1041,7 +1090,7 @@ void responder::impl::on_udp_batch(int n, std::size_t& replies) {
             last->last_activity_ns = now;
             ++udp_datagrams;
             if (h.value.kind == proto::udp_kind::stream && last->mode == proto::mode::udp_sink) {
-                last->on_stream(h.value.seq, h.value.send_ns, len, now, off == 0);
+                last->on_stream(h.value, len, now, off == 0);
             } else if (h.value.kind == proto::udp_kind::echo_request && last->mode == proto::mode::udp_echo &&
                        replies < batch) {
                 // The reply is the request with its kind changed: never more bytes than came in.

@@ -48,6 +48,12 @@ void to_json(nlohmann::json& j, const stream_interval& i) {
          {"bytes", i.bytes},
          {"bits_per_second", i.bits_per_second}};
     if (i.retransmits) j["retransmits"] = *i.retransmits;
+    if (i.sent) {
+        j["sent"] = *i.sent;
+        j["lost"] = i.lost.value_or(0);
+        j["reordered"] = i.reordered.value_or(0);
+        j["duplicates"] = i.duplicates.value_or(0);
+    }
 }
 
 }  // namespace nettool

@@ -176,6 +176,94 @@ void exchange(int fd, std::uint64_t cookie, std::uint64_t first_seq, const udp_r
     r.intervals = rr_intervals(answered, b.sent_ns);
 }
 
+// The stream's interval boundaries as the sender drew them: how many datagrams each interval
+// sent and which of the result's intervals it became (a dropped sliver: the one before it).
+class closure_log {
+public:
+    /// The interval being sent now, as the datagram header carries it.
+    std::uint16_t current() const noexcept {
+        return static_cast<std::uint16_t>(std::min<std::size_t>(closed_.size(), UINT16_MAX));
+    }
+    /// The current interval ends with `total_sent` datagrams sent so far; `kept` when the meter
+    /// appended it to the result's intervals.
+    void close(std::uint64_t total_sent, bool kept) {
+        closed_.push_back({total_sent - sent_before_, kept});
+        sent_before_ = total_sent;
+    }
+    struct closure {
+        std::uint64_t sent = 0;
+        bool kept = false;
+    };
+    const std::vector<closure>& closed() const noexcept { return closed_; }
+
+private:
+    std::vector<closure> closed_;
+    std::uint64_t sent_before_ = 0;
+};
+
+// Asks the responder for its per-interval counts ("NTRI") and fills each result interval's sent,
+// lost, reordered and duplicates. False (with `error`) when the control connection fails or the
+// answer is malformed; an interval past what the responder counts apart keeps them empty.
+bool fetch_interval_counts(int control, const closure_log& closures, udp_stream_result& r,
+                           mono_clock::time_point deadline, std::string& error) {
+    std::array<std::byte, proto::report_request_size> req{};
+    proto::encode_interval_request(req);
+    std::array<std::byte, proto::max_interval_report_size> rep{};
+    std::error_code ec;
+    const std::span<std::byte> head{rep.data(), proto::interval_report_header_size};
+    if (!detail::write_all(control, req, deadline, ec) || !detail::read_exact(control, head, deadline, ec)) {
+        error = fmt::format("asking the responder for its counts per interval: {}", detail::describe(ec));
+        return false;
+    }
+    const auto count = proto::decode_interval_report_count(head);
+    if (!count) {
+        error = "the responder sent malformed counts per interval";
+        return false;
+    }
+    const std::span<std::byte> whole{rep.data(),
+                                     proto::interval_report_header_size + count.value * proto::interval_counts_size};
+    if (!detail::read_exact(control, whole.subspan(head.size()), deadline, ec)) {
+        error = fmt::format("reading the responder's counts per interval: {}", detail::describe(ec));
+        return false;
+    }
+    std::array<proto::udp_interval_counts, proto::max_report_intervals> counts{};
+    const auto n = proto::decode_interval_report(whole, counts);
+    if (!n) {
+        error = "the responder sent malformed counts per interval";
+        return false;
+    }
+    // Sum each result interval's closures; the responder's table covers the intervals it saw a
+    // datagram of (an interval it has no entry for, below the cap, received nothing).
+    std::vector<stream_interval> out = r.intervals;
+    std::size_t at = 0;  // result interval the next kept closure becomes
+    for (std::size_t k = 0; k < closures.closed().size(); ++k) {
+        const auto& c = closures.closed()[k];
+        if (!c.kept && at == 0) continue;  // a sliver with nothing before it is in no interval
+        auto& iv = out[c.kept ? at : at - 1];
+        if (c.kept) ++at;
+        if (k >= proto::max_report_intervals || (!c.kept && !iv.sent.has_value())) {
+            // Past the cap (or merged into an interval already past it): not counted apart.
+            iv.sent.reset();
+            iv.lost.reset();
+            iv.reordered.reset();
+            iv.duplicates.reset();
+            continue;
+        }
+        const proto::udp_interval_counts got = k < n.value ? counts[k] : proto::udp_interval_counts{};
+        const std::uint64_t unique = got.received - got.duplicates;
+        iv.sent = iv.sent.value_or(0) + c.sent;
+        iv.reordered = iv.reordered.value_or(0) + got.out_of_order;
+        iv.duplicates = iv.duplicates.value_or(0) + got.duplicates;
+        iv.lost = iv.lost.value_or(0) + (c.sent > unique ? c.sent - unique : 0);
+        if (unique > c.sent) {
+            error = fmt::format("the responder counted {} datagrams of interval {}, which sent {}", unique, k, c.sent);
+            return false;
+        }
+    }
+    r.intervals = std::move(out);
+    return true;
+}
+
 bool size_ok(const udp_rr_options& opt, udp_rr_result& r) {
     if (opt.size >= proto::udp_header_size && opt.size <= proto::max_udp_datagram) return true;
     r.error = fmt::format("datagram size {} B is outside {}..{} B", opt.size, proto::udp_header_size,
@@ -309,7 +397,9 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
         return r;
     }
     std::error_code ec;
-    auto control = detail::open_session(target, {proto::mode::udp_sink, 0, 0, proto::flag_receiver_drops},
+    auto control = detail::open_session(target,
+                                        {proto::mode::udp_sink, 0, 0,
+                                         proto::flag_receiver_drops | proto::flag_interval_counts},
                                         mono_clock::now() + opt.timeout, ec, r.error);
     if (ec) return r;
     auto fd = detail::udp_connect(target, ec);
@@ -354,12 +444,21 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
     auto next_interval = start + 1s;
     interval_meter meter{start, r.intervals, on_interval};
     std::uint64_t seq = 0;
+    // Every datagram names the interval it was sent in (the header's interval field), so that a
+    // responder granting flag_interval_counts counts each interval's fate apart. The meter drops
+    // a sliver of under 50 ms at the end: its datagrams then count with the interval before it.
+    closure_log closures;
+    auto close_interval = [&](mono_clock::time_point at) {
+        const auto before = r.intervals.size();
+        meter.close(at, r.sent * opt.size);
+        closures.close(r.sent, r.intervals.size() > before);
+    };
 
     for (;;) {
         auto now = mono_clock::now();
         if (now >= end) break;
         if (now >= next_interval) {
-            meter.close(now, r.sent * opt.size);
+            close_interval(now);
             next_interval += 1s;
         }
         std::size_t n = use_gso ? gso_segments : batch;
@@ -377,8 +476,9 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
             n = static_cast<std::size_t>(std::min<std::uint64_t>(n, due - seq));
         }
         const auto stamp = mono_now_ns();
+        const auto interval = closures.current();
         for (std::size_t i = 0; i < n; ++i) {
-            proto::encode(proto::udp_header{proto::udp_kind::stream, control.cookie, seq + i, stamp},
+            proto::encode(proto::udp_header{proto::udp_kind::stream, control.cookie, seq + i, stamp, interval},
                           {buf.data() + i * opt.size, opt.size});
         }
         int m = -1;
@@ -409,7 +509,7 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
         seq += n;
     }
     const auto sent_until = mono_clock::now();
-    meter.close(sent_until, r.sent * opt.size);
+    close_interval(sent_until);
     r.seconds = std::chrono::duration<double>(sent_until - start).count();
     r.send_packets_per_second = r.seconds > 0 ? static_cast<double>(r.sent) / r.seconds : 0;
 
@@ -444,6 +544,9 @@ udp_stream_result udp_stream_probe(const socket_address& target, const udp_strea
         // The responder's socket is shared by every session: drops beyond our loss were others'.
         r.receiver_dropped = std::min(*c.receiver_drops, r.lost);
         r.path_lost = r.lost - *r.receiver_dropped;
+    }
+    if ((control.flags & proto::flag_interval_counts) != 0) {
+        if (!fetch_interval_counts(control.fd.get(), closures, r, deadline, r.error)) return r;
     }
     r.jitter_us = static_cast<double>(c.jitter_ns) / 1000.0;
     // Rates over the sending time: the receiver keeps pace or drops, it cannot take longer.

@@ -17,9 +17,13 @@ public:
 
     udp_sequence_counter() : seen_(window / 64, 0) {}
 
+    /// What a datagram was: new and the newest yet, new but older than the newest (out of
+    /// order), or a sequence number seen before.
+    enum class arrival { in_order, out_of_order, duplicate };
+
     /// One datagram with sequence number `seq`, `transit_ns` = arrival minus send time (on
     /// whatever clocks; only differences between datagrams matter for jitter).
-    void on_datagram(std::uint64_t seq, std::int64_t transit_ns) noexcept {
+    arrival on_datagram(std::uint64_t seq, std::int64_t transit_ns) noexcept {
         ++received_;
         // RFC 3550 section 6.4.1: J += (|D| - J) / 16 over consecutive arrivals.
         if (have_transit_) {
@@ -39,15 +43,16 @@ public:
             }
             test_and_set(seq);
             next_ = seq + 1;
-            return;
+            return arrival::in_order;
         }
         const std::uint64_t displacement = next_ - 1 - seq;
         if (displacement < window && test_and_set(seq)) {
             ++duplicates_;
-            return;
+            return arrival::duplicate;
         }
         ++out_of_order_;
         max_displacement_ = std::max(max_displacement_, displacement);
+        return arrival::out_of_order;
     }
 
     std::uint64_t received() const noexcept { return received_; }  ///< duplicates included

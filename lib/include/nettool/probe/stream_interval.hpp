@@ -26,6 +26,14 @@ struct stream_interval {
     /// sampled at each boundary); empty when this host sent nothing (a download: only the sender
     /// knows) and for UDP.
     std::optional<std::uint64_t> retransmits{};
+    /// UDP stream, when the responder counts per interval (flag_interval_counts): the datagrams
+    /// sent in the interval and what became of them at the responder: lost (sent minus the
+    /// distinct ones received, whenever they arrived), reordered (arrived after a newer one),
+    /// duplicates. Empty otherwise, and past the responder's max_report_intervals-th interval.
+    std::optional<std::uint64_t> sent{};
+    std::optional<std::uint64_t> lost{};
+    std::optional<std::uint64_t> reordered{};
+    std::optional<std::uint64_t> duplicates{};
     bool operator==(const stream_interval&) const = default;
 };
 void to_json(nlohmann::json& j, const stream_interval& i);
