@@ -280,23 +280,24 @@ TEST_F(HtmlBrowser, RetransmissionsAndUdpLossOverTimeDrawFromLossyRuns) {
     EXPECT_EQ(marked, tcp["result"]["kernel"]["retransmits"].get<double>());
     EXPECT_GT(marked, 0) << "2% loss should need retransmissions: " << tcp.dump();
 
-    const auto udp_page = read_text(dir_ / "udp-lossy.html");
-    const auto over = chart_titled(udp_page, "UDP loss and reordering over time");
-    ASSERT_TRUE(over.is_object()) << charts_json(udp_page);
-    double lost_pct = 0;
-    for (const auto& s : over["series"])
-        if (s["label"] == "lost")
-            for (const auto& p : s["xy"]) lost_pct += p[1].get<double>();
+    // A UDP over-time plot of the page, and the sum of its "lost" shares (% per interval).
+    auto over_time = [&](const char* page, const char* title) {
+        const auto text = read_text(dir_ / page);
+        const auto chart = chart_titled(text, title);
+        double lost_pct = 0;
+        if (chart.is_object())
+            for (const auto& s : chart["series"])
+                if (s["label"] == "lost")
+                    for (const auto& p : s["xy"]) lost_pct += p[1].get<double>();
+        return std::pair{chart, lost_pct};
+    };
+    const auto [over, lost_pct] = over_time("udp-lossy.html", "UDP loss and reordering over time");
+    ASSERT_TRUE(over.is_object()) << charts_json(read_text(dir_ / "udp-lossy.html"));
     EXPECT_GT(lost_pct, 0) << "5% loss should show in some interval";
-
-    const auto stream_page = read_text(dir_ / "stream-lossy.html");
-    const auto stream_over = chart_titled(stream_page, "UDP stream loss and reordering over time");
-    ASSERT_TRUE(stream_over.is_object()) << charts_json(stream_page);
-    double stream_lost_pct = 0;
-    for (const auto& s : stream_over["series"])
-        if (s["label"] == "lost")
-            for (const auto& p : s["xy"]) stream_lost_pct += p[1].get<double>();
-    EXPECT_GT(stream_lost_pct, 0) << "5% loss should show in every interval: " << stream.dump();
+    const auto [stream_over, stream_lost_pct] =
+        over_time("stream-lossy.html", "UDP stream loss and reordering over time");
+    ASSERT_TRUE(stream_over.is_object()) << charts_json(read_text(dir_ / "stream-lossy.html"));
+    EXPECT_GT(stream_lost_pct, 0) << "5% loss should show in some interval: " << stream.dump();
 
     for (const auto& [name, chart] :
          {std::pair{"tcp-lossy", &thr}, {"udp-lossy", &over}, {"stream-lossy", &stream_over}}) {
