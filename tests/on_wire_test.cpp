@@ -6,6 +6,7 @@
 #include <nettool/probe/on_wire.hpp>
 
 #include "support/process.hpp"
+#include "support/sanitizer.hpp"
 #include "support/responder_fixture.hpp"
 #include "support/synth.hpp"
 
@@ -152,17 +153,7 @@ protected:
 
 // Timings of a sanitizer build speak for its instrumentation, not for nettool: there the live
 // tests check that the timeline is found and complete, and leave the ratios to the release build.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool instrumented = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-constexpr bool instrumented = true;
-#else
-constexpr bool instrumented = false;
-#endif
-#else
-constexpr bool instrumented = false;
-#endif
+using nettool::test::instrumented;
 
 // The machine running the tests is shared and the tests run two at a time: one run can be
 // preempted between a packet and the application's clock read. A figure that is wrong by design
