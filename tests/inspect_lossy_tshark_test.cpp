@@ -184,8 +184,11 @@ protected:
                     std::this_thread::sleep_for(20ms);
                 ASSERT_NE(read_text(log).find("listening on"), std::string::npos) << read_text(log);
             }
-            auto r = lab_->exec(client_, {NETTOOL_BIN, "--json", "tcp", server_ip, "-m", "stream", "-d", "1"},
-                                30s);
+            // A connect timeout of 10 s: the path drops up to 10% of the packets both ways, SYN and
+            // SYN/ACK included, and the kernel resends a lost SYN 1 s and then 3 s after it: the
+            // default 3 s ran out in two asan runs, "connect to 203.0.113.2:51423: timed out".
+            auto r = lab_->exec(client_,
+                                {NETTOOL_BIN, "--json", "tcp", server_ip, "-m", "stream", "-d", "1", "-t", "10"}, 30s);
             ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
             std::this_thread::sleep_for(300ms);  // the last ACKs reach the captures
             for (auto& d : dumps) d->stop();     // SIGTERM: tcpdump flushes and closes the file

@@ -97,7 +97,8 @@ TEST_F(StreamIntervalsLossy, TcpRetransmissionsPerIntervalAgreeWithTshark) {
         for (int i = 0; i < 100 && read_text(log).find("listening on") == std::string::npos; ++i)
             std::this_thread::sleep_for(20ms);
         ASSERT_NE(read_text(log).find("listening on"), std::string::npos) << read_text(log);
-        auto r = lab_->exec(client_, {NETTOOL_BIN, "--json", "tcp", server_ip, "-m", "stream", "-d", "3"}, 60s);
+        auto r = lab_->exec(client_, {NETTOOL_BIN, "--json", "tcp", server_ip, "-m", "stream", "-d", "3", "-t", "10"},
+                            60s);  // -t 10: room for a resent SYN on the lossy path
         ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
         doc = nlohmann::json::parse(r.out);
         std::this_thread::sleep_for(300ms);  // the last packets reach the capture
