@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 namespace {
@@ -471,6 +472,64 @@ TEST(Responder, ServesIpv6) {
     detail::unique_fd fd;
     EXPECT_EQ(exchange(r->local_endpoint(), proto::hello{proto::mode::echo, 16, 0}, fd).st,
               proto::status::ok);
+}
+
+// Bursts of 64 datagrams (garbage: the responder reads and drops them) in one sendmmsg each:
+// the UDP thread cannot wake for every one.
+void flood(const socket_address& to, int bursts) {
+    detail::unique_fd fd{::socket(to.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+    ASSERT_TRUE(fd);
+    ASSERT_EQ(::connect(fd.get(), to.data(), to.size()), 0);
+    std::array<std::byte, 64> payload{};
+    std::array<iovec, 64> iov{};
+    std::array<mmsghdr, 64> msgs{};
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+        iov[i] = {payload.data(), payload.size()};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    for (int b = 0; b < bursts; ++b)
+        ASSERT_EQ(::sendmmsg(fd.get(), msgs.data(), msgs.size(), 0), static_cast<int>(msgs.size()));
+}
+
+double cpu_seconds() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// responder_config::udp_poll: request/response traffic (one datagram per wake-up) never turns the
+// UDP thread to polling, a flood does, and once the flood stops the thread sleeps again: an idle
+// socket costs no CPU. With udp_poll 0 it never polls. No option lifts the cap.
+TEST(Responder, PollsUdpOnlyWhileDatagramsOutrunItsWakeUps) {
+    auto r = start_loopback();
+    udp_rr_options o;
+    o.count = 200;
+    const auto rr = udp_rr_probe(r->local_endpoint(), o);
+    ASSERT_TRUE(rr.error.empty()) << rr.error;
+    EXPECT_EQ(r->stats().udp_polls, 0u) << "request/response traffic made the UDP thread poll";
+
+    flood(r->local_endpoint(), 200);
+    const auto until = mono_clock::now() + 5s;
+    while (r->stats().udp_dropped < 200u * 64 && mono_clock::now() < until) std::this_thread::sleep_for(1ms);
+    EXPECT_GE(r->stats().udp_polls, 1u) << "12,800 datagrams in bursts of 64 and the thread never polled";
+
+    std::this_thread::sleep_for(50ms);  // 1,000 times udp_poll
+    const double before = cpu_seconds();
+    std::this_thread::sleep_for(500ms);
+    EXPECT_LT(cpu_seconds() - before, 0.1) << "the responder kept a core busy on an idle socket";
+
+    responder_config off;
+    off.udp_poll = 0us;
+    auto quiet = start_loopback(off);
+    flood(quiet->local_endpoint(), 50);
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(quiet->stats().udp_polls, 0u);
+
+    responder_config big;
+    big.udp_poll = 10s;
+    EXPECT_EQ(within_caps(big).udp_poll, responder_caps::max_udp_poll);
 }
 
 }  // namespace

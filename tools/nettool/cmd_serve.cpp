@@ -31,6 +31,12 @@ void setup_serve(CLI::App& app, context& ctx) {
                     "New sessions one IPv4 address or IPv6 /64 may open per second; more are refused busy")
         ->capture_default_str()
         ->check(count_option(1, responder_caps::max_session_rate_per_source, "sessions per second"));
+    sub->add_option("--udp-poll", opt->udp_poll_us,
+                    "Microseconds the UDP thread keeps polling after the last datagram, once a stream arrives "
+                    "faster than it wakes (it sleeps otherwise); 0 always sleeps (docs/performance.md)")
+        ->capture_default_str()
+        ->check(count_option(1, static_cast<std::uint64_t>(responder_caps::max_udp_poll.count()), "microseconds",
+                             "always sleep"));
     sub->add_option("--iperf3", opt->iperf3_port,
                     "Also serve stock iperf3 clients (iperf3 -c: TCP, -R, --bidir, -P N, -J) on this TCP port, "
                     "5201 when given without one; several tests at once, under the same limits (a test is one "
@@ -58,6 +64,7 @@ int run_serve(const serve_options& opt, const context& ctx) {
     cfg.max_sessions = opt.max_sessions;
     cfg.max_sessions_per_source = opt.max_sessions_per_source;
     cfg.max_session_rate_per_source = opt.max_session_rate_per_source;
+    cfg.udp_poll = std::chrono::microseconds{opt.udp_poll_us};
     if (!ctx.global.quiet) {
         cfg.log = log_line;
     }

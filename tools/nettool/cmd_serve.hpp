@@ -17,6 +17,7 @@ struct serve_options {
     std::size_t max_sessions = responder_config{}.max_sessions;
     std::size_t max_sessions_per_source = responder_config{}.max_sessions_per_source;
     std::size_t max_session_rate_per_source = responder_config{}.max_session_rate_per_source;
+    std::uint64_t udp_poll_us = static_cast<std::uint64_t>(responder_config{}.udp_poll.count());
     /// --iperf3 [PORT]: also serve stock iperf3 clients on PORT (5201 when given without one).
     std::optional<std::uint16_t> iperf3_port;
     /// --metrics ADDR[:PORT]: serve the responder's counters to Prometheus there (HTTP GET /metrics).

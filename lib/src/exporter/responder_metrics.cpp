@@ -42,6 +42,9 @@ std::string responder_exposition(const responder_stats& s, const iperf3_server_s
     e.sample("nettool_responder_udp_datagrams_dropped_total", {{"reason", "wrong_source"}}, d(s.udp_wrong_source));
     e.family("nettool_responder_udp_replies_total", "counter", "UDP echo replies sent.");
     e.sample("nettool_responder_udp_replies_total", {}, d(s.udp_replies));
+    e.family("nettool_responder_udp_polls_total", "counter",
+             "Times the UDP thread turned from sleeping to polling: a stream arrived faster than it wakes.");
+    e.sample("nettool_responder_udp_polls_total", {}, d(s.udp_polls));
     e.family("nettool_responder_received_bytes_total", "counter",
              "Bytes read: TCP, everything sessions sent (hellos, messages, uploads, control requests); UDP, "
              "every datagram's payload, dropped ones too.");

@@ -1,6 +1,7 @@
 // The responder. TCP sessions run on Asio, one io_context on one thread. UDP has a thread of its
 // own that blocks in recvmmsg (MSG_WAITFORONE) and answers with sendmmsg: two system calls per
-// batch, so the responder is not the bottleneck of a UDP test. The UDP session table is shared
+// batch, so the responder is not the bottleneck of a UDP test; while a stream arrives faster than
+// it wakes, it polls instead of blocking (responder_config::udp_poll). The UDP session table is shared
 // between the two threads under udp_mu, taken once per batch.
 //
 // The guards of docs/PROTOCOL.md ("What the responder guards against") live here: the session
@@ -241,7 +242,7 @@ struct responder::impl {
     responder_config cfg;
     std::atomic<std::uint64_t> sessions{0}, rejected{0}, refused_busy{0}, dropped_idle{0}, dropped_slow{0};
     std::atomic<std::uint64_t> accept_pauses{0};
-    std::atomic<std::uint64_t> udp_datagrams{0}, udp_dropped{0}, udp_wrong_source{0}, udp_replies{0};
+    std::atomic<std::uint64_t> udp_datagrams{0}, udp_dropped{0}, udp_wrong_source{0}, udp_replies{0}, udp_polls{0};
     // For `serve --metrics`: relaxed increments, one per read or write completion (TCP) or per
     // batch (UDP); nobody orders anything by them.
     std::array<std::atomic<std::uint64_t>, 6> mode_sessions{};  // by proto::mode, 1..6
@@ -967,6 +968,8 @@ void responder::impl::tick() {
 
 void responder::impl::udp_loop() {
     const int fd = udp_fd.get();
+    const auto poll_for = cfg.udp_poll;
+    mono_clock::time_point poll_until{};  // polling (not sleeping) until then
     while (!udp_stop.load(std::memory_order_relaxed)) {
         for (std::size_t i = 0; i < batch; ++i) {
             rx_iov[i] = {rx_buf.data() + i * slot, slot};
@@ -979,10 +982,16 @@ void responder::impl::udp_loop() {
             rx_msgs[i].msg_hdr.msg_controllen = control_space;
             rx_msgs[i].msg_len = 0;
         }
-        // Blocks until one datagram is there (or the 200 ms receive timeout lets us check the
-        // stop flag), then takes whatever else is queued, up to a batch.
-        const int n = ::recvmmsg(fd, rx_msgs.data(), batch, MSG_WAITFORONE, nullptr);
+        // Sleeping: blocks until one datagram is there (or the 200 ms receive timeout lets us
+        // check the stop flag), then takes whatever else is queued, up to a batch. Polling (see
+        // responder_config::udp_poll): takes what is queued, or nothing, at once.
+        const bool polling = poll_for.count() > 0 && mono_clock::now() < poll_until;
+        const int n = ::recvmmsg(fd, rx_msgs.data(), batch, polling ? MSG_DONTWAIT : MSG_WAITFORONE, nullptr);
         if (n <= 0) continue;
+        if (polling || (n > 1 && poll_for.count() > 0)) {
+            if (!polling) udp_polls.fetch_add(1, std::memory_order_relaxed);
+            poll_until = mono_clock::now() + poll_for;
+        }
         std::size_t replies = 0;
         {
             std::lock_guard lock{udp_mu};
@@ -1192,6 +1201,7 @@ responder_config within_caps(responder_config c) noexcept {
     c.idle_timeout = std::clamp(c.idle_timeout, std::chrono::milliseconds{1}, caps::max_idle_timeout);
     c.progress_window = std::clamp(c.progress_window, watchdog_period, caps::max_progress_window);
     c.log_lines_per_second = std::min(c.log_lines_per_second, caps::max_log_lines_per_second);
+    c.udp_poll = std::clamp(c.udp_poll, std::chrono::microseconds{0}, caps::max_udp_poll);
     return c;
 }
 
@@ -1280,6 +1290,7 @@ responder_stats responder::stats() const noexcept {
             .udp_dropped = p.udp_dropped.load(),
             .udp_wrong_source = p.udp_wrong_source.load(),
             .udp_replies = p.udp_replies.load(),
+            .udp_polls = p.udp_polls.load(),
             .sessions_echo = p.mode_sessions[0].load(std::memory_order_relaxed),
             .sessions_sink = p.mode_sessions[1].load(std::memory_order_relaxed),
             .sessions_source = p.mode_sessions[2].load(std::memory_order_relaxed),
