@@ -56,10 +56,10 @@ std::string params_json(const iperf3_tcp_options& opt, unsigned per_dir) {
     return j.dump();
 }
 
-void send_stream(data_stream& s, detail::stream_counter& counter, std::span<const std::byte> buf,
+void send_stream(data_stream& s, detail::stream_counter& counter, const detail::stream_payload& payload,
                  mono_clock::time_point end, std::chrono::nanoseconds timeout,
                  const std::atomic<bool>& stop) {
-    if (const int err = detail::send_until(s.fd.get(), buf, end, timeout, counter, s.bytes, &stop))
+    if (const int err = detail::send_until(s.fd.get(), payload, end, timeout, counter, s.bytes, &stop))
         s.error = fmt::format("sending: {}", std::strerror(err));
     s.data_end = mono_clock::now();
     s.info = detail::read_tcp_info(s.fd.get());
@@ -144,7 +144,7 @@ iperf3_tcp_result iperf3_tcp_client(const socket_address& target, const iperf3_t
     detail::iperf3_control ctl{target, opt.timeout, r.states};
     std::vector<data_stream> streams(n);
     std::vector<detail::stream_counter> counters(n);
-    std::vector<std::byte> send_buf(opt.write_size, std::byte{0x5a});
+    const detail::stream_payload payload{opt.write_size};
     std::vector<std::vector<std::byte>> recv_bufs;
     recv_bufs.reserve(n);
     const auto wall0 = mono_clock::now();
@@ -179,7 +179,7 @@ iperf3_tcp_result iperf3_tcp_client(const socket_address& target, const iperf3_t
             auto& s = streams[i];
             if (s.sends) {
                 threads.senders.emplace_back([&, i] {
-                    send_stream(streams[i], counters[i], send_buf, end, opt.timeout, threads.stop);
+                    send_stream(streams[i], counters[i], payload, end, opt.timeout, threads.stop);
                 });
             } else {
                 recv_bufs.emplace_back(opt.write_size);

@@ -746,7 +746,7 @@ void test::run_streams() {
     const bool c64 = params_.udp_counters_64bit;
     // UDP datagrams are exactly "len" bytes; TCP writes and reads at most a block.
     const std::size_t block = udp ? params_.len : std::min<std::size_t>(params_.len, io_block);
-    std::vector<std::byte> send_buf(block, std::byte{0x5a});
+    const detail::stream_payload payload{udp ? 0 : block};  // TCP's; UDP sends from udp_send_bufs
     std::vector<std::vector<std::byte>> recv_bufs(n);
     std::vector<std::vector<std::byte>> udp_send_bufs(n);
     std::vector<std::unique_ptr<udp_rx>> udp_rxs(n);
@@ -808,7 +808,7 @@ void test::run_streams() {
         } else if (s.sends) {
             threads.emplace_back([&, i] {
                 auto& st = streams_[i];
-                st.err = detail::send_until(st.fd.get(), send_buf, send_end, idle, counters[i], st.bytes, &stop_data);
+                st.err = detail::send_until(st.fd.get(), payload, send_end, idle, counters[i], st.bytes, &stop_data);
                 st.data_end = mono_clock::now();
                 st.info = detail::read_tcp_info(st.fd.get());
             });

@@ -737,9 +737,11 @@ private:
     }
 
     // Sink: count until the client half-closes; the buffer doubles while reads fill it.
+    // An upload is only counted, so it is read with MSG_TRUNC: TCP takes the bytes from the
+    // socket without copying them out (buf_ bounds each read and is never written).
     void sink_read() {
         auto self = shared_from_this();
-        socket_.async_read_some(asio::buffer(buf_), [self](asio::error_code ec, std::size_t n) {
+        socket_.async_receive(asio::buffer(buf_), MSG_TRUNC, [self](asio::error_code ec, std::size_t n) {
             self->r_.tcp_received(n);
             if (n > 0) {
                 self->begin_flight();

@@ -198,13 +198,13 @@ void run_upload(const socket_address& target, const tcp_stream_options& opt, std
         out.error = fmt::format("congestion control '{}': {} (this kernel offers: {})", opt.congestion_control,
                                 std::strerror(errno), available_congestion_controls());
     }
+    const detail::stream_payload payload{opt.write_size};
     ready.count_down();
     go.wait();
     if (ec) return;
-    std::vector<std::byte> buf(opt.write_size, std::byte{0x5a});
     const auto end = start + opt.duration;
     out.data_start = mono_clock::now();
-    if (const int err = detail::send_until(s.fd.get(), buf, end, opt.timeout, counter, out.sent)) {
+    if (const int err = detail::send_until(s.fd.get(), payload, end, opt.timeout, counter, out.sent)) {
         out.error = fmt::format("sending to {}: {}", target.to_string(), std::strerror(err));
         out.info = detail::read_tcp_info(s.fd.get());
         return;
