@@ -182,8 +182,8 @@ struct keep_until_sampled {
 };
 
 // `start` is written by the probing thread once every stream has connected, before `go` opens.
-void run_upload(const socket_address& target, const tcp_stream_options& opt, std::latch& ready,
-                std::latch& go, std::latch& sampled, const mono_clock::time_point& start,
+void run_upload(const socket_address& target, const tcp_stream_options& opt, const detail::stream_payload& payload,
+                std::latch& ready, std::latch& go, std::latch& sampled, const mono_clock::time_point& start,
                 detail::stream_counter& counter, stream_outcome& out) {
     std::error_code ec;
     out.sender = true;
@@ -198,7 +198,6 @@ void run_upload(const socket_address& target, const tcp_stream_options& opt, std
         out.error = fmt::format("congestion control '{}': {} (this kernel offers: {})", opt.congestion_control,
                                 std::strerror(errno), available_congestion_controls());
     }
-    const detail::stream_payload payload{opt.write_size};
     ready.count_down();
     go.wait();
     if (ec) return;
@@ -284,13 +283,14 @@ tcp_stream_result tcp_stream_probe(const socket_address& target, const tcp_strea
     std::latch go{1};
     std::latch sampled{1};
     mono_clock::time_point start{};
+    const detail::stream_payload payload{up ? opt.write_size : 0};  // one for every sending stream
     std::vector<std::thread> threads;
     threads.reserve(n);
     for (unsigned i = 0; i < n; ++i) {
         const bool is_up = up && i < per_dir;
         threads.emplace_back([&, i, is_up] {
             if (is_up)
-                run_upload(target, opt, ready, go, sampled, start, counters[i], outcomes[i]);
+                run_upload(target, opt, payload, ready, go, sampled, start, counters[i], outcomes[i]);
             else
                 run_download(target, opt, ready, counters[i], outcomes[i]);
         });
