@@ -263,10 +263,14 @@ TEST(ExporterPrometheus, PromQLSeesTheLossyPathAndTheLatencies) {
     ASSERT_EQ(direct.exit_code, 0) << direct.err;
     const double direct_p50 =
         nlohmann::json::parse(direct.out)["result"]["rtt"]["p50_us"].get<double>() / 1e6;
-    // The histogram's buckets are 2-2.5x apart and PromQL interpolates inside one: agreement
-    // within a factor of 3 is what the exposition can promise.
-    EXPECT_GT(promql_p50, direct_p50 / 3) << "PromQL " << promql_p50 << " s, direct " << direct_p50 << " s";
-    EXPECT_LT(promql_p50, direct_p50 * 3) << "PromQL " << promql_p50 << " s, direct " << direct_p50 << " s";
+    // The histogram's buckets are 2-2.5x apart and PromQL interpolates inside one (a factor of 3),
+    // and the two figures come from different minutes: on a 2-vCPU machine a loopback round trip
+    // is about 13 us when both ends share a CPU and 55 to 80 us when each wake-up crosses CPUs,
+    // which the scheduler decides run by run (docs/performance.md; a clean-clone run saw 66 us
+    // from PromQL against 12.7 us direct). Within a factor of 8 still catches a wrong unit or
+    // bucket bound, which would be off by 1,000 or more.
+    EXPECT_GT(promql_p50, direct_p50 / 8) << "PromQL " << promql_p50 << " s, direct " << direct_p50 << " s";
+    EXPECT_LT(promql_p50, direct_p50 * 8) << "PromQL " << promql_p50 << " s, direct " << direct_p50 << " s";
 
     // The exporter's lost count against the rule's drop counter, read around it: a round in
     // flight may hold up to 10 drops the exporter has not folded in yet.
