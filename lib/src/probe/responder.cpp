@@ -990,7 +990,7 @@ void responder::impl::udp_loop() {
         const bool polling = poll_for.count() > 0 && mono_clock::now() < poll_until;
         const int n = ::recvmmsg(fd, rx_msgs.data(), batch, polling ? MSG_DONTWAIT : MSG_WAITFORONE, nullptr);
         if (n <= 0) continue;
-        if (polling || (n > 1 && poll_for.count() > 0)) {
+        if (poll_for.count() > 0 && (polling || n > 1)) {
             if (!polling) udp_polls.fetch_add(1, std::memory_order_relaxed);
             poll_until = mono_clock::now() + poll_for;
         }
